@@ -1,0 +1,1 @@
+"""The `engage` command line: thin; it parses, calls the application, renders JSON."""

@@ -1,0 +1,176 @@
+"""The handlers behind each `engage` verb. Each returns an exit code or raises one of the two
+errors below, which `main` turns into a one-line message."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+from uuid import UUID
+
+import attrs
+import orjson
+from eventsourcing.persistence import PersistenceError
+
+from adapters.cli.render import dumps, message_json, result_json
+from adapters.stores import open_application
+from engage_core import (
+    Channel,
+    EngageApplication,
+    InvalidInput,
+    Observation,
+    ObserveResult,
+    Send,
+    lifecycle,
+    parse_observation,
+)
+from engage_core.lifecycles.diagram import mermaid
+from engage_core.simulation import simulate
+
+
+class UsageError(Exception):
+    """Arguments that do not make sense together: exit 2."""
+
+
+class CommandFailed(Exception):
+    """Nothing could be done: exit 1."""
+
+
+@contextmanager
+def _application(store: str) -> Iterator[EngageApplication]:
+    try:
+        app = open_application(store)
+    except (PersistenceError, sqlite3.Error, OSError) as error:
+        raise CommandFailed(f"cannot open store {store}: {error}") from error
+    try:
+        yield app
+    except (PersistenceError, sqlite3.Error) as error:
+        raise CommandFailed(f"store {store}: {error}") from error
+    finally:
+        app.close()
+
+
+@contextmanager
+def _input(name: str) -> Iterator[BinaryIO]:
+    if name == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        stream = Path(name).open("rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise CommandFailed(f"cannot read {name}: {error.strerror or error}") from error
+    with stream:
+        yield stream
+
+
+@attrs.frozen
+class Rejected:
+    """An input line that could not be accepted, and why."""
+
+    line: int
+    reason: str
+
+
+def _read_observations(stream: BinaryIO) -> Iterator[Observation | Rejected]:
+    """Parse JSON Lines one line at a time (bounded memory); blank lines are skipped."""
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            yield Rejected(number, f"not valid JSON ({error})")
+            continue
+        try:
+            yield parse_observation(data)
+        except InvalidInput as error:
+            yield Rejected(number, str(error))
+
+
+def observe(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    result = ObserveResult()
+    with _input(args.file) as stream, _application(args.store) as app:
+        batch: list[Observation | Send] = []
+        for item in _read_observations(stream):
+            if isinstance(item, Rejected):
+                print(f"engage: rejected line {item.line}: {item.reason}", file=sys.stderr)
+                result += ObserveResult(received=1, rejected=1)
+                continue
+            batch.append(item)
+            if len(batch) >= args.batch_size:
+                result += app.observe(batch)
+                batch = []
+        result += app.observe(batch)
+    print(dumps(result_json(result)))
+    return 1 if result.received and result.rejected == result.received else 0
+
+
+def message(args: argparse.Namespace) -> int:
+    with _application(args.store) as app:
+        if args.message_id:
+            try:
+                wanted = UUID(args.message_id)
+            except ValueError as error:
+                raise UsageError(f"--id {args.message_id!r} is not a UUID") from error
+            state = app.message(wanted)
+            described = f"id {wanted}"
+        else:
+            if not args.channel:
+                raise UsageError("--provider-message-id needs --channel")
+            channel = Channel(args.channel)
+            state = app.find_message(channel, args.provider_message_id, args.provider)
+            described = f"{channel.value} provider message id {args.provider_message_id!r}"
+        if state is None:
+            raise CommandFailed(f"no message with {described} in {args.store}")
+        print(dumps(message_json(state), pretty=True))
+    return 0
+
+
+def diagram(args: argparse.Namespace) -> int:
+    print(mermaid(Channel(args.channel)), end="")
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    if args.messages < 1:
+        raise UsageError("--messages must be at least 1")
+    traffic = simulate(seed=args.seed, messages=args.messages)
+    with _application(args.store) as app:
+        result = ObserveResult()
+        inputs = list(traffic.inputs)
+        for start in range(0, len(inputs), 1000):
+            result += app.observe(inputs[start : start + 1000])
+        ids = {item.message_id for item in inputs}
+        states = [state for state in map(app.message, ids) if state is not None]
+    print(
+        f"Engage demo: {len(ids)} simulated messages, {result.received} inputs (sends and reports)"
+    )
+    print(
+        f"(store {args.store}; seed {args.seed}; duplicates, reordering and lost reports included)"
+    )
+    print()
+    print("what the inputs did:  " + "  ".join(f"{k} {v}" for k, v in result.as_dict().items()))
+    if result.duplicates == result.received:
+        print("  every input was seen before: run again with another --seed, or a fresh --store")
+    print()
+    for channel in Channel:
+        counts = Counter(s.status for s in states if s.channel is channel)
+        total = sum(counts.values())
+        print(f"{channel.value} ({total} messages)")
+        for status in reversed(lifecycle(channel).statuses):
+            if counts[status]:
+                bar = "#" * max(1, round(40 * counts[status] / max(total, 1)))
+                print(f"  {status:<20} {counts[status]:>5}  {bar}")
+        engaged = Counter(kind for s in states if s.channel is channel for kind in s.engagement)
+        if engaged:
+            print("  engagement: " + ", ".join(f"{k} {v}" for k, v in sorted(engaged.items())))
+        print()
+    print("Inspect one:  engage message --channel sms --provider-message-id <id>")
+    return 0

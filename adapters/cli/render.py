@@ -1,0 +1,66 @@
+"""JSON renderings of core values for the CLI (and, later, the web service)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from engage_core import MessageState, ObserveResult
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def message_json(state: MessageState) -> dict[str, Any]:
+    send = state.send
+    return {
+        "message_id": str(state.id),
+        "channel": state.channel.value,
+        "provider": state.provider,
+        "provider_message_id": state.provider_message_id,
+        "status": state.status,
+        "version": state.version,
+        "send": None
+        if send is None
+        else {
+            "to": send.to,
+            "user_id": send.user_id,
+            "campaign_id": send.campaign_id,
+            "campaign_name": send.campaign_name,
+            "journey_id": send.journey_id,
+            "template_id": send.template_id,
+            "email_subject": send.email_subject,
+            "sent_at": _time(send.sent_at),
+        },
+        "engagement": {
+            kind: {
+                "count": tally.count,
+                "first_at": _time(tally.first_at),
+                "last_at": _time(tally.last_at),
+            }
+            for kind, tally in sorted(state.engagement.items())
+        },
+        "history": [
+            {
+                "kind": entry.kind,
+                "status": entry.status,
+                "occurred_at": _time(entry.occurred_at),
+                "recorded_at": _time(entry.recorded_at),
+                "event_id": entry.event_id,
+                "details": dict(entry.details),
+            }
+            for entry in state.history
+        ],
+    }
+
+
+def result_json(result: ObserveResult) -> dict[str, int]:
+    return result.as_dict()
+
+
+def dumps(value: Any, *, pretty: bool = False) -> str:
+    option = orjson.OPT_INDENT_2 if pretty else 0
+    return orjson.dumps(value, option=option).decode()

@@ -1,0 +1,177 @@
+"""The Engage application service: commands and queries over event-sourced messages.
+
+An eventsourcing `Application` whose persistence (SQLite file, PostgreSQL, in memory) is chosen
+by the `env` it is given; the core itself opens no files and reads no environment of its own.
+Each input batch is decided against the current states and saved in ONE `save()`, so a batch
+lands whole or not at all, at batched-insert speed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+import attrs
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from engage_core.channels import Channel
+from engage_core.ids import message_id
+from engage_core.message.decide import decide_observation, decide_send
+from engage_core.message.events import (
+    DuplicateIgnored,
+    MessageEvent,
+    Observed,
+    Outcome,
+    SendRecorded,
+)
+from engage_core.message.evolve import evolve, fold
+from engage_core.message.state import MessageState
+from engage_core.observations import Observation, Send
+from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
+
+# When a channel's provider is not named, these are tried in order to find a message.
+DEFAULT_PROVIDERS: Mapping[Channel, tuple[str, ...]] = {
+    Channel.SMS: ("twilio",),
+    Channel.WHATSAPP: ("twilio", "meta"),
+    Channel.EMAIL: ("sendgrid",),
+}
+
+
+@attrs.frozen
+class ObserveResult:
+    """What a batch of inputs did. The counts always add up to `received`."""
+
+    received: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    late: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+
+    def __add__(self, other: ObserveResult) -> ObserveResult:
+        return ObserveResult(
+            *(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True))
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def of(cls, events: Sequence[MessageEvent], rejected: int = 0) -> ObserveResult:
+        counts = dict.fromkeys(Outcome, 0)
+        for event in events:
+            if isinstance(event, DuplicateIgnored):
+                counts[Outcome.DUPLICATE] += 1
+            elif isinstance(event, Observed | SendRecorded):
+                counts[event.outcome] += 1
+        return cls(
+            received=len(events) + rejected,
+            applied=counts[Outcome.APPLIED],
+            duplicates=counts[Outcome.DUPLICATE],
+            late=counts[Outcome.LATE],
+            conflicts=counts[Outcome.CONFLICT],
+            rejected=rejected,
+        )
+
+
+class ConcurrentWriteError(RuntimeError):
+    """Other writers kept changing the same messages through every retry."""
+
+
+class EngageApplication(Application[UUID]):
+    """Record sends, observe provider reports, answer what happened to a message."""
+
+    name = "Engage"
+    env: ClassVar[dict[str, str]] = {
+        "MAPPER_TOPIC": get_topic(CattrsMapper),
+        "TRANSCODER_TOPIC": get_topic(OrjsonTranscoder),
+    }
+    # Optimistic-concurrency conflicts are retried this many times (reload, re-decide, save).
+    save_attempts = 8
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(env=env)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # Commands
+
+    def record_send(self, send: Send) -> MessageState:
+        """Record the sender's own record of a message; merges with reports already seen."""
+        self._decide_and_save([send])
+        state = self.message(send.message_id)
+        assert state is not None
+        return state
+
+    def observe(self, observations: Iterable[Observation | Send]) -> ObserveResult:
+        """Apply a batch of inputs, in order, and save every touched message in one save()."""
+        return ObserveResult.of(self._decide_and_save(list(observations)))
+
+    # Queries
+
+    def message(self, message_id: UUID) -> MessageState | None:
+        """The current state of a message, or None when nothing is known about it."""
+        state = fold(self._events_of(message_id))
+        return state
+
+    def find_message(
+        self, channel: Channel, provider_message_id: str, provider: str | None = None
+    ) -> MessageState | None:
+        """Find a message by the provider's id; without a provider, the channel's usual ones."""
+        providers = (provider,) if provider else DEFAULT_PROVIDERS[channel]
+        for name in providers:
+            state = self.message(message_id(channel, name, provider_message_id))
+            if state is not None:
+                return state
+        return None
+
+    # Internals
+
+    def _events_of(self, aggregate_id: UUID) -> Iterable[MessageEvent]:
+        events: Iterable[Any] = self.events.get(aggregate_id)
+        return events
+
+    def _decide(
+        self, inputs: Sequence[Observation | Send], recorded_at: datetime
+    ) -> list[MessageEvent]:
+        states: dict[UUID, MessageState | None] = {}
+        decided: list[MessageEvent] = []
+        for item in inputs:
+            aggregate_id = item.message_id
+            if aggregate_id not in states:
+                states[aggregate_id] = self.message(aggregate_id)
+            state = states[aggregate_id]
+            if isinstance(item, Send):
+                event = decide_send(state, item, recorded_at=recorded_at)
+            else:
+                event = decide_observation(state, item, recorded_at=recorded_at)
+            states[aggregate_id] = evolve(state, event)
+            decided.append(event)
+        return decided
+
+    def _decide_and_save(self, inputs: Sequence[Observation | Send]) -> list[MessageEvent]:
+        if not inputs:
+            return []
+        for attempt in range(self.save_attempts):
+            events = self._decide(inputs, self._clock())
+            try:
+                self.save(*events)
+            except IntegrityError:
+                # Another writer appended to one of these messages first: reload and decide
+                # again. Decisions are pure, so a retry is always safe.
+                time.sleep(min(0.001 * 2**attempt, 0.1))
+                continue
+            return events
+        raise ConcurrentWriteError(
+            f"gave up after {self.save_attempts} attempts: other writers kept changing "
+            "the same messages"
+        )

@@ -1,0 +1,26 @@
+"""The three messaging channels Engage follows."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Channel(Enum):
+    """A messaging channel. Values are the lower-case names used on the wire and in JSON."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    WHATSAPP = "whatsapp"
+
+    @classmethod
+    def parse(cls, value: object) -> Channel:
+        """Read a channel name in any letter case, with an error that names the choices."""
+        if isinstance(value, Channel):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls(value.strip().lower())
+            except ValueError:
+                pass
+        choices = ", ".join(c.value for c in cls)
+        raise ValueError(f"unknown channel {value!r}; expected one of: {choices}")

@@ -1,0 +1,1 @@
+"""The message aggregate: events, state, and the pure decide/evolve functions."""

@@ -1,0 +1,123 @@
+"""Fold message events into state: a pure function, the only place state changes.
+
+No validation happens here: the decision was made (and recorded in the event) when the event
+was created, so old events keep loading after the lifecycle tables change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import singledispatch
+
+import attrs
+
+from engage_core.lifecycles import lifecycle
+from engage_core.message.events import (
+    DuplicateIgnored,
+    MessageEvent,
+    Observed,
+    Outcome,
+    SendRecorded,
+)
+from engage_core.message.state import Engagement, HistoryEntry, MessageState
+from engage_core.observations import Send
+
+
+def _start(event: MessageEvent) -> MessageState:
+    return MessageState(
+        id=event.originator_id,
+        version=0,
+        channel=event.channel,
+        provider=event.provider,
+        provider_message_id=event.provider_message_id,
+    )
+
+
+def _merge_send(current: Send | None, new: Send) -> Send:
+    """The first value recorded for a field stands; later records fill only what is missing."""
+    if current is None:
+        return new
+    filled = {
+        field.name: getattr(new, field.name)
+        for field in attrs.fields(Send)
+        if getattr(current, field.name) is None and getattr(new, field.name) is not None
+    }
+    return attrs.evolve(current, **filled) if filled else current
+
+
+@singledispatch
+def _apply(event: MessageEvent, state: MessageState) -> MessageState:
+    raise TypeError(f"not a message event: {type(event).__name__}")
+
+
+@_apply.register
+def _(event: SendRecorded, state: MessageState) -> MessageState:
+    entry = HistoryEntry(
+        kind=event.outcome.value,
+        status="processed",
+        recorded_at=event.recorded_at,
+        occurred_at=event.send.sent_at,
+    )
+    return attrs.evolve(
+        state,
+        version=event.originator_version,
+        status=event.status_after,
+        send=_merge_send(state.send, event.send),
+        seen=state.seen | {event.dedup_key},
+        history=(*state.history, entry),
+    )
+
+
+@_apply.register
+def _(event: Observed, state: MessageState) -> MessageState:
+    inferred = tuple(
+        HistoryEntry(kind="inferred", status=status, recorded_at=event.recorded_at)
+        for status in event.inferred
+    )
+    entry = HistoryEntry(
+        kind=event.outcome.value,
+        status=event.status,
+        recorded_at=event.recorded_at,
+        occurred_at=event.occurred_at,
+        event_id=event.event_id,
+        details=event.details,
+    )
+    engagement = state.engagement
+    if lifecycle(state.channel).is_engagement(event.status):
+        at = event.occurred_at or event.recorded_at
+        tally = engagement.get(event.status)
+        engagement = {
+            **engagement,
+            event.status: tally.add(at) if tally else Engagement(1, at, at),
+        }
+    return attrs.evolve(
+        state,
+        version=event.originator_version,
+        status=event.status_after,
+        engagement=engagement,
+        seen=state.seen | {event.dedup_key},
+        history=(*state.history, *inferred, entry),
+    )
+
+
+@_apply.register
+def _(event: DuplicateIgnored, state: MessageState) -> MessageState:
+    entry = HistoryEntry(
+        kind=Outcome.DUPLICATE.value,
+        status=event.status,
+        recorded_at=event.recorded_at,
+        occurred_at=event.occurred_at,
+    )
+    return attrs.evolve(state, version=event.originator_version, history=(*state.history, entry))
+
+
+def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
+    """The state after `event`; `None` stands for a message with no events yet."""
+    return _apply(event, state if state is not None else _start(event))
+
+
+def fold(events: Iterable[MessageEvent], state: MessageState | None = None) -> MessageState | None:
+    """Replay events in order onto `state` (or onto nothing)."""
+    for event in events:
+        state = evolve(state, event)
+    return state

@@ -1,0 +1,39 @@
+"""Shared test settings: Hypothesis profiles and real stores.
+
+Profiles: `default` (CI-sized, a few seconds per property) and `slow` (thousands of examples,
+`make test-slow` or HYPOTHESIS_PROFILE=slow).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from engage_core import EngageApplication
+
+settings.register_profile(
+    "default", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "slow", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+FIXED_TIME = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path) -> Iterator[EngageApplication]:
+    """An application on a real SQLite file, with a fixed clock so states compare exactly."""
+    app = EngageApplication(env=sqlite_env(tmp_path / "engage.db"), clock=lambda: FIXED_TIME)
+    yield app
+    app.close()

@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 from uuid import UUID
 
 import attrs
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from engage_core.channels import Channel
@@ -79,6 +79,36 @@ class ObserveResult:
         )
 
 
+@runtime_checkable
+class ReadsManyAggregates(Protocol):
+    """An optional recorder capability: the events of many aggregates in one query.
+
+    `adapters.stores` installs recorders that have it; without it, each aggregate of a batch is
+    read with its own query.
+    """
+
+    def select_events_of_many(
+        self, originator_ids: Iterable[UUID]
+    ) -> Mapping[UUID, Sequence[StoredEvent]]: ...
+
+
+@attrs.frozen
+class _PendingEvents:
+    """A batch of new events handed to `Application.save()` as one object.
+
+    `save()` checks every object it is given against runtime-checkable Protocols, which costs
+    ~15 µs per object on Python 3.11; handing it one object that collects all the events keeps
+    that cost per batch instead of per event.
+    """
+
+    id: UUID
+    events: Sequence[MessageEvent]
+    version: int = 0  # the aggregate protocol asks for one; a batch spans many aggregates
+
+    def collect_events(self) -> Sequence[MessageEvent]:
+        return self.events
+
+
 class ConcurrentWriteError(RuntimeError):
     """Other writers kept changing the same messages through every retry."""
 
@@ -102,6 +132,9 @@ class EngageApplication(Application[UUID]):
     ) -> None:
         super().__init__(env=env)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._many_reader = (
+            self.recorder if isinstance(self.recorder, ReadsManyAggregates) else None
+        )
 
     # Commands
 
@@ -140,15 +173,25 @@ class EngageApplication(Application[UUID]):
         events: Iterable[Any] = self.events.get(aggregate_id)
         return events
 
+    def _load(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, MessageState | None]:
+        """The current state of each message, read in one query where the store can."""
+        wanted = list(dict.fromkeys(aggregate_ids))
+        if self._many_reader is None:
+            return {aggregate_id: self.message(aggregate_id) for aggregate_id in wanted}
+        stored = self._many_reader.select_events_of_many(wanted)
+        to_event: Callable[[StoredEvent], MessageEvent] = self.mapper.to_domain_event  # type: ignore[assignment]
+        return {
+            aggregate_id: fold(map(to_event, stored.get(aggregate_id, ())))
+            for aggregate_id in wanted
+        }
+
     def _decide(
         self, inputs: Sequence[Observation | Send], recorded_at: datetime
     ) -> list[MessageEvent]:
-        states: dict[UUID, MessageState | None] = {}
+        states = self._load(item.message_id for item in inputs)
         decided: list[MessageEvent] = []
         for item in inputs:
             aggregate_id = item.message_id
-            if aggregate_id not in states:
-                states[aggregate_id] = self.message(aggregate_id)
             state = states[aggregate_id]
             if isinstance(item, Send):
                 event = decide_send(state, item, recorded_at=recorded_at)
@@ -164,7 +207,7 @@ class EngageApplication(Application[UUID]):
         for attempt in range(self.save_attempts):
             events = self._decide(inputs, self._clock())
             try:
-                self.save(*events)
+                self.save(_PendingEvents(id=events[0].originator_id, events=events))
             except IntegrityError:
                 # Another writer appended to one of these messages first: reload and decide
                 # again. Decisions are pure, so a retry is always safe.

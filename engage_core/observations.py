@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -85,11 +86,11 @@ class Observation:
     event_id: str | None = None
     details: Mapping[str, Any] = attrs.field(factory=dict)
 
-    @property
+    @cached_property
     def message_id(self) -> UUID:
         return message_id(self.channel, self.provider, self.provider_message_id)
 
-    @property
+    @cached_property
     def dedup_key(self) -> str:
         if self.event_id is not None:
             return f"id:{self.event_id}"
@@ -187,11 +188,11 @@ class Send:
     email_subject: str | None = None
     sent_at: datetime | None = None
 
-    @property
+    @cached_property
     def message_id(self) -> UUID:
         return message_id(self.channel, self.provider, self.provider_message_id)
 
-    @property
+    @cached_property
     def dedup_key(self) -> str:
         fields = attrs.asdict(self, recurse=False)
         fields["channel"] = self.channel.value

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from adapters.stores import store_env
 from engage_core import EngageApplication
 
 settings.register_profile(
@@ -28,6 +29,12 @@ FIXED_TIME = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def sqlite_env(path: Path) -> dict[str, str]:
+    """The settings `engage --store sqlite:///…` uses: the batching recorder included."""
+    return store_env(f"sqlite:///{path}")
+
+
+def stock_sqlite_env(path: Path) -> dict[str, str]:
+    """eventsourcing's own SQLite recorder, so the one-query-per-message path stays tested."""
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
 
 

@@ -37,8 +37,9 @@ def test_a_batch_is_saved_in_one_save(tmp_path: Path) -> None:
     original = app.save
 
     def counting_save(*objs: object) -> object:
-        saves.append(len(objs))
-        return original(*objs)  # type: ignore[arg-type]
+        recordings = original(*objs)  # type: ignore[arg-type]
+        saves.append(len(recordings))
+        return recordings
 
     app.save = counting_save  # type: ignore[method-assign]
     observations = [

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from eventsourcing.utils import get_topic
+
+from adapters.stores.sqlite import BatchingSQLiteApplicationRecorder
 from engage_core import EngageApplication
 
 DEFAULT_STORE_URL = "sqlite:///engage.db"
@@ -49,7 +52,11 @@ def store_env(url: str) -> dict[str, str]:
             if not parent.is_dir():
                 raise StoreURLError(f"{url!r}: directory {parent} does not exist")
             path = str(Path(path).expanduser())
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "APPLICATION_RECORDER_TOPIC": get_topic(BatchingSQLiteApplicationRecorder),
+        }
     if scheme in {"postgresql", "postgres"}:
         if not parts.hostname or not parts.path.strip("/"):
             raise StoreURLError(f"{url!r}: expected postgresql://user:password@host:port/dbname")

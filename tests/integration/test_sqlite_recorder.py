@@ -1,0 +1,60 @@
+"""The batching SQLite recorder agrees with eventsourcing's own, row for row and id for id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+from adapters.stores.sqlite import BatchingSQLiteApplicationRecorder
+from engage_core import EngageApplication, Observation
+from engage_core.simulation import simulate
+from tests.conftest import FIXED_TIME, sqlite_env, stock_sqlite_env
+
+
+def test_notification_ids_are_the_rowids_written(tmp_path: Path) -> None:
+    app = EngageApplication(env=sqlite_env(tmp_path / "e.db"), clock=lambda: FIXED_TIME)
+    assert isinstance(app.recorder, BatchingSQLiteApplicationRecorder)
+    inputs = list(simulate(seed=3, messages=80).inputs)
+    returned: list[int] = []
+    original = app.save
+
+    def recording_save(*objs: object) -> object:
+        recordings = original(*objs)  # type: ignore[arg-type]
+        returned.extend(r.notification.id for r in recordings)
+        return recordings
+
+    app.save = recording_save  # type: ignore[method-assign]
+    for start in range(0, len(inputs), 37):  # uneven batches
+        app.observe(inputs[start : start + 37])
+    stored = app.recorder.select_notifications(start=1, limit=100_000)
+    assert returned == [n.id for n in stored]
+    assert len(returned) == len(inputs)
+    app.close()
+
+
+def test_same_states_as_the_stock_recorder(tmp_path: Path) -> None:
+    inputs = list(simulate(seed=4, messages=60).inputs)
+    batching = EngageApplication(env=sqlite_env(tmp_path / "a.db"), clock=lambda: FIXED_TIME)
+    stock = EngageApplication(env=stock_sqlite_env(tmp_path / "b.db"), clock=lambda: FIXED_TIME)
+    assert not isinstance(stock.recorder, BatchingSQLiteApplicationRecorder)
+    assert batching.observe(inputs) == stock.observe(inputs)
+    ids = list(dict.fromkeys(item.message_id for item in inputs))
+    for message_id in ids:
+        assert batching.message(message_id) == stock.message(message_id)
+    many = batching.recorder.select_events_of_many([*ids, UUID(int=0)])  # type: ignore[attr-defined]
+    assert UUID(int=0) not in many
+    for message_id in ids:
+        assert many[message_id] == batching.recorder.select_events(message_id)
+    batching.close()
+    stock.close()
+
+
+def test_more_ids_than_one_query_takes(tmp_path: Path) -> None:
+    app = EngageApplication(env=sqlite_env(tmp_path / "e.db"))
+    observations = [
+        Observation.create("email", "sendgrid", f"m{i}", "processed", event_id=str(i))
+        for i in range(1_234)
+    ]
+    assert app.observe(observations).applied == 1_234
+    assert app.observe(observations).duplicates == 1_234  # all 1,234 were found again
+    app.close()

@@ -133,9 +133,10 @@ def parse_observation(data: object) -> Observation:
     """Validate one provider-neutral observation (the `engage observe` line format)."""
     if not isinstance(data, Mapping):
         raise InvalidInput("observation", f"a JSON object (got {type(data).__name__})")
-    unknown = sorted(set(data) - OBSERVATION_FIELDS)
+    unknown = sorted(set(data) - OBSERVATION_FIELDS, key=str)
     if unknown:
-        raise InvalidInput(unknown[0], "unknown field")
+        known = ", ".join(sorted(OBSERVATION_FIELDS))
+        raise InvalidInput("observation", f"unknown field {unknown[0]!r} (known: {known})")
     try:
         channel = Channel.parse(data.get("channel"))
     except ValueError as error:
@@ -212,7 +213,9 @@ class Send:
         known = {a.name for a in attrs.fields(cls)} - {"channel"}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise InvalidInput(unknown[0], "unknown field")
+            raise InvalidInput(
+                "send", f"unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})"
+            )
         text = {
             name: _optional_text(data, name)
             for name in known - {"provider", "provider_message_id", "sent_at"}

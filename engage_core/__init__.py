@@ -18,7 +18,8 @@ from engage_core.message.events import (
     Outcome,
     SendRecorded,
 )
-from engage_core.message.state import Engagement, HistoryEntry, MessageState
+from engage_core.message.history import history
+from engage_core.message.state import Engagement, HistoryEntry, Message, MessageState
 from engage_core.observations import InvalidInput, Observation, Send, parse_observation
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "HistoryEntry",
     "InvalidInput",
     "Lifecycle",
+    "Message",
     "MessageEvent",
     "MessageState",
     "Observation",
@@ -40,6 +42,7 @@ __all__ = [
     "Relation",
     "Send",
     "SendRecorded",
+    "history",
     "lifecycle",
     "message_id",
     "parse_observation",

@@ -30,7 +30,8 @@ from engage_core.message.events import (
     SendRecorded,
 )
 from engage_core.message.evolve import evolve, fold
-from engage_core.message.state import MessageState
+from engage_core.message.history import history
+from engage_core.message.state import Message, MessageState
 from engage_core.observations import Observation, Send
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
 
@@ -138,12 +139,12 @@ class EngageApplication(Application[UUID]):
 
     # Commands
 
-    def record_send(self, send: Send) -> MessageState:
+    def record_send(self, send: Send) -> Message:
         """Record the sender's own record of a message; merges with reports already seen."""
         self._decide_and_save([send])
-        state = self.message(send.message_id)
-        assert state is not None
-        return state
+        message = self.message(send.message_id)
+        assert message is not None
+        return message
 
     def observe(self, observations: Iterable[Observation | Send]) -> ObserveResult:
         """Apply a batch of inputs, in order, and save every touched message in one save()."""
@@ -151,14 +152,15 @@ class EngageApplication(Application[UUID]):
 
     # Queries
 
-    def message(self, message_id: UUID) -> MessageState | None:
-        """The current state of a message, or None when nothing is known about it."""
-        state = fold(self._events_of(message_id))
-        return state
+    def message(self, message_id: UUID) -> Message | None:
+        """A message's state and history, or None when nothing is known about it."""
+        events = list(self._events_of(message_id))
+        state = fold(events)
+        return None if state is None else Message(state=state, history=history(events))
 
     def find_message(
         self, channel: Channel, provider_message_id: str, provider: str | None = None
-    ) -> MessageState | None:
+    ) -> Message | None:
         """Find a message by the provider's id; without a provider, the channel's usual ones."""
         providers = (provider,) if provider else DEFAULT_PROVIDERS[channel]
         for name in providers:
@@ -177,7 +179,7 @@ class EngageApplication(Application[UUID]):
         """The current state of each message, read in one query where the store can."""
         wanted = list(dict.fromkeys(aggregate_ids))
         if self._many_reader is None:
-            return {aggregate_id: self.message(aggregate_id) for aggregate_id in wanted}
+            return {aggregate_id: fold(self._events_of(aggregate_id)) for aggregate_id in wanted}
         stored = self._many_reader.select_events_of_many(wanted)
         to_event: Callable[[StoredEvent], MessageEvent] = self.mapper.to_domain_event  # type: ignore[assignment]
         return {

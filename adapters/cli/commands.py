@@ -119,17 +119,17 @@ def message(args: argparse.Namespace) -> int:
                 wanted = UUID(args.message_id)
             except ValueError as error:
                 raise UsageError(f"--id {args.message_id!r} is not a UUID") from error
-            state = app.message(wanted)
+            found = app.message(wanted)
             described = f"id {wanted}"
         else:
             if not args.channel:
                 raise UsageError("--provider-message-id needs --channel")
             channel = Channel(args.channel)
-            state = app.find_message(channel, args.provider_message_id, args.provider)
+            found = app.find_message(channel, args.provider_message_id, args.provider)
             described = f"{channel.value} provider message id {args.provider_message_id!r}"
-        if state is None:
+        if found is None:
             raise CommandFailed(f"no message with {described} in {args.store}")
-        print(dumps(message_json(state), pretty=True))
+        print(dumps(message_json(found), pretty=True))
     return 0
 
 
@@ -148,7 +148,7 @@ def demo(args: argparse.Namespace) -> int:
         for start in range(0, len(inputs), 1000):
             result += app.observe(inputs[start : start + 1000])
         ids = {item.message_id for item in inputs}
-        states = [state for state in map(app.message, ids) if state is not None]
+        states = [found.state for found in map(app.message, ids) if found is not None]
     print(
         f"Engage demo: {len(ids)} simulated messages, {result.received} inputs (sends and reports)"
     )

@@ -7,14 +7,15 @@ from typing import Any
 
 import orjson
 
-from engage_core import MessageState, ObserveResult
+from engage_core import Message, ObserveResult
 
 
 def _time(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def message_json(state: MessageState) -> dict[str, Any]:
+def message_json(message: Message) -> dict[str, Any]:
+    state = message.state
     send = state.send
     return {
         "message_id": str(state.id),
@@ -52,7 +53,7 @@ def message_json(state: MessageState) -> dict[str, Any]:
                 "event_id": entry.event_id,
                 "details": dict(entry.details),
             }
-            for entry in state.history
+            for entry in message.history
         ],
     }
 

@@ -1,7 +1,8 @@
 """Fold message events into state: a pure function, the only place state changes.
 
 No validation happens here: the decision was made (and recorded in the event) when the event
-was created, so old events keep loading after the lifecycle tables change.
+was created, so old events keep loading after the lifecycle tables change. States are built
+with their constructor rather than `attrs.evolve` (half the cost, on the hottest path we have).
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from engage_core.message.events import (
     DuplicateIgnored,
     MessageEvent,
     Observed,
-    Outcome,
     SendRecorded,
 )
-from engage_core.message.state import Engagement, HistoryEntry, MessageState
+from engage_core.message.state import Engagement, MessageState
 from engage_core.observations import Send
 
 
@@ -52,36 +52,21 @@ def _apply(event: MessageEvent, state: MessageState) -> MessageState:
 
 @_apply.register
 def _(event: SendRecorded, state: MessageState) -> MessageState:
-    entry = HistoryEntry(
-        kind=event.outcome.value,
-        status="processed",
-        recorded_at=event.recorded_at,
-        occurred_at=event.send.sent_at,
-    )
-    return attrs.evolve(
-        state,
+    return MessageState(
+        id=state.id,
         version=event.originator_version,
+        channel=state.channel,
+        provider=state.provider,
+        provider_message_id=state.provider_message_id,
         status=event.status_after,
         send=_merge_send(state.send, event.send),
+        engagement=state.engagement,
         seen=state.seen | {event.dedup_key},
-        history=(*state.history, entry),
     )
 
 
 @_apply.register
 def _(event: Observed, state: MessageState) -> MessageState:
-    inferred = tuple(
-        HistoryEntry(kind="inferred", status=status, recorded_at=event.recorded_at)
-        for status in event.inferred
-    )
-    entry = HistoryEntry(
-        kind=event.outcome.value,
-        status=event.status,
-        recorded_at=event.recorded_at,
-        occurred_at=event.occurred_at,
-        event_id=event.event_id,
-        details=event.details,
-    )
     engagement = state.engagement
     if lifecycle(state.channel).is_engagement(event.status):
         at = event.occurred_at or event.recorded_at
@@ -90,25 +75,22 @@ def _(event: Observed, state: MessageState) -> MessageState:
             **engagement,
             event.status: tally.add(at) if tally else Engagement(1, at, at),
         }
-    return attrs.evolve(
-        state,
+    return MessageState(
+        id=state.id,
         version=event.originator_version,
+        channel=state.channel,
+        provider=state.provider,
+        provider_message_id=state.provider_message_id,
         status=event.status_after,
+        send=state.send,
         engagement=engagement,
         seen=state.seen | {event.dedup_key},
-        history=(*state.history, *inferred, entry),
     )
 
 
 @_apply.register
 def _(event: DuplicateIgnored, state: MessageState) -> MessageState:
-    entry = HistoryEntry(
-        kind=Outcome.DUPLICATE.value,
-        status=event.status,
-        recorded_at=event.recorded_at,
-        occurred_at=event.occurred_at,
-    )
-    return attrs.evolve(state, version=event.originator_version, history=(*state.history, entry))
+    return attrs.evolve(state, version=event.originator_version)
 
 
 def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:

@@ -1,4 +1,9 @@
-"""A message's state: immutable attrs values built by folding its events (see `evolve`)."""
+"""A message's state, and what a query shows of it: immutable attrs values built from events.
+
+`MessageState` is what decisions need (status, dedup keys, engagement, the send record), folded
+by `evolve` in O(1) per event apart from the dedup set. The history a person reads is derived
+from the same events on demand (`message.history`), so deciding never pays for it.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +45,8 @@ class HistoryEntry:
 
 @attrs.frozen
 class MessageState:
-    """Everything known about one message. `seen` holds the dedup keys of accepted inputs."""
+    """Everything decisions about one message need. `seen` holds the dedup keys of accepted
+    inputs."""
 
     id: UUID
     version: int
@@ -51,4 +57,19 @@ class MessageState:
     send: Send | None = None
     engagement: Mapping[str, Engagement] = attrs.field(factory=dict)
     seen: frozenset[str] = frozenset()
-    history: tuple[HistoryEntry, ...] = ()
+
+
+@attrs.frozen
+class Message:
+    """What a query answers about a message: its state and its whole history."""
+
+    state: MessageState
+    history: tuple[HistoryEntry, ...]
+
+    @property
+    def id(self) -> UUID:
+        return self.state.id
+
+    @property
+    def status(self) -> str | None:
+        return self.state.status

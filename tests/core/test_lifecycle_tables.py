@@ -13,6 +13,7 @@ from engage_core import LIFECYCLES, Channel, Observation, Outcome
 from engage_core.lifecycles import MACHINES, Relation
 from engage_core.message.decide import decide_observation
 from engage_core.message.evolve import evolve
+from engage_core.message.history import history_entries
 from tests.conftest import FIXED_TIME
 
 CHANNELS = list(Channel)
@@ -123,7 +124,7 @@ def test_every_pair_follows_the_rule(channel: Channel, current: str, observed: s
         edges = machine_edges(machine)
         assert all((a, b) in edges for a, b in itertools.pairwise(path)), path
         assert len(path) - 1 == _distance(machine, current, observed)
-        kinds = [entry.kind for entry in after.history[1:]]
+        kinds = [entry.kind for entry in history_entries(event)]
         assert kinds == ["inferred"] * len(event.inferred) + ["applied"]
     elif current == observed or current in reachable(machine, observed):
         assert event.outcome is Outcome.LATE

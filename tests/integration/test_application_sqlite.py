@@ -69,10 +69,10 @@ def test_send_and_first_report_merge_in_either_order(sqlite_app: EngageApplicati
     assert first is not None
     assert second is not None
     assert first.status == second.status == "delivered"
-    assert first.send is not None
-    assert first.send.campaign_id == "c1"
-    assert second.send is not None
-    assert second.send.to == "b@example.com"
+    assert first.state.send is not None
+    assert first.state.send.campaign_id == "c1"
+    assert second.state.send is not None
+    assert second.state.send.to == "b@example.com"
     assert [e.kind for e in first.history] == ["applied", "applied"]
     assert [e.kind for e in second.history] == ["applied", "late"]
 
@@ -108,7 +108,9 @@ def _observe_reopen_compare(
     app.close()
     reopened = EngageApplication(env=sqlite_env(path), clock=lambda: FIXED_TIME)
     assert live is not None
-    assert reopened.message(live.id) == live
+    reloaded = reopened.message(live.id)
+    assert reloaded is not None
+    assert reloaded.state == live
     reopened.close()
 
 

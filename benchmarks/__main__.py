@@ -1,0 +1,103 @@
+"""`python -m benchmarks` (`make bench`): run the workloads, print rates and ratios against goals.
+
+Prints what the figures depend on first (Python, platform, CPUs, library versions), so a pasted
+report says where it was measured. Goals are reported, never enforced: a timing gate on a shared
+VM would fail on noise, which is why there are no timed unit tests either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from importlib.metadata import version
+
+from benchmarks import fold, ingest
+
+WORKLOADS = ("fold", "ingest")
+FULL_OBSERVATIONS = 50_000
+QUICK_OBSERVATIONS = 5_000
+FULL_REPEATS = 5
+QUICK_REPEATS = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Measure engage-core workloads against their baselines, as ratios.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: {QUICK_OBSERVATIONS:,} observations, best of {QUICK_REPEATS}",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=WORKLOADS,
+        metavar="NAME",
+        help=f"run only this workload (repeatable; one of: {', '.join(WORKLOADS)})",
+    )
+    parser.add_argument("--observations", type=int, help="observations per workload")
+    parser.add_argument("--repeats", type=int, help="rounds; each contender's best counts")
+    parser.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print a cProfile top 20 (cumulative) of each workload's subject "
+        "(for ingest, wall time per phase first)",
+    )
+    parser.add_argument(
+        "--per-message-machines",
+        action="store_true",
+        help="fold: bind each message to a Machine of its own instead of shared Machines",
+    )
+    return parser
+
+
+def _environment() -> str:
+    libraries = ", ".join(
+        f"{name} {version(name)}" for name in ("eventsourcing", "transitions", "attrs", "cattrs")
+    )
+    return (
+        f"Python {platform.python_version()} ({platform.python_implementation()}) on "
+        f"{platform.platform()}, {os.cpu_count()} CPUs; {libraries}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    observations = args.observations
+    if observations is None:
+        observations = QUICK_OBSERVATIONS if args.quick else FULL_OBSERVATIONS
+    repeats = args.repeats
+    if repeats is None:
+        repeats = QUICK_REPEATS if args.quick else FULL_REPEATS
+    if observations < 1 or repeats < 1:
+        print("--observations and --repeats must be at least 1", file=sys.stderr)
+        return 2
+    selected = [name for name in WORKLOADS if not args.only or name in args.only]
+    print(_environment(), flush=True)
+    for name in selected:
+        started = time.perf_counter()
+        if name == "fold":
+            _, text = fold.run(
+                observations=observations,
+                seed=args.seed,
+                repeats=repeats,
+                per_message_machines=args.per_message_machines,
+            )
+        else:
+            _, text = ingest.run(observations=observations, seed=args.seed, repeats=repeats)
+        print(f"\n{text}\n  ({time.perf_counter() - started:.0f} s)", flush=True)
+        if args.profile:
+            module = fold if name == "fold" else ingest
+            print("\n" + module.profile(observations=observations, seed=args.seed), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,8 +7,8 @@ with their constructor rather than `attrs.evolve` (half the cost, on the hottest
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import singledispatch
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
@@ -45,13 +45,7 @@ def _merge_send(current: Send | None, new: Send) -> Send:
     return attrs.evolve(current, **filled) if filled else current
 
 
-@singledispatch
-def _apply(event: MessageEvent, state: MessageState) -> MessageState:
-    raise TypeError(f"not a message event: {type(event).__name__}")
-
-
-@_apply.register
-def _(event: SendRecorded, state: MessageState) -> MessageState:
+def _send_recorded(event: SendRecorded, state: MessageState) -> MessageState:
     return MessageState(
         id=state.id,
         version=event.originator_version,
@@ -65,8 +59,7 @@ def _(event: SendRecorded, state: MessageState) -> MessageState:
     )
 
 
-@_apply.register
-def _(event: Observed, state: MessageState) -> MessageState:
+def _observed(event: Observed, state: MessageState) -> MessageState:
     engagement = state.engagement
     if lifecycle(state.channel).is_engagement(event.status):
         at = event.occurred_at or event.recorded_at
@@ -88,14 +81,25 @@ def _(event: Observed, state: MessageState) -> MessageState:
     )
 
 
-@_apply.register
-def _(event: DuplicateIgnored, state: MessageState) -> MessageState:
+def _duplicate_ignored(event: DuplicateIgnored, state: MessageState) -> MessageState:
     return attrs.evolve(state, version=event.originator_version)
+
+
+# The table of contents: which function folds which event. A dict lookup on the exact class
+# (these events are final) costs a fifth of `functools.singledispatch`, on the hottest path.
+_HANDLERS: dict[type[MessageEvent], Callable[[Any, MessageState], MessageState]] = {
+    SendRecorded: _send_recorded,
+    Observed: _observed,
+    DuplicateIgnored: _duplicate_ignored,
+}
 
 
 def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
     """The state after `event`; `None` stands for a message with no events yet."""
-    return _apply(event, state if state is not None else _start(event))
+    handler = _HANDLERS.get(type(event))
+    if handler is None:
+        raise TypeError(f"not a message event: {type(event).__name__}")
+    return handler(event, state if state is not None else _start(event))
 
 
 def fold(events: Iterable[MessageEvent], state: MessageState | None = None) -> MessageState | None:

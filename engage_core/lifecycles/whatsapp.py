@@ -1,9 +1,10 @@
-"""The WhatsApp lifecycle (Twilio's statuses, onto which Meta's Cloud API statuses map).
+"""The WhatsApp lifecycle: Twilio's statuses (as for SMS), onto which Meta's Cloud API statuses
+map, with one difference declared here rather than copied.
 
-Same states as SMS, one difference: Meta reports `failed` after `sent` when a message cannot be
-delivered, so `failed` is reachable from `sent` here and ranks above it. `read` implies
-`delivered` (Meta skips `delivered` when a message is read at once), which the edge
-delivered -> read gives us: a `read` observed after `sent` infers `delivered`.
+Meta reports `failed` after `sent` when a message cannot be delivered, so `failed` is reachable
+from `sent` here and ranks just above it. `read` implies `delivered` (Meta skips `delivered` when
+a message is read at once), which the delivered -> read edge gives us: a `read` observed after
+`sent` infers `delivered`.
 
 States are listed from lowest to highest precedence (see `sms.py`).
 """
@@ -14,44 +15,30 @@ from typing import TYPE_CHECKING
 
 from transitions import Machine
 
+from engage_core.lifecycles import sms
+
 if TYPE_CHECKING:
     from transitions.core import TransitionConfigDict
 
+_OUTBOUND_WITHOUT_FAILED = [s for s in sms.STATES if s != "failed"]
+_SENT = _OUTBOUND_WITHOUT_FAILED.index("sent")
+
 STATES = [
-    "receiving",
-    "received",
-    "processed",
-    "scheduled",
-    "canceled",
-    "accepted",
-    "queued",
-    "sending",
-    "sent",
+    *_OUTBOUND_WITHOUT_FAILED[: _SENT + 1],
     "failed",
-    "partially_delivered",
-    "undelivered",
-    "delivered",
-    "read",
+    *_OUTBOUND_WITHOUT_FAILED[_SENT + 1 :],
 ]
 
-TRANSITIONS: list[TransitionConfigDict] = [
-    {"trigger": "receive", "source": "receiving", "dest": "received"},
-    {"trigger": "schedule", "source": "processed", "dest": "scheduled"},
-    {"trigger": "cancel", "source": "scheduled", "dest": "canceled"},
-    {"trigger": "accept", "source": "processed", "dest": "accepted"},
-    {"trigger": "queue", "source": ["processed", "scheduled", "accepted"], "dest": "queued"},
-    {"trigger": "dispatch", "source": "queued", "dest": "sending"},
-    {
-        "trigger": "fail",
-        "source": ["processed", "accepted", "queued", "sending", "sent"],
-        "dest": "failed",
-    },
-    {"trigger": "hand_over", "source": "sending", "dest": "sent"},
-    {"trigger": "deliver_partially", "source": "sent", "dest": "partially_delivered"},
-    {"trigger": "bounce", "source": ["sent", "partially_delivered"], "dest": "undelivered"},
-    {"trigger": "deliver", "source": ["sent", "partially_delivered"], "dest": "delivered"},
-    {"trigger": "read", "source": "delivered", "dest": "read"},
-]
+
+def _may_fail_after_sent(transition: TransitionConfigDict) -> TransitionConfigDict:
+    if transition["trigger"] != "fail":
+        return transition
+    sources = transition["source"]
+    assert isinstance(sources, list), "sms.py declares the fail sources as a list"
+    return {**transition, "source": [*sources, "sent"]}
+
+
+TRANSITIONS: list[TransitionConfigDict] = [_may_fail_after_sent(t) for t in sms.TRANSITIONS]
 
 MACHINE = Machine(
     model=None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,8 @@ import attrs
 import orjson
 from eventsourcing.persistence import PersistenceError
 
+from adapters.cli.demo import report as demo_report
+from adapters.cli.demo import run as demo_run
 from adapters.cli.render import dumps, message_json, result_json
 from adapters.stores import open_application
 from engage_core import (
@@ -26,7 +27,6 @@ from engage_core import (
     Observation,
     ObserveResult,
     Send,
-    lifecycle,
     parse_observation,
 )
 from engage_core.lifecycles.diagram import mermaid
@@ -143,34 +143,6 @@ def demo(args: argparse.Namespace) -> int:
         raise UsageError("--messages must be at least 1")
     traffic = simulate(seed=args.seed, messages=args.messages)
     with _application(args.store) as app:
-        result = ObserveResult()
-        inputs = list(traffic.inputs)
-        for start in range(0, len(inputs), 1000):
-            result += app.observe(inputs[start : start + 1000])
-        ids = {item.message_id for item in inputs}
-        states = [found.state for found in map(app.message, ids) if found is not None]
-    print(
-        f"Engage demo: {len(ids)} simulated messages, {result.received} inputs (sends and reports)"
-    )
-    print(
-        f"(store {args.store}; seed {args.seed}; duplicates, reordering and lost reports included)"
-    )
-    print()
-    print("what the inputs did:  " + "  ".join(f"{k} {v}" for k, v in result.as_dict().items()))
-    if result.duplicates == result.received:
-        print("  every input was seen before: run again with another --seed, or a fresh --store")
-    print()
-    for channel in Channel:
-        counts = Counter(s.status for s in states if s.channel is channel)
-        total = sum(counts.values())
-        print(f"{channel.value} ({total} messages)")
-        for status in reversed(lifecycle(channel).statuses):
-            if counts[status]:
-                bar = "#" * max(1, round(40 * counts[status] / max(total, 1)))
-                print(f"  {status:<20} {counts[status]:>5}  {bar}")
-        engaged = Counter(kind for s in states if s.channel is channel for kind in s.engagement)
-        if engaged:
-            print("  engagement: " + ", ".join(f"{k} {v}" for k, v in sorted(engaged.items())))
-        print()
-    print("Inspect one:  engage message --channel sms --provider-message-id <id>")
+        result, messages = demo_run(app, traffic)
+    print(demo_report(args.store, args.seed, result, messages))
     return 0

@@ -15,9 +15,9 @@ import time
 from collections.abc import Sequence
 from importlib.metadata import version
 
-from benchmarks import fold, ingest
+from benchmarks import fold, ingest, status_step
 
-WORKLOADS = ("fold", "ingest")
+WORKLOADS = ("fold", "status", "ingest")
 FULL_OBSERVATIONS = 50_000
 QUICK_OBSERVATIONS = 5_000
 FULL_REPEATS = 5
@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--per-message-machines",
         action="store_true",
-        help="fold: bind each message to a Machine of its own instead of shared Machines",
+        help="fold, status: bind each message to a Machine of its own instead of shared Machines",
     )
     return parser
 
@@ -90,10 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 repeats=repeats,
                 per_message_machines=args.per_message_machines,
             )
+        elif name == "status":
+            _, text = status_step.run(
+                observations=observations,
+                seed=args.seed,
+                repeats=repeats,
+                per_message_machines=args.per_message_machines,
+            )
         else:
             _, text = ingest.run(observations=observations, seed=args.seed, repeats=repeats)
         print(f"\n{text}\n  ({time.perf_counter() - started:.0f} s)", flush=True)
-        if args.profile:
+        if args.profile and name != "status":
             module = fold if name == "fold" else ingest
             print("\n" + module.profile(observations=observations, seed=args.seed), flush=True)
     return 0

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-slow lint typecheck bench clean
+.PHONY: install demo test test-slow lint bench docs clean
 
 # (Re)create the virtual environment when pyproject.toml changes; `make install` forces a refresh.
 $(STAMP): pyproject.toml
@@ -34,6 +34,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Regenerate the diagrams and tables of docs/lifecycles.md from the Machines.
+docs: $(STAMP)
+	$(BIN)/python -c 'import pathlib; from engage_core.lifecycles.reference import refresh; \
+	p = pathlib.Path("docs/lifecycles.md"); p.write_text(refresh(p.read_text()))'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -39,7 +39,12 @@ def register_event_class(cls: type[Any]) -> None:
     EVENT_CLASSES[cls.TOPIC] = cls
 
 
-class UnknownTopicError(LookupError):
+class UnreadableEventError(ValueError):
+    """A stored event this version of Engage cannot read back: the store holds something else
+    (another application's events, a newer version's, or damaged rows)."""
+
+
+class UnknownTopicError(UnreadableEventError, LookupError):
     """A stored event names a topic this version of Engage does not know."""
 
 
@@ -87,7 +92,18 @@ class CattrsMapper(Mapper[UUID]):
             data = self.cipher.decrypt(data)
         if self.compressor:
             data = self.compressor.decompress(data)
-        state = orjson.loads(data)
+        try:
+            state = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise UnreadableEventError(
+                f"stored event {stored_event.originator_id} v{stored_event.originator_version} "
+                f"({stored_event.topic}) is not JSON: {error}"
+            ) from error
+        if not isinstance(state, dict):
+            raise UnreadableEventError(
+                f"stored event {stored_event.originator_id} v{stored_event.originator_version} "
+                f"({stored_event.topic}) is not a JSON object"
+            )
         version = state.pop("class_version", 1)
         while version < getattr(cls, "class_version", 1):
             getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
@@ -97,7 +113,7 @@ class CattrsMapper(Mapper[UUID]):
         try:
             return converter.structure(state, cls)
         except (cattrs.BaseValidationError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(
+            raise UnreadableEventError(
                 f"stored event {stored_event.originator_id} v{stored_event.originator_version} "
                 f"({stored_event.topic}) does not match its class: {error}"
             ) from error

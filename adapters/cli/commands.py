@@ -30,6 +30,7 @@ from engage_core import (
     parse_observation,
 )
 from engage_core.lifecycles.diagram import mermaid
+from engage_core.serialisation import UnreadableEventError
 from engage_core.simulation import simulate
 
 
@@ -41,16 +42,20 @@ class CommandFailed(Exception):
     """Nothing could be done: exit 1."""
 
 
+# What a store can throw at us that is about the store, not about Engage: reported, not traced.
+_STORE_ERRORS = (PersistenceError, sqlite3.Error, UnreadableEventError)
+
+
 @contextmanager
 def _application(store: str) -> Iterator[EngageApplication]:
     try:
         app = open_application(store)
-    except (PersistenceError, sqlite3.Error, OSError) as error:
+    except (*_STORE_ERRORS, OSError) as error:
         raise CommandFailed(f"cannot open store {store}: {error}") from error
     try:
         yield app
-    except (PersistenceError, sqlite3.Error) as error:
-        raise CommandFailed(f"store {store}: {error}") from error
+    except _STORE_ERRORS as error:
+        raise CommandFailed(f"store {store} could not be used: {error}") from error
     finally:
         app.close()
 

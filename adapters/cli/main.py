@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.store = args.store or store_url_from_environment()
+    if args.store is None:
+        args.store = store_url_from_environment()
     try:
         code: int = args.handler(args)
     except (commands.UsageError, StoreURLError) as error:

@@ -34,6 +34,17 @@ def store_url_from_environment(environ: Mapping[str, str] | None = None) -> str:
 
 def store_env(url: str) -> dict[str, str]:
     """The eventsourcing environment for a store URL."""
+    try:
+        return _store_env(url)
+    except ValueError as error:  # urlsplit and .port refuse malformed URLs with ValueError
+        if isinstance(error, StoreURLError):
+            raise
+        raise StoreURLError(f"{url!r}: not a valid URL ({error})") from error
+
+
+def _store_env(url: str) -> dict[str, str]:
+    if not url.strip():
+        raise StoreURLError("empty store URL; for example sqlite:///engage.db")
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "memory":
@@ -80,4 +91,4 @@ def store_env(url: str) -> dict[str, str]:
 
 def open_application(url: str | None = None) -> EngageApplication:
     """Open the Engage application on a store URL (default: `ENGAGE_STORE` or engage.db)."""
-    return EngageApplication(env=store_env(url or store_url_from_environment()))
+    return EngageApplication(env=store_env(store_url_from_environment() if url is None else url))

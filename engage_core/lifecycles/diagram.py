@@ -45,6 +45,10 @@ def mermaid(channel: Channel) -> str:
     lines = [
         line.rstrip()
         for line in source.splitlines()
-        if not line.lstrip().startswith(("classDef ", "Class "))
+        if line.strip() and not line.lstrip().startswith(("classDef ", "Class "))
     ]
-    return "\n".join(line for line in lines if line) + "\n"
+    # transitions writes its title as a bare line between `---` fences; Mermaid's front matter
+    # wants `title: …` there, or it ignores the title (and some renderers refuse the diagram).
+    if lines[:1] == ["---"] and len(lines) > 2 and lines[2] == "---":
+        lines[1] = f"title: {lines[1].strip()}"
+    return "\n".join(lines) + "\n"

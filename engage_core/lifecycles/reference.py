@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import re
+
 from engage_core.channels import Channel
 from engage_core.lifecycles import lifecycle
+from engage_core.lifecycles.diagram import mermaid
 
 
 def status_table(channel: Channel) -> str:
@@ -30,3 +33,24 @@ def status_table(channel: Channel) -> str:
             f"| `{kind}` (engagement) | implies {rules.engagement_implies} | — |  | {event} |"
         )
     return "\n".join(rows) + "\n"
+
+
+_DIAGRAM = re.compile(r"(<!-- diagram: (\w+) -->\n```mermaid\n)(.*?)(```)", re.S)
+_TABLE = re.compile(r"(<!-- table: (\w+) -->\n)(.*?)(<!-- end table -->)", re.S)
+
+
+def refresh(document: str) -> str:
+    """`document` with every marked diagram and status table regenerated from the Machines.
+
+    docs/lifecycles.md marks them with `<!-- diagram: sms -->` and `<!-- table: sms -->` …
+    `<!-- end table -->`; `make docs` rewrites the file with this, and a test checks that doing
+    so would change nothing.
+    """
+
+    def diagram(match: re.Match[str]) -> str:
+        return match[1] + mermaid(Channel(match[2])) + match[4]
+
+    def table(match: re.Match[str]) -> str:
+        return match[1] + status_table(Channel(match[2])) + match[4]
+
+    return _TABLE.sub(table, _DIAGRAM.sub(diagram, document))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -199,6 +201,37 @@ def test_exit_codes(tmp_path: Path, store: str) -> None:
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url", ["postgresql://u:p@host:notaport/db", "http://[::1", "", "sqlite://host/x.db"]
+)
+def test_malformed_store_urls_are_usage_errors(url: str) -> None:
+    result = engage("--store", url, "observe", "-", stdin="")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "engage: error:" in result.stderr
+
+
+def test_a_store_holding_something_else_is_reported_not_traced(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    store = f"sqlite:///{path}"
+    feed = lines({"channel": "sms", "provider": "twilio", "provider_message_id": "SM1",
+                  "status": "sent"})  # fmt: skip
+    assert engage("--store", store, "observe", "-", stdin=feed).returncode == 0
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE stored_events SET topic = 'someone.else.Event'")
+    shown = engage("--store", store, "message", "--provider-message-id", "SM1", "--channel", "sms")
+    again = engage("--store", store, "observe", "-", stdin=feed)
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "UPDATE stored_events SET topic = 'engage.message.Observed', state = x'00ff'"
+        )
+    damaged = engage("--store", store, "observe", "-", stdin=feed)
+    for result in (shown, again, damaged):
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "could not be used" in result.stderr
+
+
 def test_default_store_and_environment(tmp_path: Path) -> None:
     feed = lines(
         {
@@ -215,6 +248,15 @@ def test_default_store_and_environment(tmp_path: Path) -> None:
         "message", "--provider-message-id", "wamid.1", "--channel", "whatsapp", cwd=tmp_path
     )
     assert json.loads(shown.stdout)["status"] == "read"
+
+    elsewhere = tmp_path / "elsewhere.db"
+    with_env = subprocess.run(
+        [ENGAGE, "observe", "-"], input=feed, capture_output=True, text=True, cwd=tmp_path,
+        env={**os.environ, "ENGAGE_STORE": f"sqlite:///{elsewhere}"}, timeout=60, check=False,
+    )  # fmt: skip
+    assert with_env.returncode == 0
+    assert elsewhere.exists()
+    assert json.loads(with_env.stdout)["applied"] == 1  # a fresh store: nothing seen before
 
 
 @pytest.mark.parametrize("channel", ["sms", "email", "whatsapp"])

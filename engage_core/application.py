@@ -8,6 +8,7 @@ lands whole or not at all, at batched-insert speed.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -70,6 +71,8 @@ class ObserveResult:
                 counts[Outcome.DUPLICATE] += 1
             elif isinstance(event, Observed | SendRecorded):
                 counts[event.outcome] += 1
+            else:  # a new kind of input must be counted somewhere, or the sum would lie
+                raise TypeError(f"cannot count {type(event).__name__}")
         return cls(
             received=len(events) + rejected,
             applied=counts[Outcome.APPLIED],
@@ -122,8 +125,9 @@ class EngageApplication(Application[UUID]):
         "MAPPER_TOPIC": get_topic(CattrsMapper),
         "TRANSCODER_TOPIC": get_topic(OrjsonTranscoder),
     }
-    # Optimistic-concurrency conflicts are retried this many times (reload, re-decide, save).
-    save_attempts = 8
+    # Optimistic-concurrency conflicts (another writer appended to one of the batch's messages
+    # between our read and our save) are retried, with jittered backoff, for this long.
+    retry_for_seconds = 60.0
 
     def __init__(
         self,
@@ -206,17 +210,22 @@ class EngageApplication(Application[UUID]):
     def _decide_and_save(self, inputs: Sequence[Observation | Send]) -> list[MessageEvent]:
         if not inputs:
             return []
-        for attempt in range(self.save_attempts):
+        deadline = time.monotonic() + self.retry_for_seconds
+        attempt = 0
+        while True:
             events = self._decide(inputs, self._clock())
             try:
                 self.save(_PendingEvents(id=events[0].originator_id, events=events))
             except IntegrityError:
                 # Another writer appended to one of these messages first: reload and decide
-                # again. Decisions are pure, so a retry is always safe.
-                time.sleep(min(0.001 * 2**attempt, 0.1))
+                # again (decisions are pure, so a retry is always safe). "Full jitter" backoff
+                # keeps two writers of the same messages from colliding in lockstep.
+                attempt += 1
+                if time.monotonic() >= deadline:
+                    raise ConcurrentWriteError(
+                        f"gave up after {attempt} attempts in {self.retry_for_seconds:.0f} s: "
+                        "other writers kept changing the same messages"
+                    ) from None
+                time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))
                 continue
             return events
-        raise ConcurrentWriteError(
-            f"gave up after {self.save_attempts} attempts: other writers kept changing "
-            "the same messages"
-        )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from uuid import UUID
 
+import orjson
+
 from engage_core.channels import Channel
 
 # A fixed namespace of our own: changing it would orphan every stored aggregate.
@@ -16,10 +18,17 @@ _CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _SET = (5 << 76) | (0x8000 << 48)
 
 
-def uuid5(name: str) -> UUID:
+def uuid5(name: str | bytes) -> UUID:
     """`uuid.uuid5(ENGAGE_NAMESPACE, name)`, in half the time (every input computes one)."""
-    digest = hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()
+    data = name.encode() if isinstance(name, str) else name
+    digest = hashlib.sha1(_NAMESPACE_BYTES + data, usedforsecurity=False).digest()
     return UUID(int=(int.from_bytes(digest[:16], "big") & _CLEAR) | _SET)
+
+
+def name_of(*parts: str) -> bytes:
+    """An unambiguous name for a tuple of strings: a JSON array, so no separator inside a part
+    can make two different tuples read the same ("a:b" + "c" against "a" + "b:c")."""
+    return orjson.dumps(parts)
 
 
 def normalise_provider(provider: str) -> str:
@@ -29,4 +38,6 @@ def normalise_provider(provider: str) -> str:
 
 def message_id(channel: Channel, provider: str, provider_message_id: str) -> UUID:
     """The id of the message a provider knows as `provider_message_id` on `channel`."""
-    return uuid5(f"message:{channel.value}:{normalise_provider(provider)}:{provider_message_id}")
+    return uuid5(
+        name_of("message", channel.value, normalise_provider(provider), provider_message_id)
+    )

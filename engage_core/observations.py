@@ -1,7 +1,9 @@
 """Inputs to the message lifecycle: provider-neutral observations and the sender's own record.
 
-Adapters turn provider payloads into these; the CLI reads them from JSON Lines. Validation lives
-here so every way in rejects the same things with the same words.
+Adapters turn provider payloads into these; the CLI reads them from JSON Lines. The classes
+validate themselves on construction (a bad status stored once would break its message for
+good), and `parse_observation` adds the checks JSON needs, so every way in rejects the same
+things with the same words.
 """
 
 from __future__ import annotations
@@ -47,56 +49,121 @@ def _optional_text(data: Mapping[str, Any], field: str) -> str | None:
 
 
 def parse_timestamp(value: object, field: str) -> datetime:
-    """An ISO-8601 time (a trailing Z allowed) or Unix seconds; times without a zone are UTC."""
+    """An ISO-8601 time (a trailing Z allowed) or Unix seconds, as UTC; a time without a zone is
+    taken as UTC. One instant always reads the same, so it digests the same."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, bool):
+        moment = value
+    elif isinstance(value, bool):
         raise InvalidInput(field, f"an ISO-8601 time or Unix seconds (got {value!r})")
-    if isinstance(value, int | float):
+    elif isinstance(value, int | float):
         try:
             return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError) as error:
             raise InvalidInput(field, f"Unix seconds out of range ({value!r})") from error
-    if isinstance(value, str):
+    elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError as error:
             raise InvalidInput(field, f"not an ISO-8601 time ({value!r})") from error
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    raise InvalidInput(field, f"an ISO-8601 time or Unix seconds (got {value!r})")
+    else:
+        raise InvalidInput(field, f"an ISO-8601 time or Unix seconds (got {value!r})")
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as error:
+        raise InvalidInput(field, f"out of range in UTC ({value!r})") from error
+
+
+def _occurred_at(value: object) -> datetime | None:
+    return None if value is None else parse_timestamp(value, "occurred_at")
+
+
+def _sent_at(value: object) -> datetime | None:
+    return None if value is None else parse_timestamp(value, "sent_at")
+
+
+def _provider(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("provider", f"required, a non-empty string (got {value!r})")
+    return normalise_provider(value)
+
+
+def _text(field: str) -> Any:
+    def check(_: object, __: object, value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(field, f"required, a non-empty string (got {value!r})")
+
+    return check
+
+
+def _optional_text_value(field: str) -> Any:
+    def check(_: object, __: object, value: object) -> None:
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise InvalidInput(field, f"a non-empty string when given (got {value!r})")
+
+    return check
+
+
+def _channel(value: object) -> Channel:
+    try:
+        return Channel.parse(value)
+    except ValueError as error:
+        raise InvalidInput("channel", str(error)) from error
 
 
 def _canonical_json(value: object) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
 
 
+def _digest(value: object) -> str:
+    return hashlib.sha256(_canonical_json(value)).hexdigest()[:32]
+
+
 @attrs.frozen
 class Observation:
     """One provider report about one message: a status, or (email) an engagement.
 
-    `dedup_key` identifies the report itself: the provider's event id when it has one, else a
-    digest of what the report says, so an exact resend collapses and two different reports don't.
+    Its dedup keys identify the report itself. With the provider's `event_id`, that id (per
+    status, so an id reused for another status is not taken for a resend); with `provider_keys`,
+    those too (a provider's composite key, e.g. SendGrid's, whose event ids change on retries);
+    with neither, a digest of what the report says, so an exact resend collapses and two
+    different reports don't. A report sharing any key with an earlier one is a duplicate.
     """
 
-    channel: Channel
-    provider: str
-    provider_message_id: str
-    status: str  # a status or engagement kind of the channel's lifecycle, canonical
-    occurred_at: datetime | None = None
-    event_id: str | None = None
+    channel: Channel = attrs.field(converter=_channel)
+    provider: str = attrs.field(converter=_provider)
+    provider_message_id: str = attrs.field(validator=_text("provider_message_id"))
+    status: str = attrs.field()  # canonical status or engagement kind of the channel
+    occurred_at: datetime | None = attrs.field(default=None, converter=_occurred_at)
+    event_id: str | None = attrs.field(default=None, validator=_optional_text_value("event_id"))
     details: Mapping[str, Any] = attrs.field(factory=dict)
+    provider_keys: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    @provider_keys.validator
+    def _keys_are_text(self, _: object, value: tuple[object, ...]) -> None:
+        if not all(isinstance(key, str) and key for key in value):
+            raise InvalidInput("provider_keys", f"non-empty strings (got {value!r})")
+
+    @status.validator
+    def _known_status(self, _: object, value: object) -> None:
+        if not isinstance(value, str) or lifecycle(self.channel).canonical(value) != value:
+            raise InvalidInput(
+                "status", f"unknown {self.channel.value} status {value!r} (see docs/lifecycles.md)"
+            )
 
     @cached_property
     def message_id(self) -> UUID:
         return message_id(self.channel, self.provider, self.provider_message_id)
 
     @cached_property
-    def dedup_key(self) -> str:
-        if self.event_id is not None:
-            return f"id:{self.event_id}"
-        occurred = self.occurred_at.isoformat() if self.occurred_at else None
-        digest = hashlib.sha256(_canonical_json([self.status, occurred, self.details]))
-        return f"sha256:{digest.hexdigest()[:32]}"
+    def dedup_keys(self) -> tuple[str, ...]:
+        keys = [f"id:{self.status}:{self.event_id}"] if self.event_id is not None else []
+        keys.extend(f"key:{key}" for key in self.provider_keys)
+        if not keys:
+            occurred = self.occurred_at.isoformat() if self.occurred_at else None
+            keys.append("sha256:" + _digest([self.status, occurred, self.details]))
+        return tuple(keys)
 
     @classmethod
     def create(
@@ -110,7 +177,8 @@ class Observation:
         event_id: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> Observation:
-        """Build a validated observation; raises `InvalidInput` naming the bad field."""
+        """Build a validated observation, status words forgiven as in JSON ("Bounce" is
+        "bounced"); raises `InvalidInput` naming the bad field."""
         return parse_observation(
             {
                 "channel": channel.value if isinstance(channel, Channel) else channel,
@@ -137,18 +205,9 @@ def parse_observation(data: object) -> Observation:
     if unknown:
         known = ", ".join(sorted(OBSERVATION_FIELDS))
         raise InvalidInput("observation", f"unknown field {unknown[0]!r} (known: {known})")
-    try:
-        channel = Channel.parse(data.get("channel"))
-    except ValueError as error:
-        raise InvalidInput("channel", str(error)) from error
-    provider = normalise_provider(_required_text(data, "provider"))
-    provider_message_id = _required_text(data, "provider_message_id")
+    channel = _channel(data.get("channel"))
     raw_status = _required_text(data, "status")
-    status = lifecycle(channel).canonical(raw_status)
-    if status is None:
-        raise InvalidInput("status", f"unknown {channel.value} status {raw_status!r}")
-    occurred_raw = data.get("occurred_at")
-    occurred_at = None if occurred_raw is None else parse_timestamp(occurred_raw, "occurred_at")
+    status = lifecycle(channel).canonical(raw_status) or raw_status
     details = data.get("details")
     if details is None:
         details = {}
@@ -160,10 +219,10 @@ def parse_observation(data: object) -> Observation:
         raise InvalidInput("details", f"must be plain JSON ({error})") from error
     return Observation(
         channel=channel,
-        provider=provider,
-        provider_message_id=provider_message_id,
+        provider=data.get("provider"),  # validated by the class
+        provider_message_id=_required_text(data, "provider_message_id"),
         status=status,
-        occurred_at=occurred_at,
+        occurred_at=data.get("occurred_at"),
         event_id=_optional_text(data, "event_id"),
         details=details,
     )
@@ -177,55 +236,44 @@ class Send:
     same aggregate because its id derives from (channel, provider, provider_message_id).
     """
 
-    channel: Channel
-    provider: str
-    provider_message_id: str
-    to: str | None = None
-    user_id: str | None = None
-    campaign_id: str | None = None
-    campaign_name: str | None = None
-    journey_id: str | None = None
-    template_id: str | None = None
-    email_subject: str | None = None
-    sent_at: datetime | None = None
+    channel: Channel = attrs.field(converter=_channel)
+    provider: str = attrs.field(converter=_provider)
+    provider_message_id: str = attrs.field(validator=_text("provider_message_id"))
+    to: str | None = attrs.field(default=None, validator=_optional_text_value("to"))
+    user_id: str | None = attrs.field(default=None, validator=_optional_text_value("user_id"))
+    campaign_id: str | None = attrs.field(
+        default=None, validator=_optional_text_value("campaign_id")
+    )
+    campaign_name: str | None = attrs.field(
+        default=None, validator=_optional_text_value("campaign_name")
+    )
+    journey_id: str | None = attrs.field(default=None, validator=_optional_text_value("journey_id"))
+    template_id: str | None = attrs.field(
+        default=None, validator=_optional_text_value("template_id")
+    )
+    email_subject: str | None = attrs.field(
+        default=None, validator=_optional_text_value("email_subject")
+    )
+    sent_at: datetime | None = attrs.field(default=None, converter=_sent_at)
 
     @cached_property
     def message_id(self) -> UUID:
         return message_id(self.channel, self.provider, self.provider_message_id)
 
     @cached_property
-    def dedup_key(self) -> str:
+    def dedup_keys(self) -> tuple[str, ...]:
         fields = attrs.asdict(self, recurse=False)
         fields["channel"] = self.channel.value
-        fields["sent_at"] = self.sent_at.isoformat() if self.sent_at else None
-        return "send:" + hashlib.sha256(_canonical_json(fields)).hexdigest()[:32]
+        return ("send:" + _digest(fields),)
 
     @classmethod
     def create(
         cls, channel: Channel | str, provider: str, provider_message_id: str, **fields: Any
     ) -> Send:
         """Build a validated send record; raises `InvalidInput` naming the bad field."""
-        try:
-            parsed_channel = Channel.parse(channel)
-        except ValueError as error:
-            raise InvalidInput("channel", str(error)) from error
-        data = {"provider": provider, "provider_message_id": provider_message_id, **fields}
-        known = {a.name for a in attrs.fields(cls)} - {"channel"}
-        unknown = sorted(set(data) - known)
+        known = {a.name for a in attrs.fields(cls)} - {"channel", "provider", "provider_message_id"}
+        unknown = sorted(set(fields) - known)
         if unknown:
-            raise InvalidInput(
-                "send", f"unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})"
-            )
-        text = {
-            name: _optional_text(data, name)
-            for name in known - {"provider", "provider_message_id", "sent_at"}
-        }
-        sent_raw = data.get("sent_at")
-        sent_at = None if sent_raw is None else parse_timestamp(sent_raw, "sent_at")
-        return cls(
-            channel=parsed_channel,
-            provider=normalise_provider(_required_text(data, "provider")),
-            provider_message_id=_required_text(data, "provider_message_id"),
-            sent_at=sent_at,
-            **text,
-        )
+            listed = ", ".join(sorted(known))
+            raise InvalidInput("send", f"unknown field {unknown[0]!r} (known: {listed})")
+        return cls(channel, provider, provider_message_id, **fields)

@@ -22,6 +22,7 @@ from adapters.cli.render import dumps, message_json, result_json
 from adapters.stores import open_application
 from engage_core import (
     Channel,
+    ConcurrentWriteError,
     EngageApplication,
     InvalidInput,
     Observation,
@@ -103,16 +104,24 @@ def observe(args: argparse.Namespace) -> int:
     result = ObserveResult()
     with _input(args.file) as stream, _application(args.store) as app:
         batch: list[Observation | Send] = []
-        for item in _read_observations(stream):
-            if isinstance(item, Rejected):
-                print(f"engage: rejected line {item.line}: {item.reason}", file=sys.stderr)
-                result += ObserveResult(received=1, rejected=1)
-                continue
-            batch.append(item)
-            if len(batch) >= args.batch_size:
-                result += app.observe(batch)
-                batch = []
-        result += app.observe(batch)
+        try:
+            for item in _read_observations(stream):
+                if isinstance(item, Rejected):
+                    print(f"engage: rejected line {item.line}: {item.reason}", file=sys.stderr)
+                    result += ObserveResult(received=1, rejected=1)
+                    continue
+                batch.append(item)
+                if len(batch) >= args.batch_size:
+                    result += app.observe(batch)
+                    batch = []
+            result += app.observe(batch)
+        except (ConcurrentWriteError, *_STORE_ERRORS) as error:
+            # what was saved stays saved: say how far we got, then why we stopped
+            print(dumps(result_json(result)))
+            raise CommandFailed(
+                f"stopped after {result.received} inputs had been applied and saved; "
+                f"the batch of {len(batch)} in hand was not: {error}"
+            ) from error
     print(dumps(result_json(result)))
     return 1 if result.received and result.rejected == result.received else 0
 

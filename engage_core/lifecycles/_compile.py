@@ -43,6 +43,8 @@ class Lifecycle:
     rank: Mapping[str, int]  # precedence: a total order extending reachability
     terminal: frozenset[str]  # statuses with no way out
     paths: Mapping[tuple[str, str], tuple[str, ...]]  # shortest path, endpoints excluded
+    roots: frozenset[str]  # where messages begin: statuses no edge leads to
+    implied: Mapping[str, tuple[str, ...]]  # statuses every way from a root to s passes
     event_names: Mapping[str, str | None]  # Segment event name per status (None: not in table)
     engagement_names: Mapping[str, str]  # engagement kind -> Segment event name
     engagement_implies: str | None  # the status every engagement implies
@@ -79,7 +81,8 @@ class Lifecycle:
         return a if self.rank[a] >= self.rank[b] else b
 
     def inferred_between(self, current: str | None, observed: str) -> tuple[str, ...]:
-        """The statuses skipped on the shortest way from `current` to `observed`."""
+        """The statuses on the shortest way from `current` to `observed` (endpoints excluded):
+        the triggers a bound Machine would fire. Decisions infer from `implied` instead."""
         if current is None or current == observed:
             return ()
         return self.paths.get((current, observed), ())
@@ -121,6 +124,29 @@ def _shortest_paths(
                 node = previous[node]
             paths[(start, end)] = tuple(reversed(middle))
     return paths
+
+
+def _dominators(
+    statuses: Sequence[str], predecessors: Mapping[str, set[str]], rank: Mapping[str, int]
+) -> dict[str, tuple[str, ...]]:
+    """For each status, the statuses that every way to it from where messages begin passes
+    through (roots themselves left out: we do not infer how a message began).
+
+    This is what a report of a status proves about the past, whatever else was or was not
+    reported: `read` proves `delivered`, `sent` and `sending` and `queued`; `failed`, reachable
+    straight from `processed`, proves nothing. Being a property of the status alone, the set of
+    statuses inferred for a message is the same whatever order its reports arrived in.
+    Statuses are visited in precedence order, which is a topological order of the edges.
+    """
+    must_pass: dict[str, frozenset[str]] = {}
+    for status in statuses:  # lowest precedence first: every predecessor is done before
+        before = predecessors[status]
+        if not before:
+            must_pass[status] = frozenset()
+            continue
+        through = [must_pass[p] | ({p} if predecessors[p] else set()) for p in before]
+        must_pass[status] = frozenset.intersection(*through)
+    return {s: tuple(sorted(must_pass[s], key=rank.__getitem__)) for s in statuses}
 
 
 def compile_lifecycle(
@@ -168,6 +194,11 @@ def compile_lifecycle(
         descendants[start] = frozenset(seen)
 
     terminal = frozenset(s for s in statuses if not any(d != s for d in successors[s]))
+    predecessors: dict[str, set[str]] = {s: set() for s in statuses}
+    for source, dest in edges:
+        if source != dest:
+            predecessors[dest].add(source)
+    roots = frozenset(s for s in statuses if not predecessors[s])
 
     return Lifecycle(
         channel=channel,
@@ -179,6 +210,8 @@ def compile_lifecycle(
         rank=MappingProxyType(rank),
         terminal=terminal,
         paths=MappingProxyType(_shortest_paths(statuses, successors)),
+        roots=roots,
+        implied=MappingProxyType(_dominators(statuses, predecessors, rank)),
         event_names=MappingProxyType(dict(event_names)),
         engagement_names=MappingProxyType(dict(engagement_names or {})),
         engagement_implies=engagement_implies,

@@ -14,8 +14,8 @@ def status_table(channel: Channel) -> str:
     """Statuses from highest to lowest precedence, what follows each, and its Segment event."""
     rules = lifecycle(channel)
     rows = [
-        "| status | precedence | can move on to | terminal | Segment event |",
-        "|---|---|---|---|---|",
+        "| status | precedence | can move on to | proves | terminal | Segment event |",
+        "|---|---|---|---|---|---|",
     ]
     for status in reversed(rules.statuses):
         onward = sorted(
@@ -25,13 +25,14 @@ def status_table(channel: Channel) -> str:
         event = rules.event_names[status]
         rows.append(
             f"| `{status}` | {rules.rank[status]} | {', '.join(onward) or '—'} "
+            f"| {', '.join(rules.implied[status]) or '—'} "
             f"| {'yes' if status in rules.terminal else ''} "
             f"| {event if event else '— (kept in history; see below)'} |"
         )
+    implied = rules.engagement_implies
     for kind, event in rules.engagement_names.items():
-        rows.append(
-            f"| `{kind}` (engagement) | implies {rules.engagement_implies} | — |  | {event} |"
-        )
+        proved = ", ".join((*rules.implied[implied], implied)) if implied else "—"
+        rows.append(f"| `{kind}` (engagement) | — | — | {proved} |  | {event} |")
     return "\n".join(rows) + "\n"
 
 

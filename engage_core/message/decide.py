@@ -1,10 +1,14 @@
 """Decide what an input does to a message: pure functions from (state, input) to one event.
 
-The rule (DOMAIN.md §2): a status reachable from the current one advances (skipped steps are
-inferred); an earlier one is late; incomparable ones resolve by precedence and the conflict is
-recorded; engagement is always recorded and implies `delivered`; a dedup key seen before is a
+The rule (DOMAIN.md §2): a status reachable from the current one advances; an earlier one is
+late; incomparable ones resolve by precedence and the conflict is recorded; engagement is always
+recorded and implies `delivered`; an input sharing a dedup key with an earlier one is a
 duplicate. Because precedence is a total order extending reachability, the status after any
 sequence is the highest-precedence status reported, whatever the arrival order.
+
+Skipped steps are inferred from what a report proves (`Lifecycle.implied`: the statuses every
+way to it passes), not from the way from the current status, so the statuses a message is known
+to have passed are also the same whatever the arrival order.
 """
 
 from __future__ import annotations
@@ -33,17 +37,20 @@ def _version(state: MessageState | None) -> int:
     return 1 if state is None else state.version + 1
 
 
-def _status_effect(
-    rules: Lifecycle, current: str | None, target: str
-) -> tuple[Relation, str, tuple[str, ...]]:
-    """How a report of `target` moves a message at `current`: relation, status after, inferred."""
+def _status_after(rules: Lifecycle, current: str | None, target: str) -> tuple[Relation, str]:
+    """How a report of `target` relates to `current`, and the status that then stands."""
     relation = rules.relation(current, target)
     if relation is Relation.ADVANCE:
-        return relation, target, rules.inferred_between(current, target)
+        return relation, target
     assert current is not None  # ADVANCE is the only answer when there is no status yet
     if relation is Relation.LATE:
-        return relation, current, ()
-    return relation, rules.winner(current, target), ()
+        return relation, current
+    return relation, rules.winner(current, target)
+
+
+def _newly_proved(state: MessageState | None, proved: tuple[str, ...]) -> tuple[str, ...]:
+    known = state.known if state is not None else frozenset()
+    return tuple(status for status in proved if status not in known)
 
 
 def _duplicate(
@@ -58,28 +65,33 @@ def _duplicate(
         provider_message_id=item.provider_message_id,
         status=status,
         occurred_at=item.occurred_at if isinstance(item, Observation) else item.sent_at,
-        dedup_key=item.dedup_key,
+        dedup_keys=item.dedup_keys,
     )
+
+
+def _seen_before(state: MessageState | None, item: Observation | Send) -> bool:
+    return state is not None and not state.seen.isdisjoint(item.dedup_keys)
 
 
 def decide_observation(
     state: MessageState | None, observation: Observation, *, recorded_at: datetime
 ) -> MessageEvent:
     """The one event recording `observation` against a message in `state`."""
-    if state is not None and observation.dedup_key in state.seen:
+    if _seen_before(state, observation):
+        assert state is not None
         return _duplicate(state, observation, observation.status, recorded_at)
     rules = lifecycle(observation.channel)
     current = state.status if state is not None else None
     if rules.is_engagement(observation.status):
         implied = rules.engagement_implies
         assert implied is not None
-        relation, status_after, inferred = _status_effect(rules, current, implied)
-        if relation is Relation.ADVANCE:
-            inferred = (*inferred, implied)
+        relation, status_after = _status_after(rules, current, implied)
+        proved = (*rules.implied[implied], implied)
         # engagement is new information even when the status it implies is not
         outcome = Outcome.CONFLICT if relation is Relation.CONFLICT else Outcome.APPLIED
     else:
-        relation, status_after, inferred = _status_effect(rules, current, observation.status)
+        relation, status_after = _status_after(rules, current, observation.status)
+        proved = rules.implied[observation.status]
         outcome = _OUTCOMES[relation]
     return Observed(
         originator_id=observation.message_id,
@@ -91,10 +103,10 @@ def decide_observation(
         status=observation.status,
         occurred_at=observation.occurred_at,
         event_id=observation.event_id,
-        dedup_key=observation.dedup_key,
+        dedup_keys=observation.dedup_keys,
         details=observation.details,
         outcome=outcome,
-        inferred=inferred,
+        inferred=_newly_proved(state, proved),
         status_after=status_after,
     )
 
@@ -102,10 +114,11 @@ def decide_observation(
 def decide_send(state: MessageState | None, send: Send, *, recorded_at: datetime) -> MessageEvent:
     """The one event recording the sender's own record of a message (its `processed` step)."""
     rules = lifecycle(send.channel)
-    if state is not None and send.dedup_key in state.seen:
+    if _seen_before(state, send):
+        assert state is not None
         return _duplicate(state, send, rules.initial, recorded_at)
     current = state.status if state is not None else None
-    relation, status_after, _ = _status_effect(rules, current, rules.initial)
+    relation, status_after = _status_after(rules, current, rules.initial)
     return SendRecorded(
         originator_id=send.message_id,
         originator_version=_version(state),
@@ -114,7 +127,7 @@ def decide_send(state: MessageState | None, send: Send, *, recorded_at: datetime
         provider=send.provider,
         provider_message_id=send.provider_message_id,
         send=send,
-        dedup_key=send.dedup_key,
+        dedup_keys=send.dedup_keys,
         outcome=_OUTCOMES[relation],
         status_after=status_after,
     )

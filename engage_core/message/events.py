@@ -51,9 +51,9 @@ class SendRecorded(MessageEvent):
     TOPIC: ClassVar[str] = "engage.message.SendRecorded"
 
     send: Send
-    dedup_key: str
+    dedup_keys: tuple[str, ...]
     outcome: Outcome
-    status_after: str | None
+    status_after: str
 
 
 @attrs.frozen(kw_only=True)
@@ -65,10 +65,10 @@ class Observed(MessageEvent):
     status: str
     occurred_at: datetime | None
     event_id: str | None
-    dedup_key: str
+    dedup_keys: tuple[str, ...]
     details: Mapping[str, Any]
     outcome: Outcome
-    inferred: tuple[str, ...]
+    inferred: tuple[str, ...]  # statuses this report newly proves the message passed
     status_after: str
 
 
@@ -80,7 +80,7 @@ class DuplicateIgnored(MessageEvent):
 
     status: str  # the reported status, or "processed" for a repeated send record
     occurred_at: datetime | None
-    dedup_key: str
+    dedup_keys: tuple[str, ...]  # all of them: a key new to the message joins the seen ones
 
 
 MESSAGE_EVENT_CLASSES: tuple[type[MessageEvent], ...] = (SendRecorded, Observed, DuplicateIgnored)

@@ -55,12 +55,14 @@ def _send_recorded(event: SendRecorded, state: MessageState) -> MessageState:
         status=event.status_after,
         send=_merge_send(state.send, event.send),
         engagement=state.engagement,
-        seen=state.seen | {event.dedup_key},
+        seen=state.seen.union(event.dedup_keys),
+        known=state.known | {lifecycle(state.channel).initial},
     )
 
 
 def _observed(event: Observed, state: MessageState) -> MessageState:
     engagement = state.engagement
+    known = state.known.union(event.inferred) if event.inferred else state.known
     if lifecycle(state.channel).is_engagement(event.status):
         at = event.occurred_at or event.recorded_at
         tally = engagement.get(event.status)
@@ -68,6 +70,8 @@ def _observed(event: Observed, state: MessageState) -> MessageState:
             **engagement,
             event.status: tally.add(at) if tally else Engagement(1, at, at),
         }
+    elif event.status not in known:
+        known = known | {event.status}
     return MessageState(
         id=state.id,
         version=event.originator_version,
@@ -77,12 +81,17 @@ def _observed(event: Observed, state: MessageState) -> MessageState:
         status=event.status_after,
         send=state.send,
         engagement=engagement,
-        seen=state.seen | {event.dedup_key},
+        seen=state.seen.union(event.dedup_keys),
+        known=known,
     )
 
 
 def _duplicate_ignored(event: DuplicateIgnored, state: MessageState) -> MessageState:
-    return attrs.evolve(state, version=event.originator_version)
+    # a duplicate may bring a key the message has not seen (a retry under a new event id):
+    # remembering it makes a third copy a duplicate too, whichever copy it matches
+    return attrs.evolve(
+        state, version=event.originator_version, seen=state.seen.union(event.dedup_keys)
+    )
 
 
 # The table of contents: which function folds which event. A dict lookup on the exact class

@@ -3,8 +3,8 @@ each line's kind (applied, inferred, late, conflict, duplicate)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from functools import singledispatch
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from engage_core.message.events import (
     DuplicateIgnored,
@@ -16,14 +16,7 @@ from engage_core.message.events import (
 from engage_core.message.state import HistoryEntry
 
 
-@singledispatch
-def history_entries(event: MessageEvent) -> tuple[HistoryEntry, ...]:
-    """The lines one event adds to a message's history."""
-    raise TypeError(f"not a message event: {type(event).__name__}")
-
-
-@history_entries.register
-def _(event: SendRecorded) -> tuple[HistoryEntry, ...]:
+def _send_recorded(event: SendRecorded) -> tuple[HistoryEntry, ...]:
     return (
         HistoryEntry(
             kind=event.outcome.value,
@@ -34,8 +27,7 @@ def _(event: SendRecorded) -> tuple[HistoryEntry, ...]:
     )
 
 
-@history_entries.register
-def _(event: Observed) -> tuple[HistoryEntry, ...]:
+def _observed(event: Observed) -> tuple[HistoryEntry, ...]:
     inferred = tuple(
         HistoryEntry(kind="inferred", status=status, recorded_at=event.recorded_at)
         for status in event.inferred
@@ -53,8 +45,7 @@ def _(event: Observed) -> tuple[HistoryEntry, ...]:
     )
 
 
-@history_entries.register
-def _(event: DuplicateIgnored) -> tuple[HistoryEntry, ...]:
+def _duplicate_ignored(event: DuplicateIgnored) -> tuple[HistoryEntry, ...]:
     return (
         HistoryEntry(
             kind=Outcome.DUPLICATE.value,
@@ -63,6 +54,22 @@ def _(event: DuplicateIgnored) -> tuple[HistoryEntry, ...]:
             occurred_at=event.occurred_at,
         ),
     )
+
+
+_ENTRIES: dict[type[MessageEvent], Callable[[Any], tuple[HistoryEntry, ...]]] = {
+    SendRecorded: _send_recorded,
+    Observed: _observed,
+    DuplicateIgnored: _duplicate_ignored,
+}
+
+
+def history_entries(event: MessageEvent) -> tuple[HistoryEntry, ...]:
+    """The lines one event adds to a message's history: inferred statuses first, then the
+    report itself."""
+    entries = _ENTRIES.get(type(event))
+    if entries is None:
+        raise TypeError(f"not a message event: {type(event).__name__}")
+    return entries(event)
 
 
 def history(events: Iterable[MessageEvent]) -> tuple[HistoryEntry, ...]:

@@ -45,8 +45,8 @@ class HistoryEntry:
 
 @attrs.frozen
 class MessageState:
-    """Everything decisions about one message need. `seen` holds the dedup keys of accepted
-    inputs."""
+    """Everything decisions about one message need: `seen` holds the dedup keys of every input
+    so far, `known` the statuses it is known to have passed (reported, or proved by a report)."""
 
     id: UUID
     version: int
@@ -57,6 +57,7 @@ class MessageState:
     send: Send | None = None
     engagement: Mapping[str, Engagement] = attrs.field(factory=dict)
     seen: frozenset[str] = frozenset()
+    known: frozenset[str] = frozenset()
 
 
 @attrs.frozen

@@ -100,13 +100,15 @@ def test_observe_then_message(tmp_path: Path, store: str) -> None:
     assert message["status"] == "delivered"
     assert message["channel"] == "sms"
     assert [(h["kind"], h["status"]) for h in message["history"]] == [
+        ("inferred", "queued"),  # a report of `sent` proves the message was queued and sending
+        ("inferred", "sending"),
         ("applied", "sent"),
         ("late", "queued"),
         ("applied", "delivered"),
         ("conflict", "undelivered"),
         ("duplicate", "sent"),
     ]
-    assert message["history"][2]["details"] == {"RawDlrDoneDate": "2601010000"}
+    assert message["history"][4]["details"] == {"RawDlrDoneDate": "2601010000"}
 
     by_id = engage("--store", store, "message", "--id", message["message_id"])
     assert by_id.returncode == 0
@@ -229,7 +231,10 @@ def test_a_store_holding_something_else_is_reported_not_traced(tmp_path: Path) -
     for result in (shown, again, damaged):
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
-        assert "could not be used" in result.stderr
+    assert "could not be used" in shown.stderr
+    for result in (again, damaged):  # observe says how far it got before the store failed it
+        assert "stopped after 0 inputs" in result.stderr
+        assert json.loads(result.stdout)["received"] == 0
 
 
 def test_default_store_and_environment(tmp_path: Path) -> None:

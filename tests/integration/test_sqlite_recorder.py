@@ -41,10 +41,14 @@ def test_same_states_as_the_stock_recorder(tmp_path: Path) -> None:
     ids = list(dict.fromkeys(item.message_id for item in inputs))
     for message_id in ids:
         assert batching.message(message_id) == stock.message(message_id)
-    many = batching.recorder.select_events_of_many([*ids, UUID(int=0)])  # type: ignore[attr-defined]
+    since = dict.fromkeys([*ids, UUID(int=0)], 0)
+    many = batching.recorder.select_events_of_many(since)  # type: ignore[attr-defined]
     assert UUID(int=0) not in many
     for message_id in ids:
         assert many[message_id] == batching.recorder.select_events(message_id)
+    later = batching.recorder.select_events_of_many(dict.fromkeys(ids, 1))  # type: ignore[attr-defined]
+    for message_id in ids:
+        assert later.get(message_id, []) == batching.recorder.select_events(message_id, gt=1)
     batching.close()
     stock.close()
 

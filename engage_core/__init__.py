@@ -8,7 +8,7 @@ from engage_core.application import (
     EngageApplication,
     ObserveResult,
 )
-from engage_core.channels import Channel
+from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.ids import message_id
 from engage_core.lifecycles import LIFECYCLES, Lifecycle, Relation, lifecycle
 from engage_core.message.events import (
@@ -24,6 +24,7 @@ from engage_core.observations import InvalidInput, Observation, Send, parse_obse
 
 __all__ = [
     "LIFECYCLES",
+    "USUAL_PROVIDERS",
     "Channel",
     "ConcurrentWriteError",
     "DuplicateIgnored",

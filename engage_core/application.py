@@ -1,7 +1,9 @@
 """The Engage application service: commands and queries over event-sourced messages.
 
 An eventsourcing `Application` whose persistence (SQLite file, PostgreSQL, in memory) is chosen
-by the `env` it is given; the core itself opens no files and reads no environment of its own.
+by the `env` it is given; the core itself opens no files and reads no settings of its own.
+(eventsourcing's `Application` does read `os.environ` beneath the `env` it is given, so its own
+settings, such as `COMPRESSOR_TOPIC` or `CIPHER_KEY`, can be set there; `env` wins.)
 Each input batch is decided against the current states and saved in ONE `save()`, so a batch
 lands whole or not at all, at batched-insert speed.
 """
@@ -20,7 +22,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
-from engage_core.channels import Channel
+from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.ids import message_id
 from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
@@ -36,13 +38,6 @@ from engage_core.message.history import history
 from engage_core.message.state import Message, MessageState
 from engage_core.observations import Observation, Send
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
-
-# When a channel's provider is not named, these are tried in order to find a message.
-DEFAULT_PROVIDERS: Mapping[Channel, tuple[str, ...]] = {
-    Channel.SMS: ("twilio",),
-    Channel.WHATSAPP: ("twilio", "meta"),
-    Channel.EMAIL: ("sendgrid",),
-}
 
 
 @attrs.frozen
@@ -171,7 +166,7 @@ class EngageApplication(Application[UUID]):
         self, channel: Channel, provider_message_id: str, provider: str | None = None
     ) -> Message | None:
         """Find a message by the provider's id; without a provider, the channel's usual ones."""
-        providers = (provider,) if provider else DEFAULT_PROVIDERS[channel]
+        providers = (provider,) if provider else USUAL_PROVIDERS[channel]
         for name in providers:
             state = self.message(message_id(channel, name, provider_message_id))
             if state is not None:

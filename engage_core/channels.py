@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
+from types import MappingProxyType
 
 
 class Channel(Enum):
@@ -24,3 +26,14 @@ class Channel(Enum):
                 pass
         choices = ", ".join(c.value for c in cls)
         raise ValueError(f"unknown channel {value!r}; expected one of: {choices}")
+
+
+# The providers Engage knows on each channel, most usual first: tried in this order when a
+# message is looked up by a provider's id without naming the provider.
+USUAL_PROVIDERS: Mapping[Channel, tuple[str, ...]] = MappingProxyType(
+    {
+        Channel.SMS: ("twilio",),
+        Channel.WHATSAPP: ("twilio", "meta"),
+        Channel.EMAIL: ("sendgrid",),
+    }
+)

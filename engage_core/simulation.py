@@ -14,15 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from engage_core.channels import Channel
+from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.lifecycles import lifecycle
 from engage_core.observations import Observation, Send
 
-_PROVIDERS = {
-    Channel.SMS: ("twilio",),
-    Channel.WHATSAPP: ("twilio", "meta"),
-    Channel.EMAIL: ("sendgrid",),
-}
 _ENGAGEMENT_WEIGHTS = {
     "open": 6, "machine_open": 2, "click": 3, "spamreport": 1, "unsubscribe": 1,
     "group_unsubscribe": 1, "group_resubscribe": 1,
@@ -67,7 +62,7 @@ def _walk(rng: random.Random, channel: Channel, inbound: bool) -> list[str]:
 
 def _one_message(rng: random.Random, index: int, start: datetime) -> Iterator[Observation | Send]:
     channel = rng.choice(list(Channel))
-    provider = rng.choice(_PROVIDERS[channel])
+    provider = rng.choice(USUAL_PROVIDERS[channel])
     provider_message_id = f"{provider[:2].upper()}{index:08d}{rng.randrange(16**6):06x}"
     inbound = channel is not Channel.EMAIL and rng.random() < 0.1
     path = _walk(rng, channel, inbound)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-slow lint bench docs clean
+.PHONY: install demo test test-slow lint bench docs clean postgres
 
 # (Re)create the virtual environment when pyproject.toml changes; `make install` forces a refresh.
 $(STAMP): pyproject.toml
@@ -20,12 +20,21 @@ install:
 demo: $(STAMP)
 	$(BIN)/engage demo
 
-test: $(STAMP)
+# The tests start a private PostgreSQL server of their own (tests/postgres_server.py); this
+# installs the server when the machine has none.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { echo "installing PostgreSQL for the tests"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
+test: $(STAMP) postgres
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict engage_core
 	$(BIN)/python -m pytest -q
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) postgres
 	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -q
 
 lint: $(STAMP)

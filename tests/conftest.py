@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from adapters.stores import store_env
 from engage_core import EngageApplication
+from tests.postgres_server import fresh_database, postgres_server
 
 settings.register_profile(
     "default", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -36,6 +37,19 @@ def sqlite_env(path: Path) -> dict[str, str]:
 def stock_sqlite_env(path: Path) -> dict[str, str]:
     """eventsourcing's own SQLite recorder, so the one-query-per-message path stays tested."""
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+@pytest.fixture(scope="session")
+def postgres_superuser_url() -> Iterator[str]:
+    """A PostgreSQL server of the session's own, started on first use."""
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_superuser_url: str) -> str:
+    """A fresh database on the session's server, as a store URL."""
+    return fresh_database(postgres_superuser_url)
 
 
 @pytest.fixture

@@ -1,0 +1,71 @@
+"""The same application on a real PostgreSQL server: the same states as on SQLite, conflicts
+retried, and the CLI's store URL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from adapters.stores import open_application, store_env
+from engage_core import Channel, EngageApplication, Observation
+from engage_core.simulation import simulate
+from tests.conftest import FIXED_TIME, sqlite_env
+
+
+def test_same_states_as_sqlite(postgres_url: str, tmp_path: Path) -> None:
+    inputs = list(simulate(seed=11, messages=120).inputs)
+    on_postgres = EngageApplication(env=store_env(postgres_url), clock=lambda: FIXED_TIME)
+    on_sqlite = EngageApplication(env=sqlite_env(tmp_path / "e.db"), clock=lambda: FIXED_TIME)
+    for start in range(0, len(inputs), 100):
+        batch = inputs[start : start + 100]
+        assert on_postgres.observe(batch) == on_sqlite.observe(batch)
+    on_postgres.close()
+    reopened = open_application(postgres_url)
+    for message_id in dict.fromkeys(item.message_id for item in inputs):
+        found = reopened.message(message_id)
+        assert found is not None
+        assert found == on_sqlite.message(message_id)
+    reopened.close()
+    on_sqlite.close()
+
+
+def test_a_write_between_decide_and_save_is_retried(postgres_url: str) -> None:
+    other = open_application(postgres_url)
+    attempts: list[int] = []
+
+    class Interleaved(EngageApplication):
+        def _decide(self, inputs, recorded_at):  # type: ignore[no-untyped-def]
+            decided = super()._decide(inputs, recorded_at)
+            attempts.append(1)
+            if len(attempts) == 1:
+                other.observe([Observation.create("sms", "twilio", "S", "sent", event_id="o")])
+            return decided
+
+    app = Interleaved(env=store_env(postgres_url))
+    result = app.observe([Observation.create("sms", "twilio", "S", "read", event_id="r")])
+    assert len(attempts) == 2
+    assert result.applied == 1
+    found = app.find_message(Channel.SMS, "S")
+    assert found is not None
+    assert [(e.kind, e.status) for e in found.history][-1] == ("applied", "read")
+    app.close()
+    other.close()
+
+
+def test_cli_on_postgres(postgres_url: str) -> None:
+    engage = str(Path(sys.executable).with_name("engage"))
+    line = json.dumps({"channel": "email", "provider": "sendgrid", "provider_message_id": "m",
+                       "status": "click", "event_id": "c1"})  # fmt: skip
+    observed = subprocess.run(
+        [engage, "--store", postgres_url, "observe", "-"], input=line, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert observed.returncode == 0, observed.stderr
+    assert json.loads(observed.stdout)["applied"] == 1
+    shown = subprocess.run(
+        [engage, "--store", postgres_url, "message", "--channel", "email",
+         "--provider-message-id", "m"], capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert json.loads(shown.stdout)["status"] == "delivered"

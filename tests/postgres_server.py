@@ -1,0 +1,80 @@
+"""A private PostgreSQL server for the test session: initdb into a temporary directory, listen
+on 127.0.0.1 on a free port, stop at the end. `make test` installs PostgreSQL with apt-get when
+it is missing. Set ENGAGE_TEST_POSTGRES_URL (a superuser URL) to use a server of your own."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+PASSWORD = "engage-tests"
+
+
+def _binaries() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    on_path = shutil.which("initdb")
+    if found:
+        return Path(found[-1]).parent
+    if on_path:
+        return Path(on_path).parent
+    raise RuntimeError(
+        "PostgreSQL is not installed: run `make test` (it installs it with apt-get) or set "
+        "ENGAGE_TEST_POSTGRES_URL to a server of your own"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run(command: list[str]) -> None:
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A superuser URL of a running server, for the duration of the block."""
+    external = os.environ.get("ENGAGE_TEST_POSTGRES_URL")
+    if external:
+        yield external
+        return
+    binaries = _binaries()
+    root = Path(tempfile.mkdtemp(prefix="engage-pg-"))
+    (root / "password").write_text(PASSWORD)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(root / "password", "postgres")
+    data, port = root / "data", _free_port()
+    _run([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "scram-sha-256",
+          "--pwfile", str(root / "password"), "-E", "UTF8"])  # fmt: skip
+    _run([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
+          "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off",
+          "start"])  # fmt: skip
+    try:
+        yield f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+    finally:
+        _run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"])
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def fresh_database(superuser_url: str) -> str:
+    """A new empty database on the server; its URL."""
+    name = f"engage_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(superuser_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return superuser_url.rsplit("/", 1)[0] + f"/{name}"

@@ -6,7 +6,9 @@ come from `benchmarks.rules.decide`, as for the other contenders; the machine th
 them: an advance fires the declared trigger of every step on the shortest path (so a report that
 skips statuses fires one trigger per skipped step, as a bound model must), a conflict won by the
 report jumps with `Machine.set_state` (transitions has no edge for it), a late report fires
-nothing. Bookkeeping (engagement, dedup keys) is `benchmarks.rules.record`, as for (a).
+nothing. The shortest path (`Lifecycle.inferred_between`) is only the way the machine has to
+walk: what the message is known to have passed is the decision's, from what the report proves.
+Bookkeeping (engagement, dedup keys, known statuses) is `benchmarks.rules.record`, as for (a).
 
 Two ways to bind many models (`research/libraries.md` §4.1): a Machine per model (A, 15.5 s
 and 480 MB for 20k models there) or one shared Machine per channel with `add_model` (B, 4.8 s
@@ -24,7 +26,7 @@ from uuid import UUID
 
 from transitions import Machine
 
-from benchmarks.rules import Decision, decide, record
+from benchmarks.rules import Decision, decide, record, record_duplicate
 from engage_core.channels import Channel
 from engage_core.lifecycles import Lifecycle, Relation, email, lifecycle, sms, whatsapp
 from engage_core.message.events import Outcome
@@ -46,6 +48,7 @@ class MachineMessage:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.seen: set[str] = set()
+        self.known: set[str] = set()
         self.engagement: dict[str, Engagement] = {}
 
 
@@ -59,6 +62,8 @@ def _machine(channel: Channel, model: MachineMessage | None, initial: str) -> An
         auto_transitions=False,
     )
 
+
+_NONE: frozenset[str] = frozenset()  # a new message has seen and proved nothing
 
 Binder = Callable[[MachineMessage, str], Any]  # binds a new model at a status, returns its Machine
 
@@ -104,9 +109,10 @@ def _observe(
 ) -> None:
     rules = lifecycle(model.channel)
     current = model.state
-    decision = decide(rules, current, model.seen, observation)
+    decision = decide(rules, current, model.seen, model.known, observation)
     if decision.outcome is Outcome.DUPLICATE:
-        return  # nothing moves
+        record_duplicate(model.seen, observation.dedup_keys)  # the status stays
+        return
     _execute(machine, model, rules, decision, current)
     _book(model, rules, observation, decision, recorded_at)
 
@@ -122,29 +128,31 @@ def _book(
     record(
         model.engagement,
         model.seen,
+        model.known,
         rules,
         recorded_at=recorded_at,
         status=observation.status,
         occurred_at=observation.occurred_at,
-        dedup_key=observation.dedup_key,
+        dedup_keys=observation.dedup_keys,
+        inferred=decision.inferred,
         status_after=decision.status_after,
     )
 
 
 def fold_machines(
     routed: Sequence[tuple[UUID, Observation]], recorded_at: datetime, bind: Binder
-) -> dict[UUID, str | None]:
-    """Apply every observation to its message's bound model; the final status of each message."""
+) -> dict[UUID, MachineMessage]:
+    """Apply every observation to its message's bound model; every message's model."""
     bound: dict[UUID, tuple[Any, MachineMessage]] = {}
     for message_id, observation in routed:
         entry = bound.get(message_id)
         if entry is None:
             model = MachineMessage(observation.channel)
             rules = lifecycle(observation.channel)
-            decision = decide(rules, None, (), observation)
+            decision = decide(rules, None, _NONE, _NONE, observation)
             assert decision.status_after is not None
             bound[message_id] = (bind(model, decision.status_after), model)
             _book(model, rules, observation, decision, recorded_at)
         else:
             _observe(*entry, observation, recorded_at)
-    return {message_id: model.state for message_id, (_, model) in bound.items()}
+    return {message_id: model for message_id, (_, model) in bound.items()}

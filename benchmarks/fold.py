@@ -5,8 +5,8 @@ by side with (a) the same lifecycle on an eventsourcing-native `Aggregate` (`ben
 and (b) each message a model bound to a `transitions` Machine (`benchmarks.bound_machine`), all
 three over the same seeded observation stream, keeping every message's state in a dict. No I/O:
 this is the cost of the domain alone, what a simulation, a property test or a projection rebuild
-pays per observation. The three must agree on every message's final status; that is checked
-once, untimed, before the measurement.
+pays per observation. The three must agree on every message's final state (status, dedup keys,
+known statuses, engagement tallies); that is checked once, untimed, before the measurement.
 
 For (b) shared Machines (one per channel, `add_model` per message) are reported by default:
 `research/libraries.md` §4.1 measured them the cheaper way to bind many models (4.8 s against
@@ -19,11 +19,17 @@ grows with the number of messages: compare figures only at the same `--observati
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 from uuid import UUID
 
-from benchmarks.bound_machine import fold_machines, per_message_binder, shared_binder
+from benchmarks.bound_machine import (
+    MachineMessage,
+    fold_machines,
+    per_message_binder,
+    shared_binder,
+)
 from benchmarks.harness import (
     Contender,
     Goal,
@@ -33,11 +39,11 @@ from benchmarks.harness import (
     profile_call,
     reusing,
 )
-from benchmarks.native import fold_native
+from benchmarks.native import NativeMessage, fold_native
 from benchmarks.traffic import observation_stream
 from engage_core.message.decide import decide_observation
 from engage_core.message.evolve import evolve
-from engage_core.message.state import MessageState
+from engage_core.message.state import Engagement, MessageState
 from engage_core.observations import Observation
 
 FOLD = "functional fold"
@@ -49,21 +55,38 @@ GOALS = (Goal(FOLD, NATIVE, 3.0), Goal(FOLD, MACHINE, 50.0))
 RECORDED_AT = datetime(2026, 1, 2, tzinfo=UTC)
 
 
-def fold_functional(routed: Sequence[tuple[UUID, Observation]]) -> dict[UUID, str | None]:
-    """The functional core: decide one event from the state, fold it in; final statuses."""
+def fold_functional(routed: Sequence[tuple[UUID, Observation]]) -> dict[UUID, MessageState]:
+    """The functional core: decide one event from the state, fold it in; every message's state."""
     states: dict[UUID, MessageState] = {}
     for message_id, observation in routed:
         state = states.get(message_id)
         decided = decide_observation(state, observation, recorded_at=RECORDED_AT)
         states[message_id] = evolve(state, decided)
-    return {message_id: state.status for message_id, state in states.items()}
+    return states
 
 
-def _check_agreement(outcomes: dict[str, dict[UUID, str | None]]) -> None:
-    reference = outcomes[FOLD]
-    for name, statuses in outcomes.items():
-        differing = [m for m in reference if statuses.get(m) != reference[m]]
-        if differing or len(statuses) != len(reference):
+class Kept(NamedTuple):
+    """What every contender keeps of a message, in one comparable form."""
+
+    status: str | None
+    seen: frozenset[str]
+    known: frozenset[str]
+    engagement: Mapping[str, Engagement]
+
+
+def _kept(message: MessageState | NativeMessage | MachineMessage) -> Kept:
+    status = message.state if isinstance(message, MachineMessage) else message.status
+    return Kept(status, frozenset(message.seen), frozenset(message.known), dict(message.engagement))
+
+
+def _check_agreement(
+    outcomes: Mapping[str, Mapping[UUID, MessageState | NativeMessage | MachineMessage]],
+) -> None:
+    reference = {m: _kept(message) for m, message in outcomes[FOLD].items()}
+    for name, messages in outcomes.items():
+        kept = {m: _kept(message) for m, message in messages.items()}
+        differing = [m for m in reference if kept.get(m) != reference[m]]
+        if differing or len(kept) != len(reference):
             raise AssertionError(
                 f"{name} disagrees with the functional fold on {len(differing)} messages "
                 f"(first: {differing[:1]}); the comparison would not be like for like"

@@ -4,11 +4,11 @@ This is option A of `research/libraries.md` §2, the road not taken: a mutable `
 `@event` methods define the event classes. It follows the pattern of §4.3 (a command decides
 from the lifecycle tables, then triggers one event whose body only assigns), decides with the
 same rule as the functional core (`benchmarks.rules.decide`), carries the same fields on its
-events, and keeps the same state as `MessageState` (status, dedup keys, engagement tallies),
-built from the same value objects. What differs is the mechanism: metaclass-made frozen
-dataclass events, `trigger_event` (a timestamp per event, the kwargs copy, `mutate`), in-place
-mutation and the pending-events list, against `decide_observation` + `evolve` over immutable
-attrs values.
+events, and keeps the same state as `MessageState` (status, dedup keys, known statuses,
+engagement tallies), built from the same value objects. What differs is the mechanism:
+metaclass-made frozen dataclass events, `trigger_event` (a timestamp per event, the kwargs copy,
+`mutate`), in-place mutation and the pending-events list, against `decide_observation` +
+`evolve` over immutable attrs values.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from benchmarks.rules import Decision, decide, record
+from benchmarks.rules import Decision, decide, record, record_duplicate
 from engage_core.channels import Channel
 from engage_core.lifecycles import lifecycle
 from engage_core.message.events import Outcome
 from engage_core.message.state import Engagement
 from engage_core.observations import Observation
+
+_NONE: frozenset[str] = frozenset()  # a new message has seen and proved nothing
 
 
 class NativeMessage(Aggregate):
@@ -42,7 +44,7 @@ class NativeMessage(Aggregate):
         status: str,
         occurred_at: datetime | None,
         event_id: str | None,
-        dedup_key: str,
+        dedup_keys: tuple[str, ...],
         details: Mapping[str, Any],
         outcome: Outcome,
         inferred: tuple[str, ...],
@@ -52,22 +54,25 @@ class NativeMessage(Aggregate):
         self.provider = provider
         self.provider_message_id = provider_message_id
         self.seen: set[str] = set()
+        self.known: set[str] = set()
         self.engagement: dict[str, Engagement] = {}
         self.status: str | None = record(
             self.engagement,
             self.seen,
+            self.known,
             lifecycle(self.channel),
             recorded_at=recorded_at,
             status=status,
             occurred_at=occurred_at,
-            dedup_key=dedup_key,
+            dedup_keys=dedup_keys,
+            inferred=inferred,
             status_after=status_after,
         )
 
     @classmethod
     def start(cls, message_id: UUID, observation: Observation, recorded_at: datetime) -> Any:
         """A new message from its first observation (there is nothing to be a duplicate of)."""
-        decision = decide(lifecycle(observation.channel), None, (), observation)
+        decision = decide(lifecycle(observation.channel), None, _NONE, _NONE, observation)
         return cls(
             id=message_id,
             channel=observation.channel,
@@ -78,7 +83,7 @@ class NativeMessage(Aggregate):
 
     def observe(self, observation: Observation, recorded_at: datetime) -> None:
         """Command: decide from the tables first, then trigger the one event recording it."""
-        decision = decide(lifecycle(self.channel), self.status, self.seen, observation)
+        decision = decide(lifecycle(self.channel), self.status, self.seen, self.known, observation)
         if decision.outcome is Outcome.DUPLICATE:
             self._duplicate_ignored(
                 channel=observation.channel,
@@ -87,7 +92,7 @@ class NativeMessage(Aggregate):
                 recorded_at=recorded_at,
                 status=observation.status,
                 occurred_at=observation.occurred_at,
-                dedup_key=observation.dedup_key,
+                dedup_keys=observation.dedup_keys,
             )
             return
         self._observed(
@@ -107,7 +112,7 @@ class NativeMessage(Aggregate):
         status: str,
         occurred_at: datetime | None,
         event_id: str | None,
-        dedup_key: str,
+        dedup_keys: tuple[str, ...],
         details: Mapping[str, Any],
         outcome: Outcome,
         inferred: tuple[str, ...],
@@ -116,11 +121,13 @@ class NativeMessage(Aggregate):
         self.status = record(
             self.engagement,
             self.seen,
+            self.known,
             lifecycle(self.channel),
             recorded_at=recorded_at,
             status=status,
             occurred_at=occurred_at,
-            dedup_key=dedup_key,
+            dedup_keys=dedup_keys,
+            inferred=inferred,
             status_after=status_after,
         )
 
@@ -133,9 +140,11 @@ class NativeMessage(Aggregate):
         recorded_at: datetime,
         status: str,
         occurred_at: datetime | None,
-        dedup_key: str,
+        dedup_keys: tuple[str, ...],
     ) -> None:
-        """Nothing moves: the event itself (and the version it takes) is the record."""
+        """The status stays: the event (and the version it takes) is the record, and a key new
+        to the message joins the seen ones."""
+        record_duplicate(self.seen, dedup_keys)
 
 
 def _payload(observation: Observation, decision: Decision, recorded_at: datetime) -> dict[str, Any]:
@@ -145,7 +154,7 @@ def _payload(observation: Observation, decision: Decision, recorded_at: datetime
         "status": observation.status,
         "occurred_at": observation.occurred_at,
         "event_id": observation.event_id,
-        "dedup_key": observation.dedup_key,
+        "dedup_keys": observation.dedup_keys,
         "details": observation.details,
         "outcome": decision.outcome,
         "inferred": decision.inferred,
@@ -155,8 +164,8 @@ def _payload(observation: Observation, decision: Decision, recorded_at: datetime
 
 def fold_native(
     routed: Sequence[tuple[UUID, Observation]], recorded_at: datetime
-) -> dict[UUID, str | None]:
-    """Apply every observation to its message's aggregate; the final status of each message."""
+) -> dict[UUID, NativeMessage]:
+    """Apply every observation to its message's aggregate; every message's aggregate."""
     messages: dict[UUID, NativeMessage] = {}
     for message_id, observation in routed:
         message = messages.get(message_id)
@@ -164,4 +173,4 @@ def fold_native(
             messages[message_id] = NativeMessage.start(message_id, observation, recorded_at)
         else:
             message.observe(observation, recorded_at)
-    return {message_id: message.status for message_id, message in messages.items()}
+    return messages

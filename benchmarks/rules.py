@@ -3,16 +3,20 @@
 The two comparison implementations of the fold workload (an eventsourcing-native aggregate and a
 `transitions`-bound model) must apply exactly the rule the functional core applies, or the
 benchmark would compare different work. Both call `decide` here, which reads the same
-`engage_core.lifecycles` tables (`relation`, `winner`, `inferred_between`) that `decide.py` reads;
-only the mechanism that then records the decision differs. `record` is the bookkeeping `evolve`
-does for an `Observed` event (engagement tallies, dedup keys, the status; `MessageState` keeps no
-history, which is derived from the events when a message is queried), done in place on the same
-value objects. `fold.py` checks that all three end with the same status for every message.
+`engage_core.lifecycles` tables (`relation`, `winner`, `implied`, `engagement_implies`) that
+`decide.py` reads, and the same state: a report sharing any dedup key with the message's `seen`
+ones is a duplicate, and what a report proves (`implied`) minus the statuses the message is
+already `known` to have passed is what it infers. Only the mechanism that then records the
+decision differs. `record` and `record_duplicate` are the bookkeeping `evolve` does for an
+`Observed` and a `DuplicateIgnored` event (engagement tallies, dedup keys, known statuses, the
+status; `MessageState` keeps no history, which is derived from the events when a message is
+queried), done in place on the same value objects. `fold.py` checks that all three contenders
+end every message with the same status, dedup keys, known statuses and engagement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Set
 from datetime import datetime
 from typing import NamedTuple
 
@@ -32,7 +36,8 @@ class Decision(NamedTuple):
     """What one observation does to a message whose status is `current`.
 
     `target` is the status the report stands for (the implied status for an engagement);
-    `status_after` is where the message ends up; `inferred` lists the skipped statuses.
+    `status_after` is where the message ends up; `inferred` lists the statuses the report proves
+    that the message was not yet known to have passed.
     """
 
     outcome: Outcome
@@ -43,51 +48,65 @@ class Decision(NamedTuple):
 
 
 def decide(
-    rules: Lifecycle, current: str | None, seen: Container[str], observation: Observation
+    rules: Lifecycle,
+    current: str | None,
+    seen: Set[str],
+    known: Set[str],
+    observation: Observation,
 ) -> Decision:
     """The decision `decide_observation` makes, without building its event."""
-    if observation.dedup_key in seen:
+    if not seen.isdisjoint(observation.dedup_keys):
         return Decision(Outcome.DUPLICATE, None, observation.status, current, ())
     engagement = rules.is_engagement(observation.status)
     if engagement:
         target = rules.engagement_implies
         assert target is not None
+        proved: tuple[str, ...] = (*rules.implied[target], target)
     else:
         target = observation.status
+        proved = rules.implied[target]
     relation = rules.relation(current, target)
     if relation is Relation.ADVANCE:
         status_after = target
-        inferred = rules.inferred_between(current, target)
-        if engagement:
-            inferred = (*inferred, target)
     elif relation is Relation.LATE:
         assert current is not None
-        status_after, inferred = current, ()
+        status_after = current
     else:
         assert current is not None
-        status_after, inferred = rules.winner(current, target), ()
+        status_after = rules.winner(current, target)
     if engagement:
         outcome = Outcome.CONFLICT if relation is Relation.CONFLICT else Outcome.APPLIED
     else:
         outcome = _OUTCOMES[relation]
+    inferred = tuple(status for status in proved if status not in known)
     return Decision(outcome, relation, target, status_after, inferred)
 
 
 def record(
     engagement: dict[str, Engagement],
     seen: set[str],
+    known: set[str],
     rules: Lifecycle,
     *,
     recorded_at: datetime,
     status: str,
     occurred_at: datetime | None,
-    dedup_key: str,
+    dedup_keys: tuple[str, ...],
+    inferred: tuple[str, ...],
     status_after: str,
 ) -> str:
     """Book an applied (non-duplicate) observation in place; returns the status after it."""
+    known.update(inferred)
     if rules.is_engagement(status):
         at = occurred_at or recorded_at
         tally = engagement.get(status)
         engagement[status] = tally.add(at) if tally else Engagement(1, at, at)
-    seen.add(dedup_key)
+    else:
+        known.add(status)
+    seen.update(dedup_keys)
     return status_after
+
+
+def record_duplicate(seen: set[str], dedup_keys: tuple[str, ...]) -> None:
+    """Book a duplicate in place: a key new to the message joins the seen ones."""
+    seen.update(dedup_keys)

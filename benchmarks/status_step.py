@@ -5,10 +5,14 @@ The fold workload compares whole message folds, where building the event and the
 dominates and the state machine is a small part. This one isolates the mechanism the
 architecture chose (declare with `transitions`, run from compiled tables): for every observation,
 only the status step (relation to the current status, the status after, the skipped steps),
-without dedup keys, engagement, events or states. The tables do it with `Lifecycle.relation`,
-`winner` and `inferred_between`; the machine contender binds a model per message (shared
-Machines, as in the fold workload) and fires the declared trigger of every step. Both must end
-every message in the same status, checked before timing.
+without dedup keys, engagement, events or states. The tables do it as `decide` does, with
+`Lifecycle.relation`, `winner` and, for the skipped steps, what the report proves (`implied`);
+which of those the message was not yet known to have passed is bookkeeping against its `known`
+set, left out here with the rest of the state (the fold workload has it). The machine contender
+binds a model per message (shared Machines, as in the fold workload) and walks to the status,
+firing the declared trigger of every step on the shortest way (`inferred_between`), and
+`set_state` for a conflict the report wins. Both must end every message in the same status,
+checked before timing.
 """
 
 from __future__ import annotations
@@ -45,11 +49,11 @@ def step_tables(routed: Sequence[tuple[UUID, Observation]]) -> dict[UUID, str | 
         target = _target(observation)
         relation = rules.relation(current, target)
         if relation is Relation.ADVANCE:
-            rules.inferred_between(current, target)  # the skipped steps, as decide computes them
             statuses[message_id] = target
         elif relation is Relation.CONFLICT:
             assert current is not None
             statuses[message_id] = rules.winner(current, target)
+        rules.implied[target]  # the skipped steps: what the report proves, as decide reads it
     return statuses
 
 

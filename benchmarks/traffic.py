@@ -5,9 +5,9 @@ tests see: reports skipped, resent, reordered and contradicted, email engagement
 out: every workload counts observations, and the comparison implementations only know statuses.
 
 Each observation's routing key (its message id, a uuid5) is computed here, outside every timed
-region, and `Observation` caches it (and its dedup key, on first use). The fold contenders would
-all pay the same ~4 µs for it, which would only dilute the ratios between the mechanisms being
-compared; the ingest workload times fresh, uncached copies, as an application receives them.
+region, and `Observation` caches it (and its dedup keys, on first use). The fold contenders
+would all pay the same ~2 µs for it, which would only dilute the ratios between the mechanisms
+being compared; the ingest workload times fresh, uncached copies, as an application receives them.
 """
 
 from __future__ import annotations

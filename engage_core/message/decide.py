@@ -49,8 +49,12 @@ def _status_after(rules: Lifecycle, current: str | None, target: str) -> tuple[R
 
 
 def _newly_proved(state: MessageState | None, proved: tuple[str, ...]) -> tuple[str, ...]:
-    known = state.known if state is not None else frozenset()
-    return tuple(status for status in proved if status not in known)
+    if state is None:
+        return proved
+    known = state.known
+    if known.issuperset(proved):  # the usual case once a message is under way
+        return ()
+    return tuple([status for status in proved if status not in known])
 
 
 def _duplicate(

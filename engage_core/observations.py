@@ -93,16 +93,42 @@ def _text(field: str) -> Any:
     def check(_: object, __: object, value: object) -> None:
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(field, f"required, a non-empty string (got {value!r})")
+        _no_surrounding_space(field, value)
 
     return check
 
 
 def _optional_text_value(field: str) -> Any:
     def check(_: object, __: object, value: object) -> None:
-        if value is not None and (not isinstance(value, str) or not value.strip()):
+        if value is None:
+            return
+        if not isinstance(value, str) or not value.strip():
             raise InvalidInput(field, f"a non-empty string when given (got {value!r})")
+        _no_surrounding_space(field, value)
 
     return check
+
+
+def _no_surrounding_space(field: str, value: str) -> None:
+    # `create` and the JSON reader strip; a constructor given " S1 " would otherwise route to
+    # another message than the JSON line " S1 ", silently
+    if value != value.strip():
+        raise InvalidInput(field, f"surrounding whitespace (got {value!r}); strip it first")
+
+
+def _details(value: object) -> dict[str, Any]:
+    """Plain JSON only: what is stored must load back equal, and a bad value found later would
+    fail its whole batch."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput("details", f"a JSON object when given (got {value!r})")
+    try:
+        plain = orjson.loads(_canonical_json(dict(value)))
+    except TypeError as error:
+        raise InvalidInput("details", f"must be plain JSON ({error})") from error
+    assert isinstance(plain, dict)
+    return plain
 
 
 def _channel(value: object) -> Channel:
@@ -137,7 +163,7 @@ class Observation:
     status: str = attrs.field()  # canonical status or engagement kind of the channel
     occurred_at: datetime | None = attrs.field(default=None, converter=_occurred_at)
     event_id: str | None = attrs.field(default=None, validator=_optional_text_value("event_id"))
-    details: Mapping[str, Any] = attrs.field(factory=dict)
+    details: Mapping[str, Any] = attrs.field(factory=dict, converter=_details)
     provider_keys: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     @provider_keys.validator
@@ -208,15 +234,6 @@ def parse_observation(data: object) -> Observation:
     channel = _channel(data.get("channel"))
     raw_status = _required_text(data, "status")
     status = lifecycle(channel).canonical(raw_status) or raw_status
-    details = data.get("details")
-    if details is None:
-        details = {}
-    if not isinstance(details, Mapping):
-        raise InvalidInput("details", f"a JSON object when given (got {details!r})")
-    try:
-        details = orjson.loads(_canonical_json(details))
-    except TypeError as error:
-        raise InvalidInput("details", f"must be plain JSON ({error})") from error
     return Observation(
         channel=channel,
         provider=data.get("provider"),  # validated by the class
@@ -224,7 +241,7 @@ def parse_observation(data: object) -> Observation:
         status=status,
         occurred_at=data.get("occurred_at"),
         event_id=_optional_text(data, "event_id"),
-        details=details,
+        details=data.get("details"),
     )
 
 
@@ -276,4 +293,7 @@ class Send:
         if unknown:
             listed = ", ".join(sorted(known))
             raise InvalidInput("send", f"unknown field {unknown[0]!r} (known: {listed})")
-        return cls(channel, provider, provider_message_id, **fields)
+        cleaned = {k: v.strip() if isinstance(v, str) else v for k, v in fields.items()}
+        if isinstance(provider_message_id, str):
+            provider_message_id = provider_message_id.strip()
+        return cls(channel, provider, provider_message_id, **cleaned)

@@ -21,8 +21,15 @@ from psycopg import sql
 PASSWORD = "engage-tests"
 
 
+def _major(initdb: str) -> float:
+    try:
+        return float(Path(initdb).parents[1].name)
+    except ValueError:
+        return 0.0
+
+
 def _binaries() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_major)
     on_path = shutil.which("initdb")
     if found:
         return Path(found[-1]).parent
@@ -40,10 +47,20 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _run(command: list[str]) -> None:
+class PostgresStartError(RuntimeError):
+    """The test server could not be set up; the message carries PostgreSQL's own words."""
+
+
+def _run(command: list[str], log: Path | None = None) -> None:
+    program = Path(command[0]).name
     if os.geteuid() == 0:  # initdb refuses to run as root
         command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        tail = log.read_text()[-2000:] if log is not None and log.exists() else ""
+        raise PostgresStartError(
+            f"{program} failed ({done.returncode}): {done.stderr.strip()}\n{tail}"
+        )
 
 
 @contextmanager
@@ -55,20 +72,31 @@ def postgres_server() -> Iterator[str]:
         return
     binaries = _binaries()
     root = Path(tempfile.mkdtemp(prefix="engage-pg-"))
-    (root / "password").write_text(PASSWORD)
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(root / "password", "postgres")
-    data, port = root / "data", _free_port()
-    _run([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "scram-sha-256",
-          "--pwfile", str(root / "password"), "-E", "UTF8"])  # fmt: skip
-    _run([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w",
-          "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off",
-          "start"])  # fmt: skip
+    data, log = root / "data", root / "server.log"
+    started = False
     try:
+        (root / "password").write_text(PASSWORD)
+        if os.geteuid() == 0:
+            shutil.chown(root, "postgres")
+            shutil.chown(root / "password", "postgres")
+        _run([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A",
+              "scram-sha-256", "--pwfile", str(root / "password"), "-E", "UTF8"])  # fmt: skip
+        for attempt in range(5):  # a free port can be taken between probing and listening
+            port = _free_port()
+            try:
+                _run([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o",
+                      f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off",
+                      "start"], log)  # fmt: skip
+            except PostgresStartError:
+                if attempt == 4:
+                    raise
+                continue
+            started = True
+            break
         yield f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
     finally:
-        _run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"])
+        if started:
+            _run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"])
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -118,9 +118,10 @@ def observe(args: argparse.Namespace) -> int:
         except (ConcurrentWriteError, *_STORE_ERRORS) as error:
             # what was saved stays saved: say how far we got, then why we stopped
             print(dumps(result_json(result)))
+            saved = result.received - result.rejected
             raise CommandFailed(
-                f"stopped after {result.received} inputs had been applied and saved; "
-                f"the batch of {len(batch)} in hand was not: {error}"
+                f"stopped: {saved} inputs were saved before this (and {result.rejected} lines "
+                f"rejected); the batch of {len(batch)} in hand was not saved: {error}"
             ) from error
     print(dumps(result_json(result)))
     return 1 if result.received and result.rejected == result.received else 0

@@ -233,7 +233,7 @@ def test_a_store_holding_something_else_is_reported_not_traced(tmp_path: Path) -
         assert "Traceback" not in result.stderr
     assert "could not be used" in shown.stderr
     for result in (again, damaged):  # observe says how far it got before the store failed it
-        assert "stopped after 0 inputs" in result.stderr
+        assert "stopped: 0 inputs were saved" in result.stderr
         assert json.loads(result.stdout)["received"] == 0
 
 

@@ -168,3 +168,30 @@ def _parse_or_refusal(data: object) -> Observation | InvalidInput:
         return parse_observation(data)
     except InvalidInput as refusal:
         return refusal
+
+
+def test_every_way_in_lands_on_the_same_message() -> None:
+    from_json = parse_observation({**GOOD, "provider_message_id": " SM1 "})
+    send = Send.create("sms", "Twilio", " SM1 ", to=" +15550100 ")
+    assert send.message_id == from_json.message_id
+    assert send.to == "+15550100"
+    with pytest.raises(InvalidInput, match="surrounding whitespace"):
+        Observation(channel=Channel.SMS, provider="twilio", provider_message_id=" SM1 ",
+                    status="sent")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "details", [{1: "x"}, {"s": {1, 2}}, {"big": 2**70}, ["not", "a", "mapping"], "text"]
+)
+def test_details_must_be_plain_json(details: object) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        Observation(channel=Channel.SMS, provider="twilio", provider_message_id="S1",
+                    status="sent", details=details)  # type: ignore[arg-type]  # fmt: skip
+    assert raised.value.field == "details"
+
+
+def test_details_are_stored_as_the_json_they_will_load_as() -> None:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    observation = Observation(channel=Channel.SMS, provider="twilio", provider_message_id="S1",
+                              status="sent", details={"at": moment, "n": (1, 2)})  # fmt: skip
+    assert observation.details == {"at": "2026-01-01T00:00:00Z", "n": [1, 2]}

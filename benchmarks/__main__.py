@@ -12,7 +12,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import version
 
 from benchmarks import fold, ingest, status_step
@@ -81,28 +81,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     selected = [name for name in WORKLOADS if not args.only or name in args.only]
     print(_environment(), flush=True)
+    common = {"observations": observations, "seed": args.seed, "repeats": repeats}
+    machines = {"per_message_machines": args.per_message_machines}
+    runs: dict[str, Callable[[], tuple[object, str]]] = {
+        "fold": lambda: fold.run(**common, **machines),
+        "status": lambda: status_step.run(**common, **machines),
+        "ingest": lambda: ingest.run(**common),
+    }
+    profiles = {"fold": fold.profile, "ingest": ingest.profile}
     for name in selected:
         started = time.perf_counter()
-        if name == "fold":
-            _, text = fold.run(
-                observations=observations,
-                seed=args.seed,
-                repeats=repeats,
-                per_message_machines=args.per_message_machines,
-            )
-        elif name == "status":
-            _, text = status_step.run(
-                observations=observations,
-                seed=args.seed,
-                repeats=repeats,
-                per_message_machines=args.per_message_machines,
-            )
-        else:
-            _, text = ingest.run(observations=observations, seed=args.seed, repeats=repeats)
+        _, text = runs[name]()
         print(f"\n{text}\n  ({time.perf_counter() - started:.0f} s)", flush=True)
-        if args.profile and name != "status":
-            module = fold if name == "fold" else ingest
-            print("\n" + module.profile(observations=observations, seed=args.seed), flush=True)
+        if args.profile and name in profiles:
+            report = profiles[name](observations=observations, seed=args.seed)
+            print("\n" + report, flush=True)
     return 0
 
 

@@ -86,14 +86,16 @@ def _sent_at(value: object) -> datetime | None:
 def _provider(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("provider", f"required, a non-empty string (got {value!r})")
-    return normalise_provider(value)
+    provider = normalise_provider(value)
+    _check_text_shape("provider", provider)
+    return provider
 
 
 def _text(field: str) -> Any:
     def check(_: object, __: object, value: object) -> None:
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(field, f"required, a non-empty string (got {value!r})")
-        _no_surrounding_space(field, value)
+        _check_text_shape(field, value)
 
     return check
 
@@ -104,12 +106,20 @@ def _optional_text_value(field: str) -> Any:
             return
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(field, f"a non-empty string when given (got {value!r})")
-        _no_surrounding_space(field, value)
+        _check_text_shape(field, value)
 
     return check
 
 
-def _no_surrounding_space(field: str, value: str) -> None:
+# Provider ids are tens of characters (Twilio 34, SendGrid ~50, Meta ~60), and the send record's
+# texts are names and subjects; anything longer is not one of those, and would bloat every event
+# of its message.
+MAX_TEXT_LENGTH = 1024
+
+
+def _check_text_shape(field: str, value: str) -> None:
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidInput(field, f"longer than {MAX_TEXT_LENGTH} characters ({len(value)})")
     # `create` and the JSON reader strip; a constructor given " S1 " would otherwise route to
     # another message than the JSON line " S1 ", silently
     if value != value.strip():

@@ -85,6 +85,8 @@ class Rejected:
 def _read_observations(stream: BinaryIO) -> Iterator[Observation | Rejected]:
     """Parse JSON Lines one line at a time (bounded memory); blank lines are skipped."""
     for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte order mark, as some editors write: not content
         if not raw.strip():
             continue
         try:

@@ -280,3 +280,11 @@ def test_demo_runs_on_a_fresh_store(store: str) -> None:
     assert "whatsapp (" in first.stdout
     again = engage("--store", store, "demo", "--messages", "60")
     assert "every input was seen before" in again.stdout
+
+
+def test_a_byte_order_mark_is_not_content(store: str) -> None:
+    line = json.dumps({"channel": "sms", "provider": "t", "provider_message_id": "a",
+                       "status": "sent"})  # fmt: skip
+    result = engage("--store", store, "observe", "-", stdin="\ufeff" + line + "\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["applied"] == 1

@@ -195,3 +195,9 @@ def test_details_are_stored_as_the_json_they_will_load_as() -> None:
     observation = Observation(channel=Channel.SMS, provider="twilio", provider_message_id="S1",
                               status="sent", details={"at": moment, "n": (1, 2)})  # fmt: skip
     assert observation.details == {"at": "2026-01-01T00:00:00Z", "n": [1, 2]}
+
+
+def test_ids_have_a_sane_length() -> None:
+    with pytest.raises(InvalidInput, match="longer than"):
+        parse_observation({**GOOD, "provider_message_id": "x" * 5_000})
+    assert parse_observation({**GOOD, "provider_message_id": "x" * 100}).provider_message_id

@@ -1,0 +1,92 @@
+"""Contact keys, normalised so one person's address or number is always the same key.
+
+Subscriptions are kept per contact vector (DOMAIN.md §3): an email address, or a phone number on
+SMS, or the same number on WhatsApp (a separate state). Email addresses are checked and
+lower-cased; phone numbers are parsed with `phonenumbers` into E.164, a number without a country
+code read in a default region (a setting). A number only has to be *possible* (the right length
+for its country), not *valid* in the current numbering plan: plans change faster than the
+library's metadata, and test numbers (555…) are possible but not valid.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+import attrs
+import phonenumbers
+
+from engage_core.observations import InvalidInput
+
+DEFAULT_REGION = "US"
+
+
+class SubscriptionChannel(enum.Enum):
+    """A channel a contact can subscribe on; values as Segment writes them (upper case)."""
+
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+    WHATSAPP = "WHATSAPP"
+
+    @classmethod
+    def parse(cls, value: object) -> SubscriptionChannel:
+        """Any letter case ("WhatsApp" appears in Segment's own examples)."""
+        if isinstance(value, str):
+            try:
+                return cls(value.strip().upper())
+            except ValueError:
+                pass
+        choices = ", ".join(c.value for c in cls)
+        raise InvalidInput("type", f"unknown channel {value!r}; expected one of: {choices}")
+
+
+# Deliberately simple: one @, no spaces, a dot in the domain, sane lengths (RFC 5321 limits).
+# Deliverability is the provider's business; this catches what is plainly not an address.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+
+
+def normalise_email(value: object) -> str:
+    """A checked, lower-cased email address; `InvalidInput` with code-ready words otherwise."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("email", f"an email address is required (got {value!r})")
+    address = value.strip().lower()
+    if len(address) > 254 or not _EMAIL.match(address) or ".." in address.split("@")[1]:
+        raise InvalidInput("email", f"not an email address: {value!r}")
+    return address
+
+
+def normalise_phone(value: object, region: str = DEFAULT_REGION) -> str:
+    """A phone number in E.164 (`+12135618345`); a number without `+` is read in `region`."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("phone", f"a phone number is required (got {value!r})")
+    text = value.strip()
+    if text.lower().startswith("whatsapp:"):  # Twilio's WhatsApp addresses
+        text = text[len("whatsapp:") :]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidInput("phone", f"not a phone number: {value!r} ({error})") from error
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidInput("phone", f"not a possible phone number: {value!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@attrs.frozen
+class ContactKey:
+    """One contact vector: a channel and its normalised key."""
+
+    channel: SubscriptionChannel
+    key: str
+
+    @classmethod
+    def parse(
+        cls, channel: SubscriptionChannel | str, key: object, region: str = DEFAULT_REGION
+    ) -> ContactKey:
+        parsed = (
+            channel
+            if isinstance(channel, SubscriptionChannel)
+            else SubscriptionChannel.parse(channel)
+        )
+        if parsed is SubscriptionChannel.EMAIL:
+            return cls(parsed, normalise_email(key))
+        return cls(parsed, normalise_phone(key, region))

@@ -1,0 +1,189 @@
+"""The consent rules (DOMAIN.md §3), as pure functions over timestamped updates.
+
+A subscription's state is the replay of its updates **in effective-time order**, not in
+arrival order. That one choice makes every rule order independent: an update that arrives late
+is replayed where it belongs. Usually that changes nothing now (it is *stale*: a newer update
+already decided the state), but a user's STOP that happened before an operator's resubscribe
+still locks the number and still refuses the resubscribe, whichever arrived first. `as_of(t)`
+is the same replay cut at `t`.
+
+- A user's own opt-out (unsubscribe link, group unsubscribe, STOP) is never refused.
+- A user's STOP (`lock`) unsubscribes and locks the vector against every operator source (csv,
+  api, identify) until the user's own START/YES/UNSTOP (`unlock`); while locked, an operator
+  update to anything but UNSUBSCRIBED is refused with UNABLE_TO_SUBSCRIBE.
+- An operator's group change needs the channel SUBSCRIBED, else GLOBAL_STATE_NOT_SUBSCRIBED.
+- Setting the state it already has changes nothing (and will publish nothing downstream).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from engage_core.observations import InvalidInput
+
+
+class SubscriptionStatus(enum.Enum):
+    SUBSCRIBED = "SUBSCRIBED"
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    DID_NOT_SUBSCRIBE = "DID_NOT_SUBSCRIBE"
+
+    @classmethod
+    def parse(cls, value: object, field: str = "status") -> SubscriptionStatus:
+        """Any case, with `-`, `_` or spaces: CSV writes `did-not-subscribe`, SQL traits
+        `did_not_subscribe`, identify `DID_NOT_SUBSCRIBE`."""
+        if isinstance(value, str):
+            word = value.strip().upper().replace("-", "_").replace(" ", "_")
+            try:
+                return cls(word)
+            except ValueError:
+                pass
+        choices = ", ".join(s.value for s in cls)
+        raise InvalidInput(field, f"unknown subscription status {value!r}; expected {choices}")
+
+
+class SourceKind(enum.Enum):
+    """Where a change came from. The first three are operators; the rest are the user."""
+
+    CSV = "csv"
+    API = "api"
+    IDENTIFY = "identify"
+    PROVIDER = "provider"  # a provider's report of the user's action (unsubscribe link, …)
+    KEYWORD = "keyword"  # the user's own inbound STOP / START
+    POLICY = "policy"  # a rule turning a message fact into consent (spam report → unsubscribed)
+
+
+OPERATOR_SOURCES = frozenset({SourceKind.CSV, SourceKind.API, SourceKind.IDENTIFY})
+# Equal effective times: the user's own action is replayed last, so it stands.
+_TIE_ORDER = {
+    SourceKind.CSV: 0,
+    SourceKind.IDENTIFY: 1,
+    SourceKind.API: 2,
+    SourceKind.POLICY: 3,
+    SourceKind.PROVIDER: 4,
+    SourceKind.KEYWORD: 5,
+}
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"  # the state it already had: recorded, nothing published
+    STALE = "stale"  # older than the state it would replace: recorded, not applied
+    REFUSED = "refused"
+
+
+class ErrorCode(enum.Enum):
+    UNABLE_TO_SUBSCRIBE = "UNABLE_TO_SUBSCRIBE"
+    GLOBAL_STATE_NOT_SUBSCRIBED = "GLOBAL_STATE_NOT_SUBSCRIBED"
+
+
+@attrs.frozen
+class Provenance:
+    """Who changed consent, by which input, meaning which time, recorded when."""
+
+    kind: SourceKind
+    source_id: str  # file and row, request id, identify messageId, provider event id, …
+    effective_at: datetime
+    recorded_at: datetime
+
+
+@attrs.frozen
+class Update:
+    """A requested change of one subscription (a channel's, or a group's)."""
+
+    status: SubscriptionStatus
+    provenance: Provenance
+    lock: bool = False  # the user's STOP
+    unlock: bool = False  # the user's START / YES / UNSTOP
+
+    @property
+    def replay_key(self) -> tuple[datetime, int, str]:
+        """The total order updates are replayed in: effective time, then source, then id."""
+        p = self.provenance
+        return (p.effective_at, _TIE_ORDER[p.kind], p.source_id)
+
+
+@attrs.frozen
+class SubscriptionState:
+    """A subscription after some updates: status (None: never set), lock, and since when."""
+
+    status: SubscriptionStatus | None = None
+    locked_by_user: bool = False
+    effective_at: datetime | None = None
+
+
+@attrs.frozen
+class Verdict:
+    outcome: Outcome
+    after: SubscriptionState
+    error: ErrorCode | None = None
+
+
+def apply_channel_update(state: SubscriptionState, update: Update) -> Verdict:
+    """One channel update replayed onto the state it found (updates come in replay order)."""
+    at = update.provenance.effective_at
+    if update.lock:
+        after = SubscriptionState(SubscriptionStatus.UNSUBSCRIBED, True, at)
+    elif update.unlock:
+        after = SubscriptionState(update.status, False, at)
+    elif (
+        state.locked_by_user
+        and update.provenance.kind in OPERATOR_SOURCES
+        and update.status is not SubscriptionStatus.UNSUBSCRIBED
+    ):
+        return Verdict(Outcome.REFUSED, state, ErrorCode.UNABLE_TO_SUBSCRIBE)
+    else:
+        after = SubscriptionState(update.status, state.locked_by_user, at)
+    if (after.status, after.locked_by_user) == (state.status, state.locked_by_user):
+        return Verdict(Outcome.UNCHANGED, state)
+    return Verdict(Outcome.APPLIED, after)
+
+
+def apply_group_update(
+    state: SubscriptionState, update: Update, channel_status: SubscriptionStatus | None
+) -> Verdict:
+    """One group update, given the address's channel status at the update's effective time."""
+    operator = update.provenance.kind in OPERATOR_SOURCES
+    if operator and channel_status is not SubscriptionStatus.SUBSCRIBED:
+        return Verdict(Outcome.REFUSED, state, ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED)
+    after = SubscriptionState(update.status, False, update.provenance.effective_at)
+    if after.status == state.status:
+        return Verdict(Outcome.UNCHANGED, state)
+    return Verdict(Outcome.APPLIED, after)
+
+
+def replay_channel(
+    updates: Iterable[Update], *, as_of: datetime | None = None
+) -> list[tuple[Update, Verdict]]:
+    """Every update with what it did, in replay order; cut at `as_of` when given."""
+    ordered = sorted(updates, key=lambda u: u.replay_key)
+    state = SubscriptionState()
+    results: list[tuple[Update, Verdict]] = []
+    for update in ordered:
+        if as_of is not None and update.provenance.effective_at > as_of:
+            break
+        verdict = apply_channel_update(state, update)
+        state = verdict.after
+        results.append((update, verdict))
+    return results
+
+
+def channel_state(updates: Iterable[Update], *, as_of: datetime | None = None) -> SubscriptionState:
+    """The channel subscription after its updates (or as it stood at `as_of`)."""
+    replayed = replay_channel(updates, as_of=as_of)
+    return replayed[-1][1].after if replayed else SubscriptionState()
+
+
+def arrival_outcome(earlier: Iterable[Update], update: Update) -> Outcome:
+    """What to record for `update` arriving after the `earlier` ones: what its replay did,
+    except that an update a newer one already overrides is STALE (unless refused: an operator
+    learns more from UNABLE_TO_SUBSCRIBE than from "stale")."""
+    known = list(earlier)
+    verdict = next(v for u, v in replay_channel([*known, update]) if u is update)
+    newer_exists = any(u.replay_key > update.replay_key for u in known)
+    if newer_exists and verdict.outcome is not Outcome.REFUSED:
+        return Outcome.STALE
+    return verdict.outcome

@@ -1,0 +1,167 @@
+"""The consent rules: each rule by example, and the order independence, STOP lock and as-of
+promises as properties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engage_core.consent.rules import (
+    OPERATOR_SOURCES,
+    ErrorCode,
+    Outcome,
+    Provenance,
+    SourceKind,
+    SubscriptionState,
+    SubscriptionStatus,
+    Update,
+    apply_group_update,
+    arrival_outcome,
+    channel_state,
+    replay_channel,
+)
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+SUB, UNSUB, DNS = (
+    SubscriptionStatus.SUBSCRIBED,
+    SubscriptionStatus.UNSUBSCRIBED,
+    SubscriptionStatus.DID_NOT_SUBSCRIBE,
+)
+
+
+def update(
+    status: SubscriptionStatus, minute: int, kind: SourceKind = SourceKind.API,
+    *, lock: bool = False, unlock: bool = False, source_id: str | None = None,
+) -> Update:  # fmt: skip
+    at = T0 + timedelta(minutes=minute)
+    return Update(
+        status, Provenance(kind, source_id or f"{kind.value}-{minute}", at, at), lock, unlock
+    )
+
+
+def stop(minute: int) -> Update:
+    return update(UNSUB, minute, SourceKind.KEYWORD, lock=True)
+
+
+def start(minute: int) -> Update:
+    return update(SUB, minute, SourceKind.KEYWORD, unlock=True)
+
+
+def test_statuses_in_every_spelling() -> None:
+    for word in ["subscribed", "SUBSCRIBED", " Subscribed "]:
+        assert SubscriptionStatus.parse(word) is SUB
+    for word in ["did-not-subscribe", "did_not_subscribe", "DID_NOT_SUBSCRIBE"]:
+        assert SubscriptionStatus.parse(word) is DNS
+
+
+def test_stop_locks_until_start() -> None:
+    replayed = replay_channel(
+        [update(SUB, 0), stop(1), update(SUB, 2, SourceKind.CSV), update(UNSUB, 3),
+         update(DNS, 4, SourceKind.IDENTIFY), start(5), update(SUB, 6), update(UNSUB, 7)]
+    )  # fmt: skip
+    assert [(v.outcome, v.error) for _, v in replayed] == [
+        (Outcome.APPLIED, None),
+        (Outcome.APPLIED, None),  # STOP: unsubscribed and locked
+        (Outcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),
+        (Outcome.UNCHANGED, None),  # operators may still unsubscribe: it is already so
+        (Outcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),  # nor move it off unsubscribed
+        (Outcome.APPLIED, None),  # START: subscribed, unlocked
+        (Outcome.UNCHANGED, None),
+        (Outcome.APPLIED, None),
+    ]
+    assert replayed[1][1].after.locked_by_user
+    assert not replayed[5][1].after.locked_by_user
+
+
+def test_a_users_own_opt_out_is_never_refused() -> None:
+    locked = channel_state([stop(0)])
+    for kind in (SourceKind.PROVIDER, SourceKind.POLICY, SourceKind.KEYWORD):
+        assert channel_state([stop(0), update(UNSUB, 1, kind)]) == locked
+    group = SubscriptionState(SUB, False, T0)
+    for channel in (None, UNSUB, DNS):
+        verdict = apply_group_update(group, update(UNSUB, 1, SourceKind.PROVIDER), channel)
+        assert verdict.outcome is Outcome.APPLIED
+
+
+def test_operator_group_changes_need_the_channel_subscribed() -> None:
+    group = SubscriptionState()
+    for channel in (None, UNSUB, DNS):
+        for kind in OPERATOR_SOURCES:
+            verdict = apply_group_update(group, update(SUB, 1, kind), channel)
+            assert verdict.outcome is Outcome.REFUSED
+            assert verdict.error is ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED
+            assert verdict.after == group  # nothing changes
+    assert apply_group_update(group, update(SUB, 1), SUB).outcome is Outcome.APPLIED
+
+
+def test_a_late_stop_still_locks_and_a_late_operator_update_is_stale() -> None:
+    operator_subscribe = update(SUB, 5)
+    assert arrival_outcome([operator_subscribe], stop(1)) is Outcome.STALE
+    # but replayed where it belongs, the earlier STOP refuses the later resubscribe
+    state = channel_state([operator_subscribe, stop(1)])
+    assert (state.status, state.locked_by_user) == (UNSUB, True)
+    assert arrival_outcome([stop(1)], operator_subscribe) is Outcome.REFUSED
+    assert arrival_outcome([update(UNSUB, 9)], update(SUB, 5)) is Outcome.STALE
+
+
+def test_a_user_wins_a_tie() -> None:
+    assert channel_state([update(SUB, 1, SourceKind.CSV), stop(1)]).status is UNSUB
+    assert channel_state([stop(1), update(SUB, 1, SourceKind.CSV)]).status is UNSUB
+
+
+statuses = st.sampled_from(list(SubscriptionStatus))
+kinds = st.sampled_from(list(SourceKind))
+
+
+@st.composite
+def updates(draw: st.DrawFn) -> list[Update]:
+    count = draw(st.integers(1, 10))
+    made = []
+    for n in range(count):
+        flavour = draw(st.sampled_from(["plain", "plain", "plain", "stop", "start"]))
+        minute = draw(st.integers(0, 20))
+        if flavour == "stop":
+            made.append(update(UNSUB, minute, SourceKind.KEYWORD, lock=True, source_id=f"s{n}"))
+        elif flavour == "start":
+            made.append(update(SUB, minute, SourceKind.KEYWORD, unlock=True, source_id=f"s{n}"))
+        else:
+            made.append(update(draw(statuses), minute, draw(kinds), source_id=f"u{n}"))
+    return made
+
+
+@given(st.data())
+def test_any_arrival_order_ends_the_same(data: st.DataObject) -> None:
+    made = data.draw(updates())
+    shuffled = data.draw(st.permutations(made))
+    assert channel_state(shuffled) == channel_state(made)
+    assert {(id(u), v) for u, v in replay_channel(shuffled)} == {
+        (id(u), v) for u, v in replay_channel(made)
+    }
+
+
+@given(st.data())
+def test_stop_holds_against_any_operator_interleaving(data: st.DataObject) -> None:
+    made = [u for u in data.draw(updates()) if not (u.lock or u.unlock)]
+    operators = [u for u in made if u.provenance.kind in OPERATOR_SOURCES]
+    stop_at = data.draw(st.integers(0, 20))
+    arrivals = data.draw(st.permutations([*operators, stop(stop_at)]))
+    state = channel_state(arrivals)
+    later = [u for u in operators if u.provenance.effective_at > T0 + timedelta(minutes=stop_at)]
+    assert state.locked_by_user
+    assert state.status is UNSUB  # no operator update after the STOP could lift it
+    assert all(
+        v.outcome in {Outcome.REFUSED, Outcome.UNCHANGED}
+        for u, v in replay_channel(arrivals)
+        if u in later
+    )
+
+
+@given(st.data())
+def test_as_of_every_instant_is_the_replay_up_to_it(data: st.DataObject) -> None:
+    made = data.draw(updates())
+    for minute in range(-1, 22):
+        instant = T0 + timedelta(minutes=minute)
+        before = [u for u in made if u.provenance.effective_at <= instant]
+        assert channel_state(made, as_of=instant) == channel_state(before)

@@ -17,6 +17,7 @@ import orjson
 from cattrs.preconf.orjson import make_converter
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
+from engage_core.consent.events import CONSENT_EVENT_CLASSES
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
 
 converter = make_converter(detailed_validation=False)
@@ -28,7 +29,8 @@ converter.register_structure_hook(
     lambda value, _: value if isinstance(value, datetime) else datetime.fromisoformat(value),
 )
 
-EVENT_CLASSES: dict[str, type[Any]] = {cls.TOPIC: cls for cls in MESSAGE_EVENT_CLASSES}
+_STORED: tuple[type[Any], ...] = (*MESSAGE_EVENT_CLASSES, *CONSENT_EVENT_CLASSES)
+EVENT_CLASSES: dict[str, type[Any]] = {cls.TOPIC: cls for cls in _STORED}
 
 
 def register_event_class(cls: type[Any]) -> None:

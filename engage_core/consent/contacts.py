@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import enum
 import re
+from uuid import UUID
 
 import attrs
 import phonenumbers
 
+from engage_core.ids import name_of, uuid5
 from engage_core.observations import InvalidInput
 
 DEFAULT_REGION = "US"
@@ -77,6 +79,11 @@ class ContactKey:
 
     channel: SubscriptionChannel
     key: str
+
+    @property
+    def subscription_id(self) -> UUID:
+        """The id of this vector's channel subscription aggregate (no lookup needed)."""
+        return uuid5(name_of("channel-subscription", self.channel.value, self.key))
 
     @classmethod
     def parse(

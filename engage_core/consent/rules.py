@@ -18,7 +18,7 @@ is the same replay cut at `t`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import attrs
@@ -177,13 +177,19 @@ def channel_state(updates: Iterable[Update], *, as_of: datetime | None = None) -
     return replayed[-1][1].after if replayed else SubscriptionState()
 
 
-def arrival_outcome(earlier: Iterable[Update], update: Update) -> Outcome:
+def arrival(earlier: Sequence[Update], update: Update) -> Verdict:
     """What to record for `update` arriving after the `earlier` ones: what its replay did,
     except that an update a newer one already overrides is STALE (unless refused: an operator
-    learns more from UNABLE_TO_SUBSCRIBE than from "stale")."""
-    known = list(earlier)
-    verdict = next(v for u, v in replay_channel([*known, update]) if u is update)
-    newer_exists = any(u.replay_key > update.replay_key for u in known)
+    learns more from UNABLE_TO_SUBSCRIBE than from "stale"). `after` is the state with it."""
+    replayed = replay_channel([*earlier, update])
+    verdict = next(v for u, v in replayed if u is update)
+    after = replayed[-1][1].after
+    newer_exists = any(u.replay_key > update.replay_key for u in earlier)
     if newer_exists and verdict.outcome is not Outcome.REFUSED:
-        return Outcome.STALE
-    return verdict.outcome
+        return Verdict(Outcome.STALE, after)
+    return Verdict(verdict.outcome, after, verdict.error)
+
+
+def arrival_outcome(earlier: Iterable[Update], update: Update) -> Outcome:
+    """The outcome `arrival` records."""
+    return arrival(list(earlier), update).outcome

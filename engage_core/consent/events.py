@@ -1,0 +1,55 @@
+"""The persisted facts of a channel subscription: one event per update received.
+
+Each records the update itself (status, provenance, lock) and what its arrival did (outcome,
+error code, the state before and after), which is what the downstream `Channel Subscription
+Updated` event needs. The state itself is always the replay of the updates (see `rules.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+from uuid import UUID
+
+import attrs
+
+from engage_core.consent.contacts import SubscriptionChannel
+from engage_core.consent.rules import ErrorCode, Outcome, SubscriptionState, Update
+
+
+@attrs.frozen(kw_only=True)
+class ConsentEvent:
+    TOPIC: ClassVar[str]
+    class_version: ClassVar[int] = 1
+
+    originator_id: UUID
+    originator_version: int
+    recorded_at: datetime
+    channel: SubscriptionChannel
+    key: str
+    update: Update
+
+
+@attrs.frozen(kw_only=True)
+class ChannelUpdateRecorded(ConsentEvent):
+    """An update was accepted into the subscription's history, with what its arrival did."""
+
+    TOPIC: ClassVar[str] = "engage.consent.ChannelUpdateRecorded"
+
+    outcome: Outcome
+    error: ErrorCode | None
+    before: SubscriptionState
+    after: SubscriptionState
+
+
+@attrs.frozen(kw_only=True)
+class ChannelUpdateDuplicated(ConsentEvent):
+    """The same update (same source and source id) again: kept, changes nothing."""
+
+    TOPIC: ClassVar[str] = "engage.consent.ChannelUpdateDuplicated"
+
+
+CONSENT_EVENT_CLASSES: tuple[type[ConsentEvent], ...] = (
+    ChannelUpdateRecorded,
+    ChannelUpdateDuplicated,
+)

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 import attrs
@@ -23,6 +23,15 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from engage_core.channels import USUAL_PROVIDERS, Channel
+from engage_core.consent.channel import (
+    ChannelSubscription,
+    decide_channel_update,
+    evolve_channel,
+    fold_channel,
+)
+from engage_core.consent.contacts import ContactKey
+from engage_core.consent.events import ConsentEvent
+from engage_core.consent.rules import Update
 from engage_core.ids import message_id
 from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
@@ -103,11 +112,14 @@ class _PendingEvents:
     """
 
     id: UUID
-    events: Sequence[MessageEvent]
+    events: Sequence[MessageEvent | ConsentEvent]
     version: int = 0  # the aggregate protocol asks for one; a batch spans many aggregates
 
-    def collect_events(self) -> Sequence[MessageEvent]:
+    def collect_events(self) -> Sequence[MessageEvent | ConsentEvent]:
         return self.events
+
+
+_Event = TypeVar("_Event", MessageEvent, ConsentEvent)
 
 
 class ConcurrentWriteError(RuntimeError):
@@ -209,23 +221,64 @@ class EngageApplication(Application[UUID]):
     def _decide_and_save(self, inputs: Sequence[Observation | Send]) -> list[MessageEvent]:
         if not inputs:
             return []
+
+        def decide(now: datetime) -> tuple[list[MessageEvent], Callable[[], None]]:
+            events, states = self._decide(inputs, now)
+            return events, lambda: self._cache.remember(states)
+
+        return self._save_retrying(decide)
+
+    def _save_retrying(
+        self, decide: Callable[[datetime], tuple[list[_Event], Callable[[], None]]]
+    ) -> list[_Event]:
+        """Decide against current states and save in one `save()`; on an optimistic-concurrency
+        conflict (another writer appended to one of these aggregates between our read and our
+        save) reload and decide again (decisions are pure, so a retry is always safe), with
+        "full jitter" backoff so two writers of the same aggregates don't collide in lockstep.
+        `decide` returns the events and what to do once they are saved."""
         deadline = time.monotonic() + self.retry_for_seconds
         attempt = 0
         while True:
-            events, states = self._decide(inputs, self._clock())
+            events, on_saved = decide(self._clock())
+            if not events:
+                return events
             try:
                 self.save(_PendingEvents(id=events[0].originator_id, events=events))
             except IntegrityError:
-                # Another writer appended to one of these messages first: reload and decide
-                # again (decisions are pure, so a retry is always safe). "Full jitter" backoff
-                # keeps two writers of the same messages from colliding in lockstep.
                 attempt += 1
                 if time.monotonic() >= deadline:
                     raise ConcurrentWriteError(
                         f"gave up after {attempt} attempts in {self.retry_for_seconds:.0f} s: "
-                        "other writers kept changing the same messages"
+                        "other writers kept changing the same aggregates"
                     ) from None
                 time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))
                 continue
-            self._cache.remember(states)
+            on_saved()
             return events
+
+    # Consent (issue 3, in progress: channel subscriptions only so far)
+
+    def set_channel_subscriptions(
+        self, changes: Iterable[tuple[ContactKey, Update]]
+    ) -> list[ConsentEvent]:
+        """Apply updates to channel subscriptions, in order, saved in one save(); the events
+        say what each did (outcome, error code, state before and after)."""
+        wanted = list(changes)
+
+        def decide(now: datetime) -> tuple[list[ConsentEvent], Callable[[], None]]:
+            states = {contact.subscription_id: self.channel_subscription(contact)
+                      for contact, _ in wanted}  # fmt: skip
+            events: list[ConsentEvent] = []
+            for contact, update in wanted:
+                state = states[contact.subscription_id]
+                event = decide_channel_update(state, contact, update, recorded_at=now)
+                states[contact.subscription_id] = evolve_channel(state, event)
+                events.append(event)
+            return events, lambda: None
+
+        return self._save_retrying(decide)
+
+    def channel_subscription(self, contact: ContactKey) -> ChannelSubscription | None:
+        """A contact vector's channel subscription (all its updates; status by replay)."""
+        events: Iterable[Any] = self.events.get(contact.subscription_id)
+        return fold_channel(events)

@@ -1,0 +1,70 @@
+"""Channel subscriptions through the application on a real SQLite file (issue 3, in progress):
+STOP, a refused resubscribe, START, an allowed one; reloaded equal; conflicts retried."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engage_core import EngageApplication
+from engage_core.consent.contacts import ContactKey
+from engage_core.consent.events import ChannelUpdateRecorded
+from engage_core.consent.rules import ErrorCode, Outcome, SourceKind, SubscriptionStatus
+from tests.conftest import FIXED_TIME, sqlite_env
+from tests.core.test_consent_rules import start, stop, update
+
+NUMBER = ContactKey.parse("sms", "(213) 561-8345")
+SUB = SubscriptionStatus.SUBSCRIBED
+
+
+def test_stop_refuses_operators_until_start(tmp_path: Path) -> None:
+    app = EngageApplication(env=sqlite_env(tmp_path / "e.db"), clock=lambda: FIXED_TIME)
+    steps = [
+        update(SUB, 0, SourceKind.API),
+        stop(1),
+        update(SUB, 2, SourceKind.CSV),
+        start(3),
+        update(SUB, 4, SourceKind.CSV),
+    ]
+    verdicts = []
+    for step in steps:  # one request at a time, as they would come in
+        (event,) = app.set_channel_subscriptions([(NUMBER, step)])
+        assert isinstance(event, ChannelUpdateRecorded)
+        verdicts.append((event.outcome, event.error))
+    assert verdicts == [
+        (Outcome.APPLIED, None),
+        (Outcome.APPLIED, None),
+        (Outcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),
+        (Outcome.APPLIED, None),
+        (Outcome.UNCHANGED, None),  # START already subscribed it
+    ]
+    app.close()
+    reopened = EngageApplication(env=sqlite_env(tmp_path / "e.db"))
+    subscription = reopened.channel_subscription(NUMBER)
+    assert subscription is not None
+    assert subscription.current.status is SUB
+    assert not subscription.current.locked_by_user
+    assert len(subscription.updates) == len(steps)
+    assert subscription.as_of(steps[2].provenance.effective_at).locked_by_user
+    reopened.close()
+
+
+def test_a_write_between_decide_and_save_is_retried(tmp_path: Path) -> None:
+    path = tmp_path / "race.db"
+    other = EngageApplication(env=sqlite_env(path))
+    rounds: list[int] = []
+
+    class Interleaved(EngageApplication):
+        def channel_subscription(self, contact: ContactKey):  # type: ignore[no-untyped-def]
+            found = super().channel_subscription(contact)
+            rounds.append(1)
+            if len(rounds) == 1:  # the other writer gets in between our read and our save
+                other.set_channel_subscriptions([(NUMBER, stop(1))])
+            return found
+
+    app = Interleaved(env=sqlite_env(path))
+    (event,) = app.set_channel_subscriptions([(NUMBER, update(SUB, 2, SourceKind.CSV))])
+    assert len(rounds) == 2  # decided again after the conflict
+    assert isinstance(event, ChannelUpdateRecorded)
+    assert event.error is ErrorCode.UNABLE_TO_SUBSCRIBE  # decided on the state with the STOP
+    app.close()
+    other.close()

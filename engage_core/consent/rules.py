@@ -193,3 +193,35 @@ def arrival(earlier: Sequence[Update], update: Update) -> Verdict:
 def arrival_outcome(earlier: Iterable[Update], update: Update) -> Outcome:
     """The outcome `arrival` records."""
     return arrival(list(earlier), update).outcome
+
+
+@attrs.frozen
+class SendPermission:
+    allowed: bool
+    reason: str
+
+
+def can_send(
+    channel: SubscriptionState,
+    group: SubscriptionState | None = None,
+    *,
+    transactional: bool = False,
+) -> SendPermission:
+    """Whether a message may go to a contact vector (DOMAIN.md §3).
+
+    Marketing needs the channel SUBSCRIBED (and the group, when one is named). A transactional
+    send may ignore DID_NOT_SUBSCRIBE and no state at all, but never an unsubscribe or a
+    user's STOP."""
+    if channel.locked_by_user:
+        return SendPermission(False, "the user sent STOP on this channel")
+    if channel.status is SubscriptionStatus.UNSUBSCRIBED:
+        return SendPermission(False, "unsubscribed from this channel")
+    if transactional:
+        return SendPermission(True, "transactional: not unsubscribed")
+    if channel.status is not SubscriptionStatus.SUBSCRIBED:
+        state = channel.status.value if channel.status else "no subscription state"
+        return SendPermission(False, f"marketing needs SUBSCRIBED; the channel is {state}")
+    if group is not None and group.status is not SubscriptionStatus.SUBSCRIBED:
+        state = group.status.value if group.status else "no subscription state"
+        return SendPermission(False, f"marketing needs the group SUBSCRIBED; it is {state}")
+    return SendPermission(True, "subscribed")

@@ -19,6 +19,7 @@ from engage_core.consent.rules import (
     Update,
     apply_group_update,
     arrival_outcome,
+    can_send,
     channel_state,
     replay_channel,
 )
@@ -165,3 +166,28 @@ def test_as_of_every_instant_is_the_replay_up_to_it(data: st.DataObject) -> None
         instant = T0 + timedelta(minutes=minute)
         before = [u for u in made if u.provenance.effective_at <= instant]
         assert channel_state(made, as_of=instant) == channel_state(before)
+
+
+def test_can_send() -> None:
+    none, dns = SubscriptionState(), SubscriptionState(DNS)
+    subscribed, unsubscribed = SubscriptionState(SUB), SubscriptionState(UNSUB)
+    stopped = SubscriptionState(UNSUB, True)
+    cases = [
+        # channel, group, transactional, allowed
+        (subscribed, None, False, True),
+        (subscribed, SubscriptionState(SUB), False, True),
+        (subscribed, SubscriptionState(UNSUB), False, False),
+        (subscribed, none, False, False),
+        (dns, None, False, False),
+        (none, None, False, False),
+        (dns, None, True, True),
+        (none, None, True, True),
+        (unsubscribed, None, True, False),
+        (stopped, None, True, False),
+        (stopped, None, False, False),
+    ]
+    for channel, group, transactional, allowed in cases:
+        answer = can_send(channel, group, transactional=transactional)
+        assert answer.allowed is allowed, (channel, group, transactional)
+        assert answer.reason
+    assert "STOP" in can_send(stopped, transactional=True).reason

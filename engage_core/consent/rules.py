@@ -171,6 +171,36 @@ def replay_channel(
     return results
 
 
+def replay_group(
+    updates: Iterable[Update],
+    channel_updates: Sequence[Update],
+    *,
+    as_of: datetime | None = None,
+) -> list[tuple[Update, Verdict]]:
+    """A group's updates in replay order with what each did, each judged against the address's
+    channel state at that update's effective time (so a channel update arriving late is taken
+    into account: the answer depends on the two sets of updates, not on arrival order)."""
+    ordered = sorted(updates, key=lambda u: u.replay_key)
+    state = SubscriptionState()
+    results: list[tuple[Update, Verdict]] = []
+    for update in ordered:
+        if as_of is not None and update.provenance.effective_at > as_of:
+            break
+        channel = channel_state(channel_updates, as_of=update.provenance.effective_at)
+        verdict = apply_group_update(state, update, channel.status)
+        state = verdict.after
+        results.append((update, verdict))
+    return results
+
+
+def group_state(
+    updates: Iterable[Update], channel_updates: Sequence[Update], *, as_of: datetime | None = None
+) -> SubscriptionState:
+    """A group subscription after its updates (or as it stood at `as_of`)."""
+    replayed = replay_group(updates, channel_updates, as_of=as_of)
+    return replayed[-1][1].after if replayed else SubscriptionState()
+
+
 def channel_state(updates: Iterable[Update], *, as_of: datetime | None = None) -> SubscriptionState:
     """The channel subscription after its updates (or as it stood at `as_of`)."""
     replayed = replay_channel(updates, as_of=as_of)

@@ -21,7 +21,9 @@ from engage_core.consent.rules import (
     arrival_outcome,
     can_send,
     channel_state,
+    group_state,
     replay_channel,
+    replay_group,
 )
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -191,3 +193,24 @@ def test_can_send() -> None:
         assert answer.allowed is allowed, (channel, group, transactional)
         assert answer.reason
     assert "STOP" in can_send(stopped, transactional=True).reason
+
+
+def test_a_group_change_is_judged_against_the_channel_at_its_time() -> None:
+    channel = [update(SUB, 5)]
+    early, late = update(SUB, 1), update(SUB, 6)
+    replayed = replay_group([early, late], channel)
+    assert [(v.outcome, v.error) for _, v in replayed] == [
+        (Outcome.REFUSED, ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED),  # channel not yet subscribed
+        (Outcome.APPLIED, None),
+    ]
+    # the user's own group unsubscribe needs nothing
+    assert group_state([update(UNSUB, 0, SourceKind.PROVIDER)], []).status is UNSUB
+
+
+@given(st.data())
+def test_group_state_does_not_depend_on_arrival_order(data: st.DataObject) -> None:
+    channel = data.draw(updates())
+    group = data.draw(updates())
+    assert group_state(data.draw(st.permutations(group)), data.draw(st.permutations(channel))) == (
+        group_state(group, channel)
+    )

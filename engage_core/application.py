@@ -29,9 +29,15 @@ from engage_core.consent.channel import (
     evolve_channel,
     fold_channel,
 )
-from engage_core.consent.contacts import ContactKey
+from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
 from engage_core.consent.events import ConsentEvent
-from engage_core.consent.rules import Update
+from engage_core.consent.group import (
+    GroupSubscription,
+    decide_group_update,
+    evolve_group,
+    fold_group,
+)
+from engage_core.consent.rules import SubscriptionState, Update
 from engage_core.ids import message_id
 from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
@@ -277,6 +283,44 @@ class EngageApplication(Application[UUID]):
             return events, lambda: None
 
         return self._save_retrying(decide)
+
+    def set_group_subscriptions(
+        self, changes: Iterable[tuple[ContactKey, str, Update]]
+    ) -> list[ConsentEvent]:
+        """Apply updates to group subscriptions (email address, group name, update), in order,
+        saved in one save(); an operator's change needs the address's channel SUBSCRIBED."""
+        wanted = [(email, normalise_group_name(group), update) for email, group, update in changes]
+
+        def decide(now: datetime) -> tuple[list[ConsentEvent], Callable[[], None]]:
+            groups = {group_subscription_id(e, g): self._group(e, g) for e, g, _ in wanted}
+            channels = {e.subscription_id: self.channel_subscription(e) for e, _, _ in wanted}
+            events: list[ConsentEvent] = []
+            for email, group, update in wanted:
+                key = group_subscription_id(email, group)
+                channel = channels[email.subscription_id]
+                event = decide_group_update(
+                    groups[key], email, group, update,
+                    channel.updates if channel else (), recorded_at=now,
+                )  # fmt: skip
+                groups[key] = evolve_group(groups[key], event)
+                events.append(event)
+            return events, lambda: None
+
+        return self._save_retrying(decide)
+
+    def group_subscription(
+        self, email: ContactKey, group: str, *, as_of: datetime | None = None
+    ) -> SubscriptionState:
+        """An address's state in a group (judged against its channel), now or as of a time."""
+        found = self._group(email, normalise_group_name(group))
+        if found is None:
+            return SubscriptionState()
+        channel = self.channel_subscription(email)
+        return found.state(channel.updates if channel else (), as_of=as_of)
+
+    def _group(self, email: ContactKey, group: str) -> GroupSubscription | None:
+        events: Iterable[Any] = self.events.get(group_subscription_id(email, group))
+        return fold_group(events)
 
     def channel_subscription(self, contact: ContactKey) -> ChannelSubscription | None:
         """A contact vector's channel subscription (all its updates; status by replay)."""

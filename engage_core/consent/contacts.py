@@ -97,3 +97,31 @@ class ContactKey:
         if parsed is SubscriptionChannel.EMAIL:
             return cls(parsed, normalise_email(key))
         return cls(parsed, normalise_phone(key, region))
+
+
+# Segment's rules for group names: at most 75 characters, no surrounding spaces, none of these.
+_FORBIDDEN_IN_GROUP_NAMES = set("!@#$%^&*()_+-=[]{};':\"\\|,.<>/?")
+MAX_GROUP_NAME = 75
+
+
+def normalise_group_name(value: object) -> str:
+    """A subscription group's name, checked as Segment checks it (case kept)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("group", f"a group name is required (got {value!r})")
+    if value != value.strip():
+        raise InvalidInput("group", f"a group name cannot start or end with spaces ({value!r})")
+    if len(value) > MAX_GROUP_NAME:
+        raise InvalidInput("group", f"longer than {MAX_GROUP_NAME} characters ({value!r})")
+    bad = sorted(set(value) & _FORBIDDEN_IN_GROUP_NAMES)
+    if bad:
+        raise InvalidInput("group", f"{value!r} contains {''.join(bad)!r}")
+    return value
+
+
+def group_subscription_id(email: ContactKey, group: str) -> UUID:
+    """The id of an address's subscription to a group."""
+    if email.channel is not SubscriptionChannel.EMAIL:
+        raise InvalidInput(
+            "type", f"groups are for email addresses only (got {email.channel.value})"
+        )
+    return uuid5(name_of("group-subscription", email.key, group))

@@ -49,7 +49,30 @@ class ChannelUpdateDuplicated(ConsentEvent):
     TOPIC: ClassVar[str] = "engage.consent.ChannelUpdateDuplicated"
 
 
+@attrs.frozen(kw_only=True)
+class GroupUpdateRecorded(ConsentEvent):
+    """An update of an address's subscription to one group (`channel` is EMAIL, `key` the
+    address), with what its arrival did."""
+
+    TOPIC: ClassVar[str] = "engage.consent.GroupUpdateRecorded"
+
+    group: str
+    outcome: Outcome
+    error: ErrorCode | None
+    before: SubscriptionState
+    after: SubscriptionState
+
+
+@attrs.frozen(kw_only=True)
+class GroupUpdateDuplicated(ConsentEvent):
+    TOPIC: ClassVar[str] = "engage.consent.GroupUpdateDuplicated"
+
+    group: str
+
+
 CONSENT_EVENT_CLASSES: tuple[type[ConsentEvent], ...] = (
     ChannelUpdateRecorded,
     ChannelUpdateDuplicated,
+    GroupUpdateRecorded,
+    GroupUpdateDuplicated,
 )

@@ -18,7 +18,7 @@ is the same replay cut at `t`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import attrs
@@ -207,11 +207,14 @@ def channel_state(updates: Iterable[Update], *, as_of: datetime | None = None) -
     return replayed[-1][1].after if replayed else SubscriptionState()
 
 
-def arrival(earlier: Sequence[Update], update: Update) -> Verdict:
+Replay = Callable[[list[Update]], list[tuple[Update, Verdict]]]
+
+
+def arrival(earlier: Sequence[Update], update: Update, replay: Replay = replay_channel) -> Verdict:
     """What to record for `update` arriving after the `earlier` ones: what its replay did,
     except that an update a newer one already overrides is STALE (unless refused: an operator
     learns more from UNABLE_TO_SUBSCRIBE than from "stale"). `after` is the state with it."""
-    replayed = replay_channel([*earlier, update])
+    replayed = replay([*earlier, update])
     verdict = next(v for u, v in replayed if u is update)
     after = replayed[-1][1].after
     newer_exists = any(u.replay_key > update.replay_key for u in earlier)

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from engage_core.consent.contacts import (
     ContactKey,
     SubscriptionChannel,
+    group_subscription_id,
     normalise_email,
+    normalise_group_name,
     normalise_phone,
 )
 from engage_core.observations import InvalidInput
@@ -67,3 +69,14 @@ def test_normalising_twice_changes_nothing(number: str) -> None:
     once = normalise_phone(number)
     assert normalise_phone(once) == once
     assert normalise_phone(f"whatsapp:{once}") == once
+
+
+def test_group_names_as_segment_checks_them() -> None:
+    assert normalise_group_name("marketing updates") == "marketing updates"
+    for bad in [" leading", "trailing ", "a" * 76, "news_letter", "news-letter", "50% off", ""]:
+        with pytest.raises(InvalidInput):
+            normalise_group_name(bad)
+    email = ContactKey.parse("email", "a@example.com")
+    assert group_subscription_id(email, "news") != group_subscription_id(email, "News")
+    with pytest.raises(InvalidInput, match="email addresses only"):
+        group_subscription_id(ContactKey.parse("sms", "+12135618345"), "news")

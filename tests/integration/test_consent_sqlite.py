@@ -3,17 +3,19 @@ STOP, a refused resubscribe, START, an allowed one; reloaded equal; conflicts re
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from engage_core import EngageApplication
 from engage_core.consent.contacts import ContactKey
-from engage_core.consent.events import ChannelUpdateRecorded
+from engage_core.consent.events import ChannelUpdateRecorded, GroupUpdateRecorded
 from engage_core.consent.rules import ErrorCode, Outcome, SourceKind, SubscriptionStatus
 from tests.conftest import FIXED_TIME, sqlite_env
-from tests.core.test_consent_rules import start, stop, update
+from tests.core.test_consent_rules import T0, start, stop, update
 
 NUMBER = ContactKey.parse("sms", "(213) 561-8345")
 SUB = SubscriptionStatus.SUBSCRIBED
+T3 = T0 + timedelta(minutes=3)
 
 
 def test_stop_refuses_operators_until_start(tmp_path: Path) -> None:
@@ -68,3 +70,24 @@ def test_a_write_between_decide_and_save_is_retried(tmp_path: Path) -> None:
     assert event.error is ErrorCode.UNABLE_TO_SUBSCRIBE  # decided on the state with the STOP
     app.close()
     other.close()
+
+
+def test_group_changes_follow_the_channel(tmp_path: Path) -> None:
+    app = EngageApplication(env=sqlite_env(tmp_path / "g.db"), clock=lambda: FIXED_TIME)
+    email = ContactKey.parse("EMAIL", "Jane@Example.com")
+    unsub = SubscriptionStatus.UNSUBSCRIBED
+    (refused,) = app.set_group_subscriptions([(email, "newsletter", update(SUB, 1))])
+    assert isinstance(refused, GroupUpdateRecorded)
+    assert refused.error is ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED
+    app.set_channel_subscriptions([(email, update(SUB, 2))])
+    (applied,) = app.set_group_subscriptions([(email, "newsletter", update(SUB, 3))])
+    assert isinstance(applied, GroupUpdateRecorded)
+    assert applied.outcome is Outcome.APPLIED
+    assert app.group_subscription(email, "newsletter").status is SUB
+    # the user's own group unsubscribe needs nothing, even after the channel is unsubscribed
+    app.set_channel_subscriptions([(email, update(unsub, 4))])
+    app.set_group_subscriptions([(email, "newsletter", update(unsub, 5, SourceKind.PROVIDER))])
+    assert app.group_subscription(email, "newsletter").status is unsub
+    assert app.group_subscription(email, "newsletter", as_of=T3).status is SUB
+    assert app.group_subscription(email, "promotions").status is None
+    app.close()

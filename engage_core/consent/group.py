@@ -1,0 +1,92 @@
+"""An address's subscription to one group: decide and evolve, pure.
+
+Like the channel subscription (`channel.py`), it keeps its updates and derives its state by
+replay; unlike it, each update is judged against the address's channel state at that update's
+effective time, so deciding (and answering) needs the channel's updates too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+import attrs
+
+from engage_core.consent.contacts import ContactKey, group_subscription_id
+from engage_core.consent.events import ConsentEvent, GroupUpdateDuplicated, GroupUpdateRecorded
+from engage_core.consent.rules import (
+    SubscriptionState,
+    Update,
+    arrival,
+    group_state,
+    replay_group,
+)
+
+
+@attrs.frozen
+class GroupSubscription:
+    id: UUID
+    version: int
+    email: str
+    group: str
+    updates: tuple[Update, ...] = ()
+
+    @property
+    def seen(self) -> frozenset[tuple[str, str]]:
+        return frozenset((u.provenance.kind.value, u.provenance.source_id) for u in self.updates)
+
+    def state(
+        self, channel_updates: Sequence[Update], as_of: datetime | None = None
+    ) -> SubscriptionState:
+        return group_state(self.updates, channel_updates, as_of=as_of)
+
+
+def decide_group_update(
+    state: GroupSubscription | None,
+    email: ContactKey,
+    group: str,
+    update: Update,
+    channel_updates: Sequence[Update],
+    *,
+    recorded_at: datetime,
+) -> ConsentEvent:
+    """The one event recording `update` of `email`'s subscription to `group`."""
+    common = {
+        "originator_id": group_subscription_id(email, group),
+        "originator_version": 1 if state is None else state.version + 1,
+        "recorded_at": recorded_at,
+        "channel": email.channel,
+        "key": email.key,
+        "update": update,
+        "group": group,
+    }
+    identity = (update.provenance.kind.value, update.provenance.source_id)
+    if state is not None and identity in state.seen:
+        return GroupUpdateDuplicated(**common)  # type: ignore[arg-type]
+    earlier = state.updates if state is not None else ()
+    verdict = arrival(earlier, update, lambda updates: replay_group(updates, channel_updates))
+    return GroupUpdateRecorded(
+        **common,  # type: ignore[arg-type]
+        outcome=verdict.outcome,
+        error=verdict.error,
+        before=group_state(earlier, channel_updates),
+        after=verdict.after,
+    )
+
+
+def evolve_group(state: GroupSubscription | None, event: ConsentEvent) -> GroupSubscription:
+    assert isinstance(event, GroupUpdateRecorded | GroupUpdateDuplicated)
+    if state is None:
+        state = GroupSubscription(event.originator_id, 0, event.key, event.group)
+    updates = state.updates
+    if isinstance(event, GroupUpdateRecorded):
+        updates = (*updates, event.update)
+    return attrs.evolve(state, version=event.originator_version, updates=updates)
+
+
+def fold_group(events: Iterable[ConsentEvent]) -> GroupSubscription | None:
+    state: GroupSubscription | None = None
+    for event in events:
+        state = evolve_group(state, event)
+    return state

@@ -23,21 +23,8 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from engage_core.channels import USUAL_PROVIDERS, Channel
-from engage_core.consent.channel import (
-    ChannelSubscription,
-    decide_channel_update,
-    evolve_channel,
-    fold_channel,
-)
-from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
+from engage_core.consent.commands import ConsentCommands
 from engage_core.consent.events import ConsentEvent
-from engage_core.consent.group import (
-    GroupSubscription,
-    decide_group_update,
-    evolve_group,
-    fold_group,
-)
-from engage_core.consent.rules import SubscriptionState, Update
 from engage_core.ids import message_id
 from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
@@ -132,7 +119,7 @@ class ConcurrentWriteError(RuntimeError):
     """Other writers kept changing the same messages through every retry."""
 
 
-class EngageApplication(Application[UUID]):
+class EngageApplication(ConsentCommands, Application[UUID]):
     """Record sends, observe provider reports, answer what happened to a message."""
 
     name = "Engage"
@@ -262,67 +249,7 @@ class EngageApplication(Application[UUID]):
             on_saved()
             return events
 
-    # Consent (issue 3, in progress: channel subscriptions only so far)
-
-    def set_channel_subscriptions(
-        self, changes: Iterable[tuple[ContactKey, Update]]
+    def _save_consent(
+        self, decide: Callable[[datetime], tuple[list[ConsentEvent], Callable[[], None]]]
     ) -> list[ConsentEvent]:
-        """Apply updates to channel subscriptions, in order, saved in one save(); the events
-        say what each did (outcome, error code, state before and after)."""
-        wanted = list(changes)
-
-        def decide(now: datetime) -> tuple[list[ConsentEvent], Callable[[], None]]:
-            states = {contact.subscription_id: self.channel_subscription(contact)
-                      for contact, _ in wanted}  # fmt: skip
-            events: list[ConsentEvent] = []
-            for contact, update in wanted:
-                state = states[contact.subscription_id]
-                event = decide_channel_update(state, contact, update, recorded_at=now)
-                states[contact.subscription_id] = evolve_channel(state, event)
-                events.append(event)
-            return events, lambda: None
-
         return self._save_retrying(decide)
-
-    def set_group_subscriptions(
-        self, changes: Iterable[tuple[ContactKey, str, Update]]
-    ) -> list[ConsentEvent]:
-        """Apply updates to group subscriptions (email address, group name, update), in order,
-        saved in one save(); an operator's change needs the address's channel SUBSCRIBED."""
-        wanted = [(email, normalise_group_name(group), update) for email, group, update in changes]
-
-        def decide(now: datetime) -> tuple[list[ConsentEvent], Callable[[], None]]:
-            groups = {group_subscription_id(e, g): self._group(e, g) for e, g, _ in wanted}
-            channels = {e.subscription_id: self.channel_subscription(e) for e, _, _ in wanted}
-            events: list[ConsentEvent] = []
-            for email, group, update in wanted:
-                key = group_subscription_id(email, group)
-                channel = channels[email.subscription_id]
-                event = decide_group_update(
-                    groups[key], email, group, update,
-                    channel.updates if channel else (), recorded_at=now,
-                )  # fmt: skip
-                groups[key] = evolve_group(groups[key], event)
-                events.append(event)
-            return events, lambda: None
-
-        return self._save_retrying(decide)
-
-    def group_subscription(
-        self, email: ContactKey, group: str, *, as_of: datetime | None = None
-    ) -> SubscriptionState:
-        """An address's state in a group (judged against its channel), now or as of a time."""
-        found = self._group(email, normalise_group_name(group))
-        if found is None:
-            return SubscriptionState()
-        channel = self.channel_subscription(email)
-        return found.state(channel.updates if channel else (), as_of=as_of)
-
-    def _group(self, email: ContactKey, group: str) -> GroupSubscription | None:
-        events: Iterable[Any] = self.events.get(group_subscription_id(email, group))
-        return fold_group(events)
-
-    def channel_subscription(self, contact: ContactKey) -> ChannelSubscription | None:
-        """A contact vector's channel subscription (all its updates; status by replay)."""
-        events: Iterable[Any] = self.events.get(contact.subscription_id)
-        return fold_channel(events)

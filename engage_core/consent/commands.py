@@ -7,13 +7,14 @@ shared `_save_retrying` (one `save()` per call, optimistic-concurrency conflicts
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import EventStore
 
+from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
 from engage_core.consent.channel import (
     ChannelSubscription,
     decide_channel_update,
@@ -46,44 +47,54 @@ class ConsentCommands:
     ) -> list[ConsentEvent]:
         """Apply updates to channel subscriptions, in order, saved in one save(); the events
         say what each did (outcome, error code, state before and after)."""
-        wanted = list(changes)
-
-        def decide(now: datetime) -> tuple[list[ConsentEvent], Callable[[], None]]:
-            states = {contact.subscription_id: self.channel_subscription(contact)
-                      for contact, _ in wanted}  # fmt: skip
-            events: list[ConsentEvent] = []
-            for contact, update in wanted:
-                state = states[contact.subscription_id]
-                event = decide_channel_update(state, contact, update, recorded_at=now)
-                states[contact.subscription_id] = evolve_channel(state, event)
-                events.append(event)
-            return events, lambda: None
-
-        return self._save_consent(decide)
+        return self.change_consent([ChannelChange(c, u) for c, u in changes])
 
     def set_group_subscriptions(
         self, changes: Iterable[tuple[ContactKey, str, Update]]
     ) -> list[ConsentEvent]:
         """Apply updates to group subscriptions (email address, group name, update), in order,
         saved in one save(); an operator's change needs the address's channel SUBSCRIBED."""
-        wanted = [(email, normalise_group_name(group), update) for email, group, update in changes]
+        return self.change_consent([GroupChange(e, g, update=u) for e, g, u in changes])
+
+    def change_consent(self, changes: Iterable[ConsentChange]) -> list[ConsentEvent]:
+        """Apply channel and group changes, in order, saved in one save()."""
+        wanted = list(changes)
 
         def decide(now: datetime) -> tuple[list[ConsentEvent], Callable[[], None]]:
-            groups = {group_subscription_id(e, g): self._group(e, g) for e, g, _ in wanted}
-            channels = {e.subscription_id: self.channel_subscription(e) for e, _, _ in wanted}
-            events: list[ConsentEvent] = []
-            for email, group, update in wanted:
-                key = group_subscription_id(email, group)
-                channel = channels[email.subscription_id]
+            return self._decide_consent(wanted, now), lambda: None
+
+        return self._save_consent(decide)
+
+    def _decide_consent(
+        self, changes: Sequence[ConsentChange], now: datetime
+    ) -> list[ConsentEvent]:
+        """The events recording `changes` in order; a group change sees the channel changes
+        decided before it in the same batch."""
+        contacts = {c.contact if isinstance(c, ChannelChange) else c.email for c in changes}
+        channels = {c.subscription_id: self.channel_subscription(c) for c in contacts}
+        groups = {
+            group_subscription_id(c.email, c.group): self._group(c.email, c.group)
+            for c in changes
+            if isinstance(c, GroupChange)
+        }
+        events: list[ConsentEvent] = []
+        for change in changes:
+            if isinstance(change, ChannelChange):
+                key = change.contact.subscription_id
+                event = decide_channel_update(
+                    channels[key], change.contact, change.update, recorded_at=now
+                )
+                channels[key] = evolve_channel(channels[key], event)
+            else:
+                key = group_subscription_id(change.email, change.group)
+                channel = channels[change.email.subscription_id]
                 event = decide_group_update(
-                    groups[key], email, group, update,
+                    groups[key], change.email, change.group, change.update,
                     channel.updates if channel else (), recorded_at=now,
                 )  # fmt: skip
                 groups[key] = evolve_group(groups[key], event)
-                events.append(event)
-            return events, lambda: None
-
-        return self._save_consent(decide)
+            events.append(event)
+        return events
 
     def group_subscription(
         self, email: ContactKey, group: str, *, as_of: datetime | None = None

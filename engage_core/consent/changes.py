@@ -1,0 +1,24 @@
+"""Requested consent changes: one update of a channel subscription or of a group subscription."""
+
+from __future__ import annotations
+
+import attrs
+
+from engage_core.consent.contacts import ContactKey, normalise_group_name
+from engage_core.consent.rules import Update
+
+
+@attrs.frozen
+class ChannelChange:
+    contact: ContactKey
+    update: Update
+
+
+@attrs.frozen
+class GroupChange:
+    email: ContactKey
+    group: str = attrs.field(converter=normalise_group_name)
+    update: Update = attrs.field(kw_only=True)
+
+
+ConsentChange = ChannelChange | GroupChange

@@ -25,6 +25,7 @@ from eventsourcing.utils import get_topic
 from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.consent.commands import ConsentCommands
 from engage_core.consent.events import ConsentEvent
+from engage_core.consent.policies import PolicySettings, policy_changes
 from engage_core.ids import message_id
 from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
@@ -112,7 +113,12 @@ class _PendingEvents:
         return self.events
 
 
-_Event = TypeVar("_Event", MessageEvent, ConsentEvent)
+_Event = TypeVar("_Event", bound=MessageEvent | ConsentEvent)
+
+
+def _send_of(states: Mapping[UUID, MessageState | None], message: UUID) -> Send | None:
+    state = states.get(message)
+    return state.send if state is not None else None
 
 
 class ConcurrentWriteError(RuntimeError):
@@ -132,6 +138,8 @@ class EngageApplication(ConsentCommands, Application[UUID]):
     retry_for_seconds = 60.0
     # Message states remembered between batches (see `engage_core.message.cache`).
     state_cache_size = 10_000
+    # How message facts change consent (spam reports unsubscribe, the default phone region).
+    policy_settings = PolicySettings()
 
     def __init__(
         self,
@@ -156,8 +164,10 @@ class EngageApplication(ConsentCommands, Application[UUID]):
         return message
 
     def observe(self, observations: Iterable[Observation | Send]) -> ObserveResult:
-        """Apply a batch of inputs, in order, and save every touched message in one save()."""
-        return ObserveResult.of(self._decide_and_save(list(observations)))
+        """Apply a batch of inputs, in order, and save every touched message, and the consent
+        changes the reports cause, in one save()."""
+        events = self._decide_and_save(list(observations))
+        return ObserveResult.of([e for e in events if isinstance(e, MessageEvent)])
 
     # Queries
 
@@ -211,13 +221,27 @@ class EngageApplication(ConsentCommands, Application[UUID]):
             decided.append(event)
         return decided, states
 
-    def _decide_and_save(self, inputs: Sequence[Observation | Send]) -> list[MessageEvent]:
+    def _decide_and_save(
+        self, inputs: Sequence[Observation | Send]
+    ) -> list[MessageEvent | ConsentEvent]:
         if not inputs:
             return []
 
-        def decide(now: datetime) -> tuple[list[MessageEvent], Callable[[], None]]:
+        def decide(
+            now: datetime,
+        ) -> tuple[list[MessageEvent | ConsentEvent], Callable[[], None]]:
             events, states = self._decide(inputs, now)
-            return events, lambda: self._cache.remember(states)
+            # consent changes the reports cause, saved in the same transaction (policies.py)
+            changes = [
+                change
+                for event in events
+                if isinstance(event, Observed)
+                for change in policy_changes(
+                    event, _send_of(states, event.originator_id), self.policy_settings
+                )
+            ]
+            consent = self._decide_consent(changes, now) if changes else []
+            return [*events, *consent], lambda: self._cache.remember(states)
 
         return self._save_retrying(decide)
 

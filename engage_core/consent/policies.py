@@ -1,0 +1,114 @@
+"""Policies: consent changes that message facts cause (DOMAIN.md §3), as pure functions.
+
+Saved in the same `observe()` batch, so in the same transaction, as the message event that
+causes them:
+- email `unsubscribe` → the address's channel UNSUBSCRIBED (the user's own action);
+- `group_unsubscribe` / `group_resubscribe` → that group UNSUBSCRIBED / SUBSCRIBED;
+- `spamreport` → the channel UNSUBSCRIBED (a setting, on by default);
+- an inbound SMS or WhatsApp message whose whole text is a STOP word → unsubscribed and locked;
+  a START word → subscribed and unlocked.
+
+Where the fact names no contact (no `email` in the report and no send record; no sender on an
+inbound message), or no group, there is nothing to change: the message event still records it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from engage_core.channels import Channel
+from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
+from engage_core.consent.contacts import DEFAULT_REGION, ContactKey, SubscriptionChannel
+from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
+from engage_core.message.events import Observed
+from engage_core.observations import InvalidInput, Send
+
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_WORDS = frozenset({"START", "YES", "UNSTOP"})
+_INBOUND = frozenset({"receiving", "received"})
+
+
+@attrs.frozen
+class PolicySettings:
+    spam_report_unsubscribes: bool = True
+    default_region: str = DEFAULT_REGION
+
+
+def _first_text(details: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = details.get(name)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _contact(
+    channel: SubscriptionChannel, raw: str | None, settings: PolicySettings
+) -> ContactKey | None:
+    if raw is None:
+        return None
+    try:
+        return ContactKey.parse(channel, raw, settings.default_region)
+    except InvalidInput:
+        return None
+
+
+def policy_changes(
+    event: Observed, send: Send | None, settings: PolicySettings | None = None
+) -> list[ConsentChange]:
+    """The consent changes one recorded report causes (none for most reports)."""
+    settings = settings or PolicySettings()
+    details = event.details
+    at = event.occurred_at or event.recorded_at
+    source_id = event.event_id or event.dedup_keys[0]
+
+    def update(status: SubscriptionStatus, kind: SourceKind, **lock: bool) -> Update:
+        return Update(status, Provenance(kind, source_id, at, event.recorded_at), **lock)
+
+    if event.channel is Channel.EMAIL:
+        address = _first_text(details, "email") or (send.to if send else None)
+        email = _contact(SubscriptionChannel.EMAIL, address, settings)
+        if email is None:
+            return []
+        unsub, sub = SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.SUBSCRIBED
+        if event.status == "unsubscribe":
+            return [ChannelChange(email, update(unsub, SourceKind.PROVIDER))]
+        if event.status == "spamreport" and settings.spam_report_unsubscribes:
+            return [ChannelChange(email, update(unsub, SourceKind.POLICY))]
+        if event.status in {"group_unsubscribe", "group_resubscribe"}:
+            group = _first_text(details, "group", "group_name")
+            if group is None:
+                return []
+            status = unsub if event.status == "group_unsubscribe" else sub
+            try:
+                return [
+                    GroupChange(email, group.strip(), update=update(status, SourceKind.PROVIDER))
+                ]
+            except InvalidInput:
+                return []
+        return []
+
+    if event.status not in _INBOUND:
+        return []
+    text = _first_text(details, "Body", "body", "text")
+    word = text.strip().upper() if text else ""
+    if word not in STOP_WORDS | START_WORDS:
+        return []
+    channel = SubscriptionChannel(event.channel.value.upper())
+    sender = _contact(channel, _first_text(details, "From", "from"), settings)
+    if sender is None:
+        return []
+    if word in STOP_WORDS:
+        return [
+            ChannelChange(
+                sender, update(SubscriptionStatus.UNSUBSCRIBED, SourceKind.KEYWORD, lock=True)
+            )
+        ]
+    return [
+        ChannelChange(
+            sender, update(SubscriptionStatus.SUBSCRIBED, SourceKind.KEYWORD, unlock=True)
+        )
+    ]

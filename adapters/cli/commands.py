@@ -19,6 +19,7 @@ from eventsourcing.persistence import PersistenceError
 from adapters.cli.demo import report as demo_report
 from adapters.cli.demo import run as demo_run
 from adapters.cli.render import dumps, message_json, result_json
+from adapters.imports.subscriptions_csv import import_subscriptions as csv_import
 from adapters.stores import open_application
 from engage_core import (
     Channel,
@@ -30,6 +31,7 @@ from engage_core import (
     Send,
     parse_observation,
 )
+from engage_core.consent.csv_format import HeaderError, RowError
 from engage_core.lifecycles.diagram import mermaid
 from engage_core.serialisation import UnreadableEventError
 from engage_core.simulation import simulate
@@ -148,6 +150,39 @@ def message(args: argparse.Namespace) -> int:
             raise CommandFailed(f"no message with {described} in {args.store}")
         print(dumps(message_json(found), pretty=True))
     return 0
+
+
+def import_subscriptions(args: argparse.Namespace) -> int:
+    try:
+        stream = Path(args.file).open(encoding="utf-8-sig", newline="")  # noqa: SIM115
+    except OSError as error:
+        raise CommandFailed(f"cannot read {args.file}: {error.strerror or error}") from error
+    errors = None
+    if args.errors:
+        try:
+            errors = Path(args.errors).open("w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as error:
+            stream.close()
+            raise CommandFailed(f"cannot write {args.errors}: {error.strerror or error}") from error
+
+    def report(error: RowError) -> None:
+        print(
+            f"engage: row {error.row_number}: {error.error_code}: {error.error_message}",
+            file=sys.stderr,
+        )
+
+    try:
+        with stream, _application(args.store) as app:
+            result = csv_import(
+                app, stream, source=Path(args.file).name, errors=errors, on_error=report
+            )
+    except HeaderError as error:
+        raise CommandFailed(f"{args.file}: {error}; nothing was applied") from error
+    finally:
+        if errors is not None:
+            errors.close()
+    print(dumps(attrs.asdict(result)))
+    return 1 if result.rows and result.failed == result.rows else 0
 
 
 def diagram(args: argparse.Namespace) -> int:

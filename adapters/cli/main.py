@@ -56,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("channel", choices=[c.value for c in Channel])
     diagram.set_defaults(handler=commands.diagram)
 
+    subscriptions = sub.add_parser("subscriptions", help="change consent in bulk (issue 3)")
+    subscription_verbs = subscriptions.add_subparsers(dest="verb", required=True, metavar="VERB")
+    csv_import = subscription_verbs.add_parser(
+        "import", help="apply a Segment subscription CSV, rows in order"
+    )
+    csv_import.add_argument("file", metavar="FILE.csv")
+    csv_import.add_argument(
+        "--errors", metavar="ERRORS.csv", help="write failed rows here, fixable and re-uploadable"
+    )
+    csv_import.set_defaults(handler=commands.import_subscriptions)
+
     demo = sub.add_parser("demo", help="drive simulated traffic through the core and summarise")
     demo.add_argument("--messages", type=int, default=300, help="messages to simulate (300)")
     demo.add_argument("--seed", type=int, default=2026, help="random seed (2026)")

@@ -28,6 +28,8 @@ from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus
 from engage_core.observations import InvalidInput
 
 _SUFFIX = "_subscription_status"
+# The columns an error file adds: ignored on input, so a fixed error file imports as it is.
+ERROR_COLUMNS = ("row_number", "error_code", "error_message")
 _CHANNEL_COLUMNS = {
     "email_subscription_status": SubscriptionChannel.EMAIL,
     "sms_subscription_status": SubscriptionChannel.SMS,
@@ -73,7 +75,7 @@ def read_header(columns: Sequence[str]) -> Header:
     phone = names.index("phone") if "phone" in names else None
     channels, groups = [], []
     for position, (name, written) in enumerate(zip(names, columns, strict=True)):
-        if name in {"email", "phone"}:
+        if name in {"email", "phone", *ERROR_COLUMNS}:
             continue
         if name in _CHANNEL_COLUMNS:
             channels.append((position, _CHANNEL_COLUMNS[name]))

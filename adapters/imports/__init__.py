@@ -1,0 +1,1 @@
+"""Bulk ways in: files of consent changes."""

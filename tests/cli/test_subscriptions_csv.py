@@ -1,0 +1,90 @@
+"""`engage subscriptions import`: every error code, blanks, case variants, groups, a header
+problem, the error file fixed and re-imported, and the same file twice (issue 3)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from tests.cli.test_cli import engage, lines
+
+CSV = """\
+Email,Phone,email_subscription_status,sms_subscription_status,Newsletter_subscription_status
+jane@example.com,(213) 561-8345,Subscribed,subscribed,SUBSCRIBED
+bad-email,,subscribed,,
+bob@example.com,,,,subscribed
+,hello,,subscribed,
+carl@example.com,,maybe,,
+,+12135618346,,subscribed,
+,,,,
+
+dana@example.com,,DID-NOT-SUBSCRIBE,,
+"""
+
+
+def test_a_file_with_every_kind_of_row(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    inbound_stop = {"From": "+12135618346", "Body": "STOP"}
+    stop = lines({"channel": "sms", "provider": "twilio", "provider_message_id": "in1",
+                  "status": "received", "details": inbound_stop})  # fmt: skip
+    assert engage("--store", store, "observe", "-", stdin=stop).returncode == 0
+    source = tmp_path / "subs.csv"
+    source.write_text(CSV)
+    errors = tmp_path / "errors.csv"
+
+    first = engage(
+        "--store", store, "subscriptions", "import", str(source), "--errors", str(errors)
+    )
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"rows": 7, "applied": 2, "unchanged": 0, "failed": 5}
+    with errors.open(newline="") as handle:
+        failed = list(csv.DictReader(handle))
+    assert [(r["row_number"], r["error_code"]) for r in failed] == [
+        ("3", "INVALID_EMAIL"),
+        ("4", "GLOBAL_STATE_NOT_SUBSCRIBED"),
+        ("5", "INVALID_PHONE"),
+        ("6", "INVALID_SUBSCRIPTION_STATUS"),
+        ("7", "UNABLE_TO_SUBSCRIBE"),
+    ]
+    assert failed[0]["Email"] == "bad-email"  # the original columns, ready to fix
+    assert "Traceback" not in first.stderr
+
+    again = engage("--store", store, "subscriptions", "import", str(source))
+    assert json.loads(again.stdout)["applied"] == 0  # the same file changes nothing
+
+    fixes = {"3": ("Email", "bad@example.com"), "5": ("Phone", "+12135618347"),
+             "6": ("email_subscription_status", "unsubscribed")}  # fmt: skip
+    fixed = tmp_path / "fixed.csv"
+    with errors.open(newline="") as handle, fixed.open("w", newline="") as out:
+        reader = csv.DictReader(handle)
+        writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        for record in reader:
+            if record["row_number"] in fixes:
+                column, value = fixes[record["row_number"]]
+                record[column] = value
+                writer.writerow(record)
+    retried = engage("--store", store, "subscriptions", "import", str(fixed))
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout) == {"rows": 3, "applied": 3, "unchanged": 0, "failed": 0}
+
+
+def test_a_broken_header_applies_nothing(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    for name, content in [
+        ("unknown.csv", "email,email_subscription_status,colour\na@example.com,subscribed,red\n"),
+        ("twice.csv", "email,EMAIL,email_subscription_status\n"),
+        ("empty.csv", ""),
+    ]:
+        path = tmp_path / name
+        path.write_text(content)
+        result = engage("--store", store, "subscriptions", "import", str(path))
+        assert result.returncode == 1
+        assert "nothing was applied" in result.stderr
+        assert "Traceback" not in result.stderr
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(256)) * 10)
+    result = engage("--store", store, "subscriptions", "import", str(binary))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr

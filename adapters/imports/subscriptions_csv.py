@@ -24,12 +24,7 @@ from engage_core.consent.csv_format import (
     read_header,
     read_row,
 )
-from engage_core.consent.events import (
-    ChannelUpdateRecorded,
-    ConsentEvent,
-    GroupUpdateRecorded,
-)
-from engage_core.consent.rules import Outcome
+from engage_core.consent.events import changed_anything, first_refusal
 
 ROWS_PER_BATCH = 1000
 
@@ -110,11 +105,15 @@ def import_subscriptions(
             if isinstance(parsed, RowError):
                 done += fail(parsed, cells)
                 continue
-            verdict = _row_outcome([next(events) for _ in parsed.changes])
-            if isinstance(verdict, str):
-                done += fail(RowError(parsed.row_number, verdict, _MESSAGES[verdict]), cells)
+            decided = [next(events) for _ in parsed.changes]
+            refused = first_refusal(decided)
+            if refused is not None:
+                error = RowError(parsed.row_number, refused.value, _MESSAGES[refused.value])
+                done += fail(error, cells)
+            elif changed_anything(decided):
+                done += ImportResult(rows=1, applied=1)
             else:
-                done += ImportResult(rows=1, applied=int(verdict), unchanged=int(not verdict))
+                done += ImportResult(rows=1, unchanged=1)
         batch.clear()
         return done
 
@@ -133,14 +132,3 @@ _MESSAGES = {
     "GLOBAL_STATE_NOT_SUBSCRIBED": "the address's email channel is not subscribed, so its "
     "groups cannot be changed",
 }
-
-
-def _row_outcome(events: list[ConsentEvent]) -> bool | str:
-    """A row's error code, or whether it changed anything."""
-    changed = False
-    for event in events:
-        if isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded):
-            if event.outcome is Outcome.REFUSED and event.error is not None:
-                return event.error.value
-            changed = changed or event.before != event.after
-    return changed

@@ -7,6 +7,7 @@ Updated` event needs. The state itself is always the replay of the updates (see 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
@@ -76,3 +77,25 @@ CONSENT_EVENT_CLASSES: tuple[type[ConsentEvent], ...] = (
     GroupUpdateRecorded,
     GroupUpdateDuplicated,
 )
+
+
+def first_refusal(events: Iterable[ConsentEvent]) -> ErrorCode | None:
+    """The error code of the first refused update among `events`, if any: what a row or an
+    API item that asked for them failed with."""
+    for event in events:
+        if (
+            isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded)
+            and event.outcome is Outcome.REFUSED
+            and event.error is not None
+        ):
+            return event.error
+    return None
+
+
+def changed_anything(events: Iterable[ConsentEvent]) -> bool:
+    """Whether any of `events` changed a subscription's state."""
+    return any(
+        isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded)
+        and event.before != event.after
+        for event in events
+    )

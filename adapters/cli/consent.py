@@ -1,0 +1,155 @@
+"""The consent verbs of `engage` (issue 3): `subscriptions set`, `subscription`, `can-send`."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from adapters.cli.commands import CommandFailed, UsageError, _application, _input
+from adapters.cli.render import dumps
+from engage_core.consent.api import ItemChanges, ItemFailure, read_item
+from engage_core.consent.contacts import ContactKey
+from engage_core.consent.events import first_refusal
+from engage_core.consent.rules import (
+    SourceKind,
+    SubscriptionState,
+    can_send,
+    replay_channel,
+)
+from engage_core.observations import InvalidInput, parse_timestamp
+
+
+def set_subscriptions(args: argparse.Namespace) -> int:
+    with _input(args.file) as stream:
+        body = stream.read()
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise CommandFailed(f"{args.file}: not JSON ({error})") from error
+    items = request.get("subscriptions") if isinstance(request, dict) else None
+    if not isinstance(items, list):
+        raise CommandFailed(f'{args.file}: expected {{"subscriptions": [...]}}')
+    # each call is a new request (a PUT sent again applies again), unless the caller names it:
+    # then a retry of the same request id is recognised and changes nothing
+    request_id = args.request_id or f"request-{uuid.uuid4().hex}"
+    now = datetime.now(UTC)
+    judged = [
+        read_item(item, kind=SourceKind.API, source_id=f"{request_id}:{n}", effective_at=now,
+                  recorded_at=now)
+        for n, item in enumerate(items)
+    ]  # fmt: skip
+    with _application(args.store) as app:
+        changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
+        events = iter(app.change_consent(changes))
+        successes: list[Any] = []
+        failures: list[Any] = []
+        for item in judged:
+            if isinstance(item, ItemFailure):
+                failures.append(_failure(item.item, item.error_code, item.error_message))
+                continue
+            refused = first_refusal([next(events) for _ in item.changes])
+            if refused is None:
+                successes.append(dict(item.item))
+            else:
+                failures.append(_failure(item.item, refused.value, f"refused: {refused.value}"))
+    print(dumps({"successes": successes, "failures": failures}))
+    return 1 if failures and not successes else 0
+
+
+def _failure(item: Any, code: str, message: str) -> dict[str, Any]:
+    return {**dict(item), "errors": [{"code": code, "message": message}]}
+
+
+def _contact(args: argparse.Namespace) -> ContactKey:
+    try:
+        return ContactKey.parse(args.channel, args.key)
+    except InvalidInput as error:
+        raise UsageError(str(error)) from error
+
+
+def _as_of(args: argparse.Namespace) -> datetime | None:
+    if args.as_of is None:
+        return None
+    try:
+        return parse_timestamp(args.as_of, "--as-of")
+    except InvalidInput as error:
+        raise UsageError(str(error)) from error
+
+
+def subscription(args: argparse.Namespace) -> int:
+    contact, as_of = _contact(args), _as_of(args)
+    with _application(args.store) as app:
+        channel = app.channel_subscription(contact)
+        updates = channel.updates if channel else ()
+        state = (
+            channel.as_of(as_of) if channel and as_of else (channel.current if channel else None)
+        )
+        groups = {
+            name: (app.group_subscription(contact, name, as_of=as_of).status or None)
+            for name in args.group or []
+        }
+    answer: dict[str, Any] = {
+        "channel": contact.channel.value,
+        "key": contact.key,
+        "status": state.status.value if state and state.status else None,
+        "groups": {name: status.value if status else None for name, status in groups.items()},
+        "locked_by_user": bool(state and state.locked_by_user),
+    }
+    if args.history:
+        before: Any = None
+        history = []
+        for update, verdict in replay_channel(updates, as_of=as_of):
+            after = verdict.after.status.value if verdict.after.status else None
+            history.append({
+                "status": after, "previous_status": before, "outcome": verdict.outcome.value,
+                "source": update.provenance.kind.value, "source_id": update.provenance.source_id,
+                "effective_at": update.provenance.effective_at.isoformat(),
+                "recorded_at": update.provenance.recorded_at.isoformat(),
+            })  # fmt: skip
+            before = after
+        answer["history"] = history
+    print(dumps(answer, pretty=True))
+    return 0
+
+
+def can_send_to(args: argparse.Namespace) -> int:
+    contact = _contact(args)
+    with _application(args.store) as app:
+        channel = app.channel_subscription(contact)
+        group = app.group_subscription(contact, args.group) if args.group else None
+    permission = can_send(
+        channel.current if channel else SubscriptionState(), group, transactional=args.transactional
+    )
+    print(dumps({"allowed": permission.allowed, "reason": permission.reason}))
+    return 0
+
+
+def add_parsers(sub: Any, subscription_verbs: Any) -> None:
+    """Register the consent verbs on the `engage` parser."""
+    setter = subscription_verbs.add_parser(
+        "set", help='apply {"subscriptions": [{key, type, status?, groups?}]} (Public API shape)'
+    )
+    setter.add_argument("file", metavar="FILE.json|-")
+    setter.add_argument(
+        "--request-id", help="an idempotency key: the same id again changes nothing (provenance)"
+    )
+    setter.set_defaults(handler=set_subscriptions)
+
+    query = sub.add_parser("subscription", help="a contact's subscription state, groups, history")
+    query.add_argument("channel", metavar="CHANNEL", help="EMAIL, SMS or WHATSAPP (any case)")
+    query.add_argument("key", metavar="KEY", help="the email address or phone number")
+    query.add_argument("--group", action="append", metavar="NAME", help="repeatable")
+    query.add_argument("--as-of", metavar="ISO-8601", help="answer as it stood at that time")
+    query.add_argument("--history", action="store_true", help="every update with its provenance")
+    query.set_defaults(handler=subscription)
+
+    check = sub.add_parser("can-send", help="may a message go to this contact?")
+    check.add_argument("channel", metavar="CHANNEL")
+    check.add_argument("key", metavar="KEY")
+    check.add_argument("--group", metavar="NAME")
+    check.add_argument("--transactional", action="store_true")
+    check.set_defaults(handler=can_send_to)

@@ -1,0 +1,72 @@
+"""`engage subscriptions set`, `engage subscription` and `engage can-send` (issue 3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.test_cli import engage, lines
+
+REQUEST = {
+    "subscriptions": [
+        {"key": "jacob@example.com", "type": "EMAIL", "status": "SUBSCRIBED"},
+        {"key": "jacob@example.com", "type": "email",
+         "groups": [{"name": "promotions", "status": "subscribed"}]},
+        {"key": "jane@example.com", "type": "EMAIL",
+         "groups": [{"name": "promotions", "status": "SUBSCRIBED"}]},
+        {"key": "pgibbonsexample.com", "type": "EMAIL"},
+        {"key": "2135618345", "type": "SMS", "status": "DID_NOT_SUBSCRIBE"},
+        {"key": "2135618345", "type": "Pigeon", "status": "SUBSCRIBED"},
+    ]
+}  # fmt: skip
+
+
+def test_the_public_api_shape_item_by_item(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    result = engage("--store", store, "subscriptions", "set", "-", stdin=json.dumps(REQUEST))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert [s["key"] for s in answer["successes"]] == [
+        "jacob@example.com", "jacob@example.com", "2135618345",
+    ]  # fmt: skip
+    assert [(f["key"], f["errors"][0]["code"]) for f in answer["failures"]] == [
+        ("jane@example.com", "GLOBAL_STATE_NOT_SUBSCRIBED"),
+        ("pgibbonsexample.com", "INVALID_EMAIL"),
+        ("2135618345", "INVALID_REQUEST"),
+    ]
+    again = engage("--store", store, "subscriptions", "set", "-", stdin=json.dumps(REQUEST))
+    assert json.loads(again.stdout) == answer  # the same request is the same answer
+
+
+def test_subscription_history_as_of_and_can_send(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    subscribe = {"subscriptions": [{"key": "+12135618345", "type": "SMS", "status": "SUBSCRIBED"}]}
+    assert engage("--store", store, "subscriptions", "set", "-",
+                  stdin=json.dumps(subscribe)).returncode == 0  # fmt: skip
+    stop = lines({"channel": "sms", "provider": "twilio", "provider_message_id": "in1",
+                  "status": "received", "occurred_at": "2099-01-01T00:00:00Z",
+                  "details": {"From": "+12135618345", "Body": "stop"}})  # fmt: skip
+    assert engage("--store", store, "observe", "-", stdin=stop).returncode == 0
+
+    shown = engage("--store", store, "subscription", "sms", "(213) 561-8345", "--history")
+    assert shown.returncode == 0, shown.stderr
+    state = json.loads(shown.stdout)
+    assert (state["status"], state["locked_by_user"]) == ("UNSUBSCRIBED", True)
+    assert [(h["source"], h["status"], h["previous_status"]) for h in state["history"]] == [
+        ("api", "SUBSCRIBED", None), ("keyword", "UNSUBSCRIBED", "SUBSCRIBED"),
+    ]  # fmt: skip
+    before = engage("--store", store, "subscription", "SMS", "+12135618345",
+                    "--as-of", "2098-12-31T00:00:00Z")  # fmt: skip
+    assert json.loads(before.stdout)["status"] == "SUBSCRIBED"
+
+    for flags, allowed in [([], False), (["--transactional"], False)]:
+        check = engage("--store", store, "can-send", "sms", "+12135618345", *flags)
+        answer = json.loads(check.stdout)
+        assert answer["allowed"] is allowed
+        assert "STOP" in answer["reason"]
+    unknown = engage("--store", store, "can-send", "email", "new@example.com", "--transactional")
+    assert json.loads(unknown.stdout)["allowed"] is True
+
+    bad = engage("--store", store, "subscription", "sms", "hello")
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr

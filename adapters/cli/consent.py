@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from adapters.cli.commands import CommandFailed, UsageError, _application, _inpu
 from adapters.cli.render import dumps
 from engage_core.consent.api import ItemChanges, ItemFailure, read_item
 from engage_core.consent.contacts import ContactKey
-from engage_core.consent.events import first_refusal
+from engage_core.consent.events import changed_anything, first_refusal
 from engage_core.consent.rules import (
     SourceKind,
     SubscriptionState,
@@ -139,6 +140,12 @@ def add_parsers(sub: Any, subscription_verbs: Any) -> None:
     )
     setter.set_defaults(handler=set_subscriptions)
 
+    identify_call = subscription_verbs.add_parser(
+        "identify", help="apply Segment identify calls' context.messaging_subscriptions"
+    )
+    identify_call.add_argument("file", metavar="FILE.json|-", help="one call, or JSON Lines")
+    identify_call.set_defaults(handler=identify)
+
     query = sub.add_parser("subscription", help="a contact's subscription state, groups, history")
     query.add_argument("channel", metavar="CHANNEL", help="EMAIL, SMS or WHATSAPP (any case)")
     query.add_argument("key", metavar="KEY", help="the email address or phone number")
@@ -153,3 +160,67 @@ def add_parsers(sub: Any, subscription_verbs: Any) -> None:
     check.add_argument("--group", metavar="NAME")
     check.add_argument("--transactional", action="store_true")
     check.set_defaults(handler=can_send_to)
+
+
+def identify(args: argparse.Namespace) -> int:
+    """Segment identify calls (one JSON object, or JSON Lines of them): their
+    `context.messaging_subscriptions`, with each call's `messageId` as provenance."""
+    with _input(args.file) as stream:
+        body = stream.read()
+    try:
+        calls = [orjson.loads(body)]
+    except orjson.JSONDecodeError:
+        calls = []
+        for number, line in enumerate(body.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                calls.append(orjson.loads(line))
+            except orjson.JSONDecodeError as error:
+                raise CommandFailed(f"{args.file}: line {number} is not JSON ({error})") from error
+    now = datetime.now(UTC)
+    judged: list[ItemChanges | ItemFailure] = []
+    for number, call in enumerate(calls, start=1):
+        judged.extend(_identify_items(call, number, now))
+    counts = {"calls": len(calls), "items": len(judged), "applied": 0, "unchanged": 0, "failed": 0}
+    with _application(args.store) as app:
+        changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
+        events = iter(app.change_consent(changes))
+        for item in judged:
+            if isinstance(item, ItemFailure):
+                print(f"engage: {item.error_code}: {item.error_message}", file=sys.stderr)
+                counts["failed"] += 1
+                continue
+            decided = [next(events) for _ in item.changes]
+            refused = first_refusal(decided)
+            if refused is not None:
+                print(f"engage: {refused.value}: {dict(item.item)}", file=sys.stderr)
+                counts["failed"] += 1
+            else:
+                counts["applied" if changed_anything(decided) else "unchanged"] += 1
+    print(dumps(counts))
+    return 1 if counts["failed"] and counts["failed"] == counts["items"] else 0
+
+
+def _identify_items(call: object, number: int, now: datetime) -> list[ItemChanges | ItemFailure]:
+    if not isinstance(call, dict):
+        return [ItemFailure({}, "INVALID_REQUEST", f"call {number}: not a JSON object")]
+    context = call.get("context")
+    items = context.get("messaging_subscriptions") if isinstance(context, dict) else None
+    if not isinstance(items, list):
+        reason = f"call {number}: no context.messaging_subscriptions list"
+        return [ItemFailure({}, "INVALID_REQUEST", reason)]
+    message_id = call.get("messageId")
+    if not (isinstance(message_id, str) and message_id):
+        message_id = f"identify-{uuid.uuid4().hex}"
+    try:
+        effective = (
+            parse_timestamp(call["timestamp"], "timestamp") if call.get("timestamp") else now
+        )
+    except InvalidInput as error:
+        return [ItemFailure({}, "INVALID_REQUEST", f"call {number}: {error}")]
+    return [
+        read_item(item, kind=SourceKind.IDENTIFY, source_id=f"{message_id}:{n}",
+                  effective_at=effective, recorded_at=now)
+        for n, item in enumerate(items)
+    ]  # fmt: skip

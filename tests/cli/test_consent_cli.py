@@ -70,3 +70,32 @@ def test_subscription_history_as_of_and_can_send(tmp_path: Path) -> None:
     bad = engage("--store", store, "subscription", "sms", "hello")
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
+
+
+def test_identify_calls(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    call = {
+        "type": "identify", "userId": "12aBCDeFg4hIjKlM5OPq67RS8Tu", "messageId": "msg-1",
+        "timestamp": "2026-03-01T10:00:00Z",
+        "context": {"messaging_subscriptions": [
+            {"key": "(213) 561-8345", "type": "SMS", "status": "SUBSCRIBED"},
+            {"key": "(213) 561-8345", "type": "WhatsApp", "status": "DID_NOT_SUBSCRIBE"},
+            {"key": "test@example.com", "type": "EMAIL", "status": "SUBSCRIBED",
+             "groups": [{"name": "newsletter", "status": "SUBSCRIBED"}]},
+        ]},
+    }  # fmt: skip
+    result = engage("--store", store, "subscriptions", "identify", "-", stdin=json.dumps(call))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "calls": 1, "items": 3, "applied": 3, "unchanged": 0, "failed": 0,
+    }  # fmt: skip
+    replay = engage("--store", store, "subscriptions", "identify", "-",
+                    stdin=lines(call, {"messageId": "msg-2", "context": {}}))  # fmt: skip
+    counts = json.loads(replay.stdout)
+    assert (counts["calls"], counts["applied"], counts["failed"]) == (2, 0, 1)  # msg-1 again
+    shown = engage("--store", store, "subscription", "email", "test@example.com",
+                   "--group", "newsletter", "--history")  # fmt: skip
+    answer = json.loads(shown.stdout)
+    assert answer["groups"] == {"newsletter": "SUBSCRIBED"}
+    assert answer["history"][0]["source_id"] == "msg-1:2"
+    assert answer["history"][0]["effective_at"].startswith("2026-03-01T10:00:00")

@@ -273,6 +273,15 @@ class EngageApplication(ConsentCommands, Application[UUID]):
             on_saved()
             return events
 
+    def _events_of_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, list[Any]]:
+        """Every event of each aggregate, read in one query where the store can."""
+        wanted = list(dict.fromkeys(aggregate_ids))
+        if self._many_reader is None:
+            return {key: list(self.events.get(key)) for key in wanted}
+        stored = self._many_reader.select_events_of_many(dict.fromkeys(wanted, 0))
+        to_event = self.mapper.to_domain_event
+        return {key: [to_event(s) for s in stored.get(key, ())] for key in wanted}
+
     def _save_consent(
         self, decide: Callable[[datetime], tuple[list[ConsentEvent], Callable[[], None]]]
     ) -> list[ConsentEvent]:

@@ -42,6 +42,9 @@ class ConsentCommands:
     def _save_consent(self, decide: Decide) -> list[ConsentEvent]:
         raise NotImplementedError  # EngageApplication saves through its shared retry loop
 
+    def _events_of_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, list[Any]]:
+        raise NotImplementedError  # EngageApplication reads many aggregates in one query
+
     def set_channel_subscriptions(
         self, changes: Iterable[tuple[ContactKey, Update]]
     ) -> list[ConsentEvent]:
@@ -71,12 +74,12 @@ class ConsentCommands:
         """The events recording `changes` in order; a group change sees the channel changes
         decided before it in the same batch."""
         contacts = {c.contact if isinstance(c, ChannelChange) else c.email for c in changes}
-        channels = {c.subscription_id: self.channel_subscription(c) for c in contacts}
-        groups = {
-            group_subscription_id(c.email, c.group): self._group(c.email, c.group)
-            for c in changes
-            if isinstance(c, GroupChange)
+        group_ids = {
+            group_subscription_id(c.email, c.group) for c in changes if isinstance(c, GroupChange)
         }
+        stored = self._events_of_many([*(c.subscription_id for c in contacts), *group_ids])
+        channels = {c.subscription_id: fold_channel(stored[c.subscription_id]) for c in contacts}
+        groups = {key: fold_group(stored[key]) for key in group_ids}
         events: list[ConsentEvent] = []
         for change in changes:
             if isinstance(change, ChannelChange):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
+from functools import cached_property
 from uuid import UUID
 
 import attrs
@@ -80,7 +81,7 @@ class ContactKey:
     channel: SubscriptionChannel
     key: str
 
-    @property
+    @cached_property
     def subscription_id(self) -> UUID:
         """The id of this vector's channel subscription aggregate (no lookup needed)."""
         return uuid5(name_of("channel-subscription", self.channel.value, self.key))

@@ -19,6 +19,7 @@ from eventsourcing.persistence import PersistenceError
 from adapters.cli.demo import report as demo_report
 from adapters.cli.demo import run as demo_run
 from adapters.cli.render import dumps, message_json, result_json
+from adapters.imports.subscriptions_csv import ImportStopped
 from adapters.imports.subscriptions_csv import import_subscriptions as csv_import
 from adapters.stores import open_application
 from engage_core import (
@@ -158,6 +159,9 @@ def import_subscriptions(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CommandFailed(f"cannot read {args.file}: {error.strerror or error}") from error
     errors = None
+    if args.errors and Path(args.errors).resolve() == Path(args.file).resolve():
+        stream.close()
+        raise UsageError("--errors must not be the file being imported")
     if args.errors:
         try:
             errors = Path(args.errors).open("w", encoding="utf-8", newline="")  # noqa: SIM115
@@ -178,6 +182,9 @@ def import_subscriptions(args: argparse.Namespace) -> int:
             )
     except HeaderError as error:
         raise CommandFailed(f"{args.file}: {error}; nothing was applied") from error
+    except ImportStopped as stopped:
+        print(dumps(attrs.asdict(stopped.result)))
+        raise CommandFailed(f"{args.file}: {stopped}; the rows up to it were applied") from stopped
     finally:
         if errors is not None:
             errors.close()

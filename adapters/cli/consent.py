@@ -13,7 +13,7 @@ import orjson
 from adapters.cli.commands import CommandFailed, UsageError, _application, _input
 from adapters.cli.render import dumps
 from engage_core.consent.api import ItemChanges, ItemFailure, read_item
-from engage_core.consent.contacts import ContactKey
+from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
 from engage_core.consent.events import changed_anything, first_refusal
 from engage_core.consent.rules import (
     SourceKind,
@@ -39,7 +39,7 @@ def set_subscriptions(args: argparse.Namespace) -> int:
     request_id = args.request_id or f"request-{uuid.uuid4().hex}"
     now = datetime.now(UTC)
     judged = [
-        read_item(item, kind=SourceKind.API, source_id=f"{request_id}:{n}", effective_at=now,
+        read_item(item, kind=SourceKind.API, source_id=f"{request_id}:{n:06d}", effective_at=now,
                   recorded_at=now)
         for n, item in enumerate(items)
     ]  # fmt: skip
@@ -67,9 +67,14 @@ def _failure(item: Any, code: str, message: str) -> dict[str, Any]:
 
 def _contact(args: argparse.Namespace) -> ContactKey:
     try:
-        return ContactKey.parse(args.channel, args.key)
+        contact = ContactKey.parse(args.channel, args.key)
+        groups = args.group if isinstance(args.group, list) else [args.group] if args.group else []
+        for group in groups:
+            normalise_group_name(group)
+            group_subscription_id(contact, group)  # groups are for email addresses only
     except InvalidInput as error:
         raise UsageError(str(error)) from error
+    return contact
 
 
 def _as_of(args: argparse.Namespace) -> datetime | None:
@@ -220,7 +225,7 @@ def _identify_items(call: object, number: int, now: datetime) -> list[ItemChange
     except InvalidInput as error:
         return [ItemFailure({}, "INVALID_REQUEST", f"call {number}: {error}")]
     return [
-        read_item(item, kind=SourceKind.IDENTIFY, source_id=f"{message_id}:{n}",
+        read_item(item, kind=SourceKind.IDENTIFY, source_id=f"{message_id}:{n:06d}",
                   effective_at=effective, recorded_at=now)
         for n, item in enumerate(items)
     ]  # fmt: skip

@@ -61,11 +61,35 @@ class ErrorFile:
             self._writer.writerow([error.row_number, error.error_code, error.error_message, *kept])
 
 
+class ImportStopped(Exception):
+    """The file became unreadable part-way: rows up to `last_row` were applied (`result`).
+    (The file is decoded in chunks, so the bad byte may lie a few rows further on.)"""
+
+    def __init__(self, result: ImportResult, last_row: int, reason: str) -> None:
+        super().__init__(f"unreadable after row {last_row} ({reason})")
+        self.result = result
+        self.last_row = last_row
+
+
+class _Unreadable(Exception):
+    def __init__(self, row_number: int, reason: str) -> None:
+        super().__init__(reason)
+        self.row_number = row_number
+        self.reason = reason
+
+
 def _rows(stream: TextIO) -> Iterator[list[str]]:
-    try:
-        yield from csv.reader(stream)
-    except (csv.Error, UnicodeDecodeError) as error:
-        raise HeaderError(f"not a readable CSV file ({error})") from error
+    reader = csv.reader(stream)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as error:
+            if reader.line_num <= 1:
+                raise HeaderError(f"not a readable CSV file ({error})") from error
+            raise _Unreadable(reader.line_num, f"not readable as CSV ({error})") from error
+        yield row
 
 
 def import_subscriptions(
@@ -117,13 +141,18 @@ def import_subscriptions(
         batch.clear()
         return done
 
-    for number, cells in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines
-        parsed = read_row(header, cells, number, source=source, effective_at=now, recorded_at=now)
-        batch.append((parsed, cells))
-        if len(batch) >= rows_per_batch:
-            result += flush()
+    try:
+        for number, cells in enumerate(rows, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines
+            parsed = read_row(
+                header, cells, number, source=source, effective_at=now, recorded_at=now
+            )
+            batch.append((parsed, cells))
+            if len(batch) >= rows_per_batch:
+                result += flush()
+    except _Unreadable as stop:
+        raise ImportStopped(result + flush(), stop.row_number, stop.reason) from stop
     return result + flush()
 
 

@@ -45,7 +45,7 @@ class SubscriptionChannel(enum.Enum):
 
 # Deliberately simple: one @, no spaces, a dot in the domain, sane lengths (RFC 5321 limits).
 # Deliverability is the provider's business; this catches what is plainly not an address.
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]{2,}$")
 
 
 def normalise_email(value: object) -> str:

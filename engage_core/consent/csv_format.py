@@ -10,6 +10,7 @@ header as row 1, as a spreadsheet shows them.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -122,7 +123,11 @@ def read_row(
     def cell(position: int | None) -> str:
         return cells[position].strip() if position is not None else ""
 
-    provenance = Provenance(SourceKind.CSV, f"{source}:{row_number:09d}", effective_at, recorded_at)
+    # file and row, and what the row says: the same file again is a duplicate, an edited row of a
+    # file of the same name is a new update (the padded row number keeps rows in file order)
+    digest = hashlib.sha256("\x1f".join(cells).encode()).hexdigest()[:12]
+    source_id = f"{source}:{row_number:09d}:{digest}"
+    provenance = Provenance(SourceKind.CSV, source_id, effective_at, recorded_at)
     statuses: list[tuple[SubscriptionChannel | str, SubscriptionStatus]] = []
     targets: list[tuple[int, SubscriptionChannel | str]] = [*header.channels, *header.groups]
     for position, target in targets:

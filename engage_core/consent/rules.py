@@ -186,11 +186,18 @@ def replay_group(
     for update in ordered:
         if as_of is not None and update.provenance.effective_at > as_of:
             break
-        channel = channel_state(channel_updates, as_of=update.provenance.effective_at)
+        channel = _channel_before(channel_updates, update)
         verdict = apply_group_update(state, update, channel.status)
         state = verdict.after
         results.append((update, verdict))
     return results
+
+
+def _channel_before(channel_updates: Sequence[Update], update: Update) -> SubscriptionState:
+    """The channel as a group update finds it: the channel updates that replay no later than it
+    (by replay key, not only time: one import gives all its rows the same time, and a later
+    row's channel change must not judge an earlier row's group change)."""
+    return channel_state([u for u in channel_updates if u.replay_key <= update.replay_key])
 
 
 def group_state(

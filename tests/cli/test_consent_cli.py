@@ -97,5 +97,27 @@ def test_identify_calls(tmp_path: Path) -> None:
                    "--group", "newsletter", "--history")  # fmt: skip
     answer = json.loads(shown.stdout)
     assert answer["groups"] == {"newsletter": "SUBSCRIBED"}
-    assert answer["history"][0]["source_id"] == "msg-1:2"
+    assert answer["history"][0]["source_id"] == "msg-1:000002"  # padded: items replay in order
     assert answer["history"][0]["effective_at"].startswith("2026-03-01T10:00:00")
+
+
+def test_items_of_a_long_request_replay_in_request_order(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    items = [{"key": f"u{n}@x.com", "type": "EMAIL", "status": "SUBSCRIBED"} for n in range(12)]
+    items[2] = {"key": "a@x.com", "type": "EMAIL", "status": "SUBSCRIBED"}
+    items[10] = {"key": "a@x.com", "type": "EMAIL", "status": "UNSUBSCRIBED"}
+    engage(
+        "--store", store, "subscriptions", "set", "-", stdin=json.dumps({"subscriptions": items})
+    )
+    shown = engage("--store", store, "subscription", "email", "a@x.com")
+    assert json.loads(shown.stdout)["status"] == "UNSUBSCRIBED"  # item 10 came after item 2
+
+
+def test_bad_groups_on_queries_are_usage_errors(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    for args in (["subscription", "email", "a@b.com", "--group", "a.b"],
+                 ["can-send", "email", "a@b.com", "--group", "bad,name"],
+                 ["can-send", "sms", "2135618345", "--group", "news"]):  # fmt: skip
+        result = engage("--store", store, *args)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 from tests.cli.test_cli import engage, lines
@@ -88,3 +89,42 @@ def test_a_broken_header_applies_nothing(tmp_path: Path) -> None:
     result = engage("--store", store, "subscriptions", "import", str(binary))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
+
+
+def test_later_rows_do_not_judge_earlier_group_changes(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    path = tmp_path / "order.csv"
+    path.write_text("email,email_subscription_status,news_subscription_status\n"
+                    "b@x.com,subscribed,subscribed\nb@x.com,unsubscribed,\n")  # fmt: skip
+    result = engage("--store", store, "subscriptions", "import", str(path))
+    assert json.loads(result.stdout)["applied"] == 2
+    shown = engage("--store", store, "subscription", "email", "b@x.com", "--group", "news")
+    assert json.loads(shown.stdout)["groups"] == {"news": "SUBSCRIBED"}  # as row 2 decided
+
+
+def test_an_edited_file_of_the_same_name_applies(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    path = tmp_path / "weekly.csv"
+    path.write_text("email,email_subscription_status\nc@x.com,subscribed\n")
+    engage("--store", store, "subscriptions", "import", str(path))
+    path.write_text("email,email_subscription_status\nc@x.com,unsubscribed\n")
+    again = engage("--store", store, "subscriptions", "import", str(path))
+    assert json.loads(again.stdout)["applied"] == 1
+    check = engage("--store", store, "can-send", "email", "c@x.com")
+    assert json.loads(check.stdout)["allowed"] is False
+
+
+def test_a_file_unreadable_part_way_keeps_what_was_applied(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    path = tmp_path / "mid.csv"
+    good = "".join(f"u{n}@x.com,subscribed\n" for n in range(1500))
+    path.write_bytes(b"email,email_subscription_status\n" + good.encode() + b"\xff@x.com,x\n")
+    result = engage("--store", store, "subscriptions", "import", str(path))
+    assert result.returncode == 1
+    assert "the rows up to it were applied" in result.stderr
+    last_row = int(re.search(r"unreadable after row (\d+)", result.stderr)[1])  # type: ignore[index]
+    assert 1000 < last_row <= 1501  # past the first batch; the bad byte is at row 1502
+    assert json.loads(result.stdout)["applied"] == last_row - 1  # rows 2 .. last_row
+    assert "Traceback" not in result.stderr
+    same = engage("--store", store, "subscriptions", "import", str(path), "--errors", str(path))
+    assert same.returncode == 2  # --errors must not overwrite the file being imported

@@ -198,12 +198,8 @@ class EngageApplication(ConsentCommands, Application[UUID]):
         """The current state of each message: the cached one fast-forwarded by any events
         written since, read in one query where the store can."""
         cached = self._cache.get(dict.fromkeys(aggregate_ids))
-        since = {key: state.version if state else 0 for key, state in cached.items()}
-        if self._many_reader is None:
-            return {key: fold(self._events_of(key, since[key]), cached[key]) for key in cached}
-        stored = self._many_reader.select_events_of_many(since)
-        to_event: Callable[[StoredEvent], MessageEvent] = self.mapper.to_domain_event  # type: ignore[assignment]
-        return {key: fold(map(to_event, stored.get(key, ())), cached[key]) for key in cached}
+        newer = self._events_after({key: s.version if s else 0 for key, s in cached.items()})
+        return {key: fold(newer[key], cached[key]) for key in cached}
 
     def _decide(
         self, inputs: Sequence[Observation | Send], recorded_at: datetime
@@ -275,12 +271,16 @@ class EngageApplication(ConsentCommands, Application[UUID]):
 
     def _events_of_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, list[Any]]:
         """Every event of each aggregate, read in one query where the store can."""
-        wanted = list(dict.fromkeys(aggregate_ids))
+        return self._events_after(dict.fromkeys(aggregate_ids, 0))
+
+    def _events_after(self, since: Mapping[UUID, int]) -> dict[UUID, list[Any]]:
+        """The events of each aggregate after the version given for it (0: all), read in one
+        query where the store can (`ReadsManyAggregates`), else one query each."""
         if self._many_reader is None:
-            return {key: list(self.events.get(key)) for key in wanted}
-        stored = self._many_reader.select_events_of_many(dict.fromkeys(wanted, 0))
+            return {key: list(self._events_of(key, after)) for key, after in since.items()}
+        stored = self._many_reader.select_events_of_many(since)
         to_event = self.mapper.to_domain_event
-        return {key: [to_event(s) for s in stored.get(key, ())] for key in wanted}
+        return {key: [to_event(s) for s in stored.get(key, ())] for key in since}
 
     def _save_consent(
         self, decide: Callable[[datetime], tuple[list[ConsentEvent], Callable[[], None]]]

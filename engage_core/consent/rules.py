@@ -155,20 +155,28 @@ def apply_group_update(
     return Verdict(Outcome.APPLIED, after)
 
 
+def _replay(
+    updates: Iterable[Update],
+    step: Callable[[SubscriptionState, Update], Verdict],
+    as_of: datetime | None,
+) -> list[tuple[Update, Verdict]]:
+    """Updates in replay order, each with what `step` made of it; cut at `as_of` when given."""
+    state = SubscriptionState()
+    results: list[tuple[Update, Verdict]] = []
+    for update in sorted(updates, key=lambda u: u.replay_key):
+        if as_of is not None and update.provenance.effective_at > as_of:
+            break
+        verdict = step(state, update)
+        state = verdict.after
+        results.append((update, verdict))
+    return results
+
+
 def replay_channel(
     updates: Iterable[Update], *, as_of: datetime | None = None
 ) -> list[tuple[Update, Verdict]]:
     """Every update with what it did, in replay order; cut at `as_of` when given."""
-    ordered = sorted(updates, key=lambda u: u.replay_key)
-    state = SubscriptionState()
-    results: list[tuple[Update, Verdict]] = []
-    for update in ordered:
-        if as_of is not None and update.provenance.effective_at > as_of:
-            break
-        verdict = apply_channel_update(state, update)
-        state = verdict.after
-        results.append((update, verdict))
-    return results
+    return _replay(updates, apply_channel_update, as_of)
 
 
 def replay_group(
@@ -178,19 +186,14 @@ def replay_group(
     as_of: datetime | None = None,
 ) -> list[tuple[Update, Verdict]]:
     """A group's updates in replay order with what each did, each judged against the address's
-    channel state at that update's effective time (so a channel update arriving late is taken
-    into account: the answer depends on the two sets of updates, not on arrival order)."""
-    ordered = sorted(updates, key=lambda u: u.replay_key)
-    state = SubscriptionState()
-    results: list[tuple[Update, Verdict]] = []
-    for update in ordered:
-        if as_of is not None and update.provenance.effective_at > as_of:
-            break
+    channel as the channel updates replayed before it left it (so a channel update arriving
+    late is taken into account: the answer depends on the two sets, not on arrival order)."""
+
+    def step(state: SubscriptionState, update: Update) -> Verdict:
         channel = _channel_before(channel_updates, update)
-        verdict = apply_group_update(state, update, channel.status)
-        state = verdict.after
-        results.append((update, verdict))
-    return results
+        return apply_group_update(state, update, channel.status)
+
+    return _replay(updates, step, as_of)
 
 
 def _channel_before(channel_updates: Sequence[Update], update: Update) -> SubscriptionState:

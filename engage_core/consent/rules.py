@@ -233,10 +233,6 @@ def arrival(earlier: Sequence[Update], update: Update, replay: Replay = replay_c
     return Verdict(verdict.outcome, after, verdict.error)
 
 
-def arrival_outcome(earlier: Iterable[Update], update: Update) -> Outcome:
-    """The outcome `arrival` records."""
-    return arrival(list(earlier), update).outcome
-
 
 @attrs.frozen
 class SendPermission:

@@ -18,7 +18,7 @@ from engage_core.consent.rules import (
     SubscriptionStatus,
     Update,
     apply_group_update,
-    arrival_outcome,
+    arrival,
     can_send,
     channel_state,
     group_state,
@@ -101,12 +101,12 @@ def test_operator_group_changes_need_the_channel_subscribed() -> None:
 
 def test_a_late_stop_still_locks_and_a_late_operator_update_is_stale() -> None:
     operator_subscribe = update(SUB, 5)
-    assert arrival_outcome([operator_subscribe], stop(1)) is Outcome.STALE
+    assert arrival([operator_subscribe], stop(1)).outcome is Outcome.STALE
     # but replayed where it belongs, the earlier STOP refuses the later resubscribe
     state = channel_state([operator_subscribe, stop(1)])
     assert (state.status, state.locked_by_user) == (UNSUB, True)
-    assert arrival_outcome([stop(1)], operator_subscribe) is Outcome.REFUSED
-    assert arrival_outcome([update(UNSUB, 9)], update(SUB, 5)) is Outcome.STALE
+    assert arrival([stop(1)], operator_subscribe).outcome is Outcome.REFUSED
+    assert arrival([update(UNSUB, 9)], update(SUB, 5)).outcome is Outcome.STALE
 
 
 def test_a_user_wins_a_tie() -> None:

@@ -233,7 +233,6 @@ def arrival(earlier: Sequence[Update], update: Update, replay: Replay = replay_c
     return Verdict(verdict.outcome, after, verdict.error)
 
 
-
 @attrs.frozen
 class SendPermission:
     allowed: bool

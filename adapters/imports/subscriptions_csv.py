@@ -113,31 +113,32 @@ def import_subscriptions(
     result = ImportResult()
     batch: list[tuple[RowChanges | RowError, list[str]]] = []  # in row order, errors too
 
-    def fail(error: RowError, cells: list[str]) -> ImportResult:
+    def fail(error: RowError, cells: list[str]) -> None:
         error_file.add(error, cells)
         if on_error is not None:
             on_error(error)
-        return ImportResult(rows=1, failed=1)
 
     def flush() -> ImportResult:
         changes = [
             c for parsed, _ in batch if isinstance(parsed, RowChanges) for c in parsed.changes
         ]
         events = iter(app.change_consent(changes))
-        done = ImportResult()
+        applied = unchanged = failed = 0
         for parsed, cells in batch:
             if isinstance(parsed, RowError):
-                done += fail(parsed, cells)
+                fail(parsed, cells)
+                failed += 1
                 continue
             decided = [next(events) for _ in parsed.changes]
             refused = first_refusal(decided)
             if refused is not None:
-                error = RowError(parsed.row_number, refused.value, _MESSAGES[refused.value])
-                done += fail(error, cells)
+                fail(RowError(parsed.row_number, refused.value, _MESSAGES[refused.value]), cells)
+                failed += 1
             elif changed_anything(decided):
-                done += ImportResult(rows=1, applied=1)
+                applied += 1
             else:
-                done += ImportResult(rows=1, unchanged=1)
+                unchanged += 1
+        done = ImportResult(len(batch), applied, unchanged, failed)
         batch.clear()
         return done
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from uuid import UUID
+
 import attrs
 
-from engage_core.consent.contacts import ContactKey, normalise_group_name
+from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
 from engage_core.consent.rules import Update
 
 
@@ -19,6 +22,10 @@ class GroupChange:
     email: ContactKey
     group: str = attrs.field(converter=normalise_group_name)
     update: Update = attrs.field(kw_only=True)
+
+    @cached_property
+    def subscription_id(self) -> UUID:
+        return group_subscription_id(self.email, self.group)
 
 
 ConsentChange = ChannelChange | GroupChange

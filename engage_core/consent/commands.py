@@ -74,9 +74,7 @@ class ConsentCommands:
         """The events recording `changes` in order; a group change sees the channel changes
         decided before it in the same batch."""
         contacts = {c.contact if isinstance(c, ChannelChange) else c.email for c in changes}
-        group_ids = {
-            group_subscription_id(c.email, c.group) for c in changes if isinstance(c, GroupChange)
-        }
+        group_ids = {c.subscription_id for c in changes if isinstance(c, GroupChange)}
         stored = self._events_of_many([*(c.subscription_id for c in contacts), *group_ids])
         channels = {c.subscription_id: fold_channel(stored[c.subscription_id]) for c in contacts}
         groups = {key: fold_group(stored[key]) for key in group_ids}
@@ -89,11 +87,11 @@ class ConsentCommands:
                 )
                 channels[key] = evolve_channel(channels[key], event)
             else:
-                key = group_subscription_id(change.email, change.group)
+                key = change.subscription_id
                 channel = channels[change.email.subscription_id]
                 event = decide_group_update(
-                    groups[key], change.email, change.group, change.update,
-                    channel.updates if channel else (), recorded_at=now,
+                    groups[key], change.email, change.group, change.update, channel,
+                    recorded_at=now,
                 )  # fmt: skip
                 groups[key] = evolve_group(groups[key], event)
             events.append(event)

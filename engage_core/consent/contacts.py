@@ -74,7 +74,7 @@ def normalise_phone(value: object, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class ContactKey:
     """One contact vector: a channel and its normalised key."""
 

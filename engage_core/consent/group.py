@@ -13,11 +13,13 @@ from uuid import UUID
 
 import attrs
 
+from engage_core.consent.channel import ChannelSubscription
 from engage_core.consent.contacts import ContactKey, group_subscription_id
 from engage_core.consent.events import ConsentEvent, GroupUpdateDuplicated, GroupUpdateRecorded
 from engage_core.consent.rules import (
     SubscriptionState,
     Update,
+    apply_group_update,
     arrival,
     group_state,
     replay_group,
@@ -47,11 +49,12 @@ def decide_group_update(
     email: ContactKey,
     group: str,
     update: Update,
-    channel_updates: Sequence[Update],
+    channel: ChannelSubscription | None,
     *,
     recorded_at: datetime,
 ) -> ConsentEvent:
-    """The one event recording `update` of `email`'s subscription to `group`."""
+    """The one event recording `update` of `email`'s subscription to `group`, judged against
+    the address's channel subscription."""
     common = {
         "originator_id": group_subscription_id(email, group),
         "originator_version": 1 if state is None else state.version + 1,
@@ -64,13 +67,21 @@ def decide_group_update(
     identity = (update.provenance.kind.value, update.provenance.source_id)
     if state is not None and identity in state.seen:
         return GroupUpdateDuplicated(**common)  # type: ignore[arg-type]
-    earlier = state.updates if state is not None else ()
-    verdict = arrival(earlier, update, lambda updates: replay_group(updates, channel_updates))
+    if state is None:  # a first update replays alone: one step (bulk imports mostly do this)
+        before = SubscriptionState()
+        channel_now = channel.state_before(update) if channel is not None else before
+        verdict = apply_group_update(before, update, channel_now.status)
+    else:
+        channel_updates = channel.updates if channel is not None else ()
+        before = group_state(state.updates, channel_updates)
+        verdict = arrival(
+            state.updates, update, lambda updates: replay_group(updates, channel_updates)
+        )
     return GroupUpdateRecorded(
         **common,  # type: ignore[arg-type]
         outcome=verdict.outcome,
         error=verdict.error,
-        before=group_state(earlier, channel_updates),
+        before=before,
         after=verdict.after,
     )
 

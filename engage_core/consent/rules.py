@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from functools import cached_property
 
 import attrs
 
@@ -36,13 +37,23 @@ class SubscriptionStatus(enum.Enum):
         """Any case, with `-`, `_` or spaces: CSV writes `did-not-subscribe`, SQL traits
         `did_not_subscribe`, identify `DID_NOT_SUBSCRIBE`."""
         if isinstance(value, str):
+            known = _STATUS_WORDS.get(value)  # the spellings files repeat, row after row
+            if known is not None:
+                return known
             word = value.strip().upper().replace("-", "_").replace(" ", "_")
             try:
-                return cls(word)
+                status = cls(word)
             except ValueError:
                 pass
+            else:
+                if len(_STATUS_WORDS) < 1024:
+                    _STATUS_WORDS[value] = status
+                return status
         choices = ", ".join(s.value for s in cls)
         raise InvalidInput(field, f"unknown subscription status {value!r}; expected {choices}")
+
+
+_STATUS_WORDS: dict[str, SubscriptionStatus] = {}
 
 
 class SourceKind(enum.Enum):
@@ -90,7 +101,10 @@ class Provenance:
     recorded_at: datetime
 
 
-@attrs.frozen
+ReplayKey = tuple[datetime, int, str]
+
+
+@attrs.frozen(cache_hash=True)
 class Update:
     """A requested change of one subscription (a channel's, or a group's)."""
 
@@ -99,8 +113,8 @@ class Update:
     lock: bool = False  # the user's STOP
     unlock: bool = False  # the user's START / YES / UNSTOP
 
-    @property
-    def replay_key(self) -> tuple[datetime, int, str]:
+    @cached_property
+    def replay_key(self) -> ReplayKey:
         """The total order updates are replayed in: effective time, then source, then id."""
         p = self.provenance
         return (p.effective_at, _TIE_ORDER[p.kind], p.source_id)

@@ -16,7 +16,14 @@ from engage_core.consent.channel import (
 )
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import ChannelUpdateDuplicated, ChannelUpdateRecorded, ConsentEvent
-from engage_core.consent.rules import ErrorCode, Outcome, SubscriptionStatus, Update
+from engage_core.consent.rules import (
+    ErrorCode,
+    Outcome,
+    SubscriptionStatus,
+    Update,
+    arrival,
+    channel_state,
+)
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
 from tests.conftest import FIXED_TIME
 from tests.core.test_consent_rules import start, stop, update, updates
@@ -76,3 +83,23 @@ def test_any_arrival_order_ends_in_the_same_state_and_history(data: st.DataObjec
 def test_subscription_ids_are_per_vector() -> None:
     assert CONTACT.subscription_id == ContactKey.parse("sms", "+12135618345").subscription_id
     assert CONTACT.subscription_id != ContactKey.parse("whatsapp", "+12135618345").subscription_id
+
+
+@given(st.data())
+def test_the_kept_state_and_each_decision_equal_a_full_replay(data: st.DataObject) -> None:
+    """The aggregate keeps its current state step by step and decides newest updates in one
+    step; both must be what replaying every update (`rules.arrival`) says."""
+    made = data.draw(updates())
+    state: ChannelSubscription | None = None
+    for item in data.draw(st.permutations(made)):
+        event = decide_channel_update(state, CONTACT, item, recorded_at=FIXED_TIME)
+        earlier = state.updates if state is not None else ()
+        assert isinstance(event, ChannelUpdateRecorded)
+        expected = arrival(earlier, item)
+        assert (event.outcome, event.error, event.after) == (
+            expected.outcome, expected.error, expected.after,
+        )  # fmt: skip
+        assert event.before == channel_state(earlier)
+        state = evolve_channel(state, event)
+        assert state.current == channel_state(state.updates)
+        assert state.newest == max(u.replay_key for u in state.updates)

@@ -9,7 +9,7 @@ things with the same words.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -141,6 +141,11 @@ def _details(value: object) -> dict[str, Any]:
     return plain
 
 
+def _as_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    """Any iterable of keys (a list from JSON, a generator) as an immutable tuple."""
+    return tuple(value)
+
+
 def _channel(value: object) -> Channel:
     try:
         return Channel.parse(value)
@@ -174,7 +179,7 @@ class Observation:
     occurred_at: datetime | None = attrs.field(default=None, converter=_occurred_at)
     event_id: str | None = attrs.field(default=None, validator=_optional_text_value("event_id"))
     details: Mapping[str, Any] = attrs.field(factory=dict, converter=_details)
-    provider_keys: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    provider_keys: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple)
 
     @provider_keys.validator
     def _keys_are_text(self, _: object, value: tuple[object, ...]) -> None:

@@ -18,6 +18,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters.cli.demo import report as demo_report
 from adapters.cli.demo import run as demo_run
+from adapters.cli.progress import progress_bar
 from adapters.cli.render import dumps, message_json, result_json
 from adapters.imports.subscriptions_csv import ImportStopped
 from adapters.imports.subscriptions_csv import import_subscriptions as csv_import
@@ -176,10 +177,11 @@ def import_subscriptions(args: argparse.Namespace) -> int:
         )
 
     try:
-        with stream, _application(args.store) as app:
+        with stream, _application(args.store) as app, progress_bar(stream) as on_batch:
             result = csv_import(
-                app, stream, source=Path(args.file).name, errors=errors, on_error=report
-            )
+                app, stream, source=Path(args.file).name, errors=errors,
+                on_error=report, on_batch=on_batch,
+            )  # fmt: skip
     except HeaderError as error:
         raise CommandFailed(f"{args.file}: {error}; nothing was applied") from error
     except ImportStopped as stopped:

@@ -99,10 +99,12 @@ def import_subscriptions(
     source: str,
     errors: TextIO | None = None,
     on_error: Callable[[RowError], None] | None = None,
+    on_batch: Callable[[ImportResult], None] | None = None,
     clock: Callable[[], datetime] | None = None,
     rows_per_batch: int = ROWS_PER_BATCH,
 ) -> ImportResult:
-    """Apply a subscription CSV; `HeaderError` (nothing applied) when the file is unusable."""
+    """Apply a subscription CSV; `HeaderError` (nothing applied) when the file is unusable.
+    `on_error` hears of each failed row, `on_batch` of the running counts after each batch."""
     now = (clock or (lambda: datetime.now(UTC)))()
     rows = _rows(stream)
     first = next(rows, None)
@@ -152,6 +154,8 @@ def import_subscriptions(
             batch.append((parsed, cells))
             if len(batch) >= rows_per_batch:
                 result += flush()
+                if on_batch is not None:
+                    on_batch(result)
     except _Unreadable as stop:
         raise ImportStopped(result + flush(), stop.row_number, stop.reason) from stop
     return result + flush()

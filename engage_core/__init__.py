@@ -3,11 +3,7 @@
 No I/O of its own: persistence is eventsourcing's, configured from outside (see `adapters`).
 """
 
-from engage_core.application import (
-    ConcurrentWriteError,
-    EngageApplication,
-    ObserveResult,
-)
+from engage_core.application import ConcurrentWriteError, EngageApplication
 from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.ids import message_id
 from engage_core.lifecycles import LIFECYCLES, Lifecycle, Relation, lifecycle
@@ -19,6 +15,7 @@ from engage_core.message.events import (
     SendRecorded,
 )
 from engage_core.message.history import history
+from engage_core.message.result import ObserveResult
 from engage_core.message.state import Engagement, HistoryEntry, Message, MessageState
 from engage_core.observations import InvalidInput, Observation, Send, parse_observation
 

@@ -30,56 +30,17 @@ from engage_core.ids import message_id
 from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
 from engage_core.message.events import (
-    DuplicateIgnored,
     MessageEvent,
     Observed,
-    Outcome,
-    SendRecorded,
 )
 from engage_core.message.evolve import evolve, fold
 from engage_core.message.history import history
+from engage_core.message.result import ObserveResult
 from engage_core.message.state import Message, MessageState
 from engage_core.observations import Observation, Send
+from engage_core.quarantine import Hold, QuarantineEvent
+from engage_core.quarantine_commands import QuarantineCommands
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
-
-
-@attrs.frozen
-class ObserveResult:
-    """What a batch of inputs did. The counts always add up to `received`."""
-
-    received: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    late: int = 0
-    conflicts: int = 0
-    rejected: int = 0
-
-    def __add__(self, other: ObserveResult) -> ObserveResult:
-        return ObserveResult(
-            *(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True))
-        )
-
-    def as_dict(self) -> dict[str, int]:
-        return attrs.asdict(self)
-
-    @classmethod
-    def of(cls, events: Sequence[MessageEvent], rejected: int = 0) -> ObserveResult:
-        counts = dict.fromkeys(Outcome, 0)
-        for event in events:
-            if isinstance(event, DuplicateIgnored):
-                counts[Outcome.DUPLICATE] += 1
-            elif isinstance(event, Observed | SendRecorded):
-                counts[event.outcome] += 1
-            else:  # a new kind of input must be counted somewhere, or the sum would lie
-                raise TypeError(f"cannot count {type(event).__name__}")
-        return cls(
-            received=len(events) + rejected,
-            applied=counts[Outcome.APPLIED],
-            duplicates=counts[Outcome.DUPLICATE],
-            late=counts[Outcome.LATE],
-            conflicts=counts[Outcome.CONFLICT],
-            rejected=rejected,
-        )
 
 
 @runtime_checkable
@@ -96,6 +57,9 @@ class ReadsManyAggregates(Protocol):
     ) -> Mapping[UUID, Sequence[StoredEvent]]: ...
 
 
+StoredDomainEvent = MessageEvent | ConsentEvent | QuarantineEvent
+
+
 @attrs.frozen
 class _PendingEvents:
     """A batch of new events handed to `Application.save()` as one object.
@@ -106,14 +70,14 @@ class _PendingEvents:
     """
 
     id: UUID
-    events: Sequence[MessageEvent | ConsentEvent]
+    events: Sequence[StoredDomainEvent]
     version: int = 0  # the aggregate protocol asks for one; a batch spans many aggregates
 
-    def collect_events(self) -> Sequence[MessageEvent | ConsentEvent]:
+    def collect_events(self) -> Sequence[StoredDomainEvent]:
         return self.events
 
 
-_Event = TypeVar("_Event", bound=MessageEvent | ConsentEvent)
+_Event = TypeVar("_Event", bound=StoredDomainEvent)
 
 
 def _send_of(states: Mapping[UUID, MessageState | None], message: UUID) -> Send | None:
@@ -125,7 +89,7 @@ class ConcurrentWriteError(RuntimeError):
     """Other writers kept changing the same messages through every retry."""
 
 
-class EngageApplication(ConsentCommands, Application[UUID]):
+class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
     """Record sends, observe provider reports, answer what happened to a message."""
 
     name = "Engage"
@@ -163,11 +127,24 @@ class EngageApplication(ConsentCommands, Application[UUID]):
         assert message is not None
         return message
 
-    def observe(self, observations: Iterable[Observation | Send]) -> ObserveResult:
+    def observe(
+        self,
+        observations: Iterable[Observation | Send],
+        *,
+        hold: Hold | None = None,
+        count_sends: bool = True,
+    ) -> ObserveResult:
         """Apply a batch of inputs, in order, and save every touched message, and the consent
-        changes the reports cause, in one save()."""
-        events = self._decide_and_save(list(observations))
-        return ObserveResult.of([e for e in events if isinstance(e, MessageEvent)])
+        changes the reports cause, in one save(); with `hold`, the request they came from is
+        kept in quarantine in the same transaction (some of it could not be mapped).
+
+        The result counts every input; with `count_sends=False`, reports only (a provider
+        event carrying the sender's fields maps to a report and a send record, and the
+        provider's batch should count as one event each)."""
+        inputs = list(observations)
+        also = (lambda now: [self._decide_hold(hold, now)]) if hold is not None else None
+        events = self._decide_and_save(inputs, also=also)
+        return ObserveResult.of_inputs(inputs, events, count_sends=count_sends)
 
     # Queries
 
@@ -218,14 +195,17 @@ class EngageApplication(ConsentCommands, Application[UUID]):
         return decided, states
 
     def _decide_and_save(
-        self, inputs: Sequence[Observation | Send]
-    ) -> list[MessageEvent | ConsentEvent]:
-        if not inputs:
+        self,
+        inputs: Sequence[Observation | Send],
+        *,
+        also: Callable[[datetime], list[QuarantineEvent]] | None = None,
+    ) -> list[StoredDomainEvent]:
+        """Decide `inputs` (and the consent changes they cause, and `also`'s events, decided
+        afresh on every retry) and save them all in one save()."""
+        if not inputs and also is None:
             return []
 
-        def decide(
-            now: datetime,
-        ) -> tuple[list[MessageEvent | ConsentEvent], Callable[[], None]]:
+        def decide(now: datetime) -> tuple[list[StoredDomainEvent], Callable[[], None]]:
             events, states = self._decide(inputs, now)
             # consent changes the reports cause, saved in the same transaction (policies.py)
             changes = [
@@ -237,7 +217,8 @@ class EngageApplication(ConsentCommands, Application[UUID]):
                 )
             ]
             consent = self._decide_consent(changes, now) if changes else []
-            return [*events, *consent], lambda: self._cache.remember(states)
+            extra = also(now) if also is not None else []
+            return [*events, *consent, *extra], lambda: self._cache.remember(states)
 
         return self._save_retrying(decide)
 

@@ -19,6 +19,7 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 from engage_core.consent.events import CONSENT_EVENT_CLASSES
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
+from engage_core.quarantine import QUARANTINE_EVENT_CLASSES
 
 converter = make_converter(detailed_validation=False)
 converter.register_structure_hook(
@@ -29,7 +30,11 @@ converter.register_structure_hook(
     lambda value, _: value if isinstance(value, datetime) else datetime.fromisoformat(value),
 )
 
-_STORED: tuple[type[Any], ...] = (*MESSAGE_EVENT_CLASSES, *CONSENT_EVENT_CLASSES)
+_STORED: tuple[type[Any], ...] = (
+    *MESSAGE_EVENT_CLASSES,
+    *CONSENT_EVENT_CLASSES,
+    *QUARANTINE_EVENT_CLASSES,
+)
 EVENT_CLASSES: dict[str, type[Any]] = {cls.TOPIC: cls for cls in _STORED}
 
 

@@ -52,7 +52,7 @@ _STORE_ERRORS = (PersistenceError, sqlite3.Error, UnreadableEventError)
 
 
 @contextmanager
-def _application(store: str) -> Iterator[EngageApplication]:
+def application(store: str) -> Iterator[EngageApplication]:
     try:
         app = open_application(store)
     except (*_STORE_ERRORS, OSError) as error:
@@ -63,6 +63,15 @@ def _application(store: str) -> Iterator[EngageApplication]:
         raise CommandFailed(f"store {store} could not be used: {error}") from error
     finally:
         app.close()
+
+
+def read_input(name: str) -> bytes:
+    """A whole input file (or stdin, `-`) as bytes; a clear error when it cannot be read."""
+    with _input(name) as stream:
+        try:
+            return stream.read()
+        except OSError as error:
+            raise CommandFailed(f"cannot read {name}: {error.strerror or error}") from error
 
 
 @contextmanager
@@ -108,7 +117,7 @@ def observe(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     result = ObserveResult()
-    with _input(args.file) as stream, _application(args.store) as app:
+    with _input(args.file) as stream, application(args.store) as app:
         batch: list[Observation | Send] = []
         try:
             for item in _read_observations(stream):
@@ -134,7 +143,7 @@ def observe(args: argparse.Namespace) -> int:
 
 
 def message(args: argparse.Namespace) -> int:
-    with _application(args.store) as app:
+    with application(args.store) as app:
         if args.message_id:
             try:
                 wanted = UUID(args.message_id)
@@ -177,7 +186,7 @@ def import_subscriptions(args: argparse.Namespace) -> int:
         )
 
     try:
-        with stream, _application(args.store) as app, progress_bar(stream) as on_batch:
+        with stream, application(args.store) as app, progress_bar(stream) as on_batch:
             result = csv_import(
                 app, stream, source=Path(args.file).name, errors=errors,
                 on_error=report, on_batch=on_batch,
@@ -203,7 +212,7 @@ def demo(args: argparse.Namespace) -> int:
     if args.messages < 1:
         raise UsageError("--messages must be at least 1")
     traffic = simulate(seed=args.seed, messages=args.messages)
-    with _application(args.store) as app:
+    with application(args.store) as app:
         result, messages = demo_run(app, traffic)
     print(demo_report(args.store, args.seed, result, messages))
     return 0

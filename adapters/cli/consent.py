@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from adapters.cli.commands import CommandFailed, UsageError, _application, _input
+from adapters.cli.commands import CommandFailed, UsageError, _input, application
 from adapters.cli.render import dumps
 from engage_core.consent.api import ItemChanges, ItemFailure, read_item
 from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
@@ -43,7 +43,7 @@ def set_subscriptions(args: argparse.Namespace) -> int:
                   recorded_at=now)
         for n, item in enumerate(items)
     ]  # fmt: skip
-    with _application(args.store) as app:
+    with application(args.store) as app:
         changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
         events = iter(app.change_consent(changes))
         successes: list[Any] = []
@@ -88,7 +88,7 @@ def _as_of(args: argparse.Namespace) -> datetime | None:
 
 def subscription(args: argparse.Namespace) -> int:
     contact, as_of = _contact(args), _as_of(args)
-    with _application(args.store) as app:
+    with application(args.store) as app:
         channel = app.channel_subscription(contact)
         updates = channel.updates if channel else ()
         state = (
@@ -124,7 +124,7 @@ def subscription(args: argparse.Namespace) -> int:
 
 def can_send_to(args: argparse.Namespace) -> int:
     contact = _contact(args)
-    with _application(args.store) as app:
+    with application(args.store) as app:
         channel = app.channel_subscription(contact)
         group = app.group_subscription(contact, args.group) if args.group else None
     permission = can_send(
@@ -188,7 +188,7 @@ def identify(args: argparse.Namespace) -> int:
     for number, call in enumerate(calls, start=1):
         judged.extend(_identify_items(call, number, now))
     counts = {"calls": len(calls), "items": len(judged), "applied": 0, "unchanged": 0, "failed": 0}
-    with _application(args.store) as app:
+    with application(args.store) as app:
         changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
         events = iter(app.change_consent(changes))
         for item in judged:

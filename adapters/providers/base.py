@@ -117,6 +117,9 @@ class Parsed:
     received: int  # elements in the request (one may yield an observation and a send record)
     inputs: tuple[Observation | Send, ...] = ()
     quarantined: tuple[QuarantinedElement, ...] = ()
+    # valid notifications that are not messaging events (a provider's account notices), each
+    # named: acknowledged and reported, not applied, not counted in `received`
+    ignored: tuple[str, ...] = ()
 
 
 class ProviderAdapter(Protocol):

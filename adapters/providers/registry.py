@@ -1,0 +1,33 @@
+"""The provider adapters by name, configured from the environment (secrets never in code)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from adapters.providers.base import ProviderAdapter
+from adapters.providers.meta import MetaAdapter
+from adapters.providers.sendgrid import SendGridAdapter
+from adapters.providers.twilio import TwilioAdapter
+
+PROVIDERS = ("twilio", "sendgrid", "meta")
+
+# What each provider's webhook body is, for a captured body replayed without its headers.
+DEFAULT_CONTENT_TYPES = {
+    "twilio": "application/x-www-form-urlencoded",
+    "sendgrid": "application/json",
+    "meta": "application/json",
+}
+
+
+def adapters_from_environment(
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, ProviderAdapter]:
+    """Every adapter, each with its secret from `environ` (default: the process environment):
+    `ENGAGE_TWILIO_AUTH_TOKEN`, `ENGAGE_SENDGRID_PUBLIC_KEY`, `ENGAGE_META_APP_SECRET`."""
+    env = os.environ if environ is None else environ
+    return {
+        "twilio": TwilioAdapter.from_environment(env),
+        "sendgrid": SendGridAdapter.from_environment(env),
+        "meta": MetaAdapter.from_environment(env),
+    }

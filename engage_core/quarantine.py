@@ -1,0 +1,192 @@
+"""Quarantine: provider requests that could not be applied, kept whole so nothing is lost.
+
+A request is held when it was refused (bad signature, a body the provider does not send) or when
+single elements of it could not be mapped; its raw bytes, headers and URL are kept exactly as
+received, with every reason, so an operator can list it and, after a fix (the right secret, a
+newer Engage that knows a new status), run it again. Running a held request again is safe
+because everything of it that was applied the first time is a duplicate now: the message
+aggregates' dedup keys make re-application idempotent.
+
+One aggregate per distinct request (provider, URL and body digest), so the same bad request
+arriving again is one entry seen twice, not two entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import ClassVar
+from uuid import UUID
+
+import attrs
+
+from engage_core.ids import name_of, uuid5
+
+
+@attrs.frozen
+class HeldRequest:
+    """A request exactly as received (the body is the signed bytes, never re-encoded)."""
+
+    provider: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...]
+    url: str
+    received_at: datetime
+
+    @property
+    def quarantine_id(self) -> UUID:
+        digest = hashlib.sha256(self.body).hexdigest()
+        return uuid5(name_of("quarantine", self.provider, self.url, digest))
+
+
+@attrs.frozen
+class Problem:
+    """Why (part of) a request was not applied: `index` names the element of a batch, None the
+    whole request."""
+
+    index: int | None
+    reason: str
+
+
+@attrs.frozen
+class Hold:
+    """What to keep of a request that was not (wholly) applied."""
+
+    request: HeldRequest
+    problems: tuple[Problem, ...]
+    refused: bool  # nothing of it was applied
+
+
+@attrs.frozen(kw_only=True)
+class QuarantineEvent:
+    TOPIC: ClassVar[str]
+    class_version: ClassVar[int] = 1
+
+    originator_id: UUID
+    originator_version: int
+    recorded_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class RequestQuarantined(QuarantineEvent):
+    """A request first held: the whole of it, and what was wrong."""
+
+    TOPIC: ClassVar[str] = "engage.quarantine.RequestQuarantined"
+
+    request: HeldRequest
+    refused: bool  # nothing of it was applied (else only the elements in `problems`)
+    problems: tuple[Problem, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RequestHeldAgain(QuarantineEvent):
+    """The same request (same provider, URL and body) arrived and was held again."""
+
+    TOPIC: ClassVar[str] = "engage.quarantine.RequestHeldAgain"
+
+    received_at: datetime
+    refused: bool
+    problems: tuple[Problem, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RequestRetried(QuarantineEvent):
+    """An operator ran the held request again; no problems left means it is released."""
+
+    TOPIC: ClassVar[str] = "engage.quarantine.RequestRetried"
+
+    refused: bool
+    problems: tuple[Problem, ...]
+    verified: bool  # False when the operator skipped signature verification
+
+    @property
+    def released(self) -> bool:
+        return not self.problems
+
+
+QUARANTINE_EVENT_CLASSES: tuple[type[QuarantineEvent], ...] = (
+    RequestQuarantined,
+    RequestHeldAgain,
+    RequestRetried,
+)
+
+
+@attrs.frozen
+class HeldEntry:
+    """One held request as an operator sees it."""
+
+    id: UUID
+    version: int
+    request: HeldRequest
+    refused: bool
+    problems: tuple[Problem, ...]  # the latest reasons (after the last attempt)
+    times_held: int  # arrivals of this very request that were held
+    retries: int
+    released: bool
+    last_changed_at: datetime
+
+
+def evolve_held(entry: HeldEntry | None, event: QuarantineEvent) -> HeldEntry:
+    """One event onto a held entry (pure)."""
+    version, at = event.originator_version, event.recorded_at
+    if isinstance(event, RequestQuarantined):
+        return HeldEntry(
+            event.originator_id, version, event.request, event.refused, event.problems,
+            times_held=1, retries=0, released=False, last_changed_at=at,
+        )  # fmt: skip
+    if entry is None:
+        raise ValueError(f"{type(event).__name__} before RequestQuarantined")
+    if isinstance(event, RequestHeldAgain):
+        return attrs.evolve(
+            entry, version=version, refused=event.refused, problems=event.problems,
+            times_held=entry.times_held + 1, released=False, last_changed_at=at,
+        )  # fmt: skip
+    if isinstance(event, RequestRetried):
+        return attrs.evolve(
+            entry, version=version, refused=event.refused, problems=event.problems,
+            retries=entry.retries + 1, released=event.released, last_changed_at=at,
+        )  # fmt: skip
+    raise TypeError(f"not a quarantine event: {type(event).__name__}")
+
+
+def fold_held(events: Iterable[QuarantineEvent]) -> HeldEntry | None:
+    entry: HeldEntry | None = None
+    for event in events:
+        entry = evolve_held(entry, event)
+    return entry
+
+
+def decide_hold(
+    entry: HeldEntry | None,
+    request: HeldRequest,
+    problems: tuple[Problem, ...],
+    *,
+    refused: bool,
+    recorded_at: datetime,
+) -> QuarantineEvent:
+    """The event holding `request` (first time, or again)."""
+    if entry is None:
+        return RequestQuarantined(
+            originator_id=request.quarantine_id, originator_version=1, recorded_at=recorded_at,
+            request=request, refused=refused, problems=problems,
+        )  # fmt: skip
+    return RequestHeldAgain(
+        originator_id=entry.id, originator_version=entry.version + 1, recorded_at=recorded_at,
+        received_at=request.received_at, refused=refused, problems=problems,
+    )  # fmt: skip
+
+
+def decide_retry(
+    entry: HeldEntry,
+    problems: tuple[Problem, ...],
+    *,
+    refused: bool,
+    verified: bool,
+    recorded_at: datetime,
+) -> RequestRetried:
+    """The event recording an operator's retry of a held request and what remained wrong."""
+    return RequestRetried(
+        originator_id=entry.id, originator_version=entry.version + 1, recorded_at=recorded_at,
+        refused=refused, problems=problems, verified=verified,
+    )  # fmt: skip

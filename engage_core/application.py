@@ -23,7 +23,8 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from engage_core.channels import USUAL_PROVIDERS, Channel
-from engage_core.consent.commands import ConsentCommands
+from engage_core.consent.commands import ConsentCommands, Decided
+from engage_core.consent.directory import GroupListed
 from engage_core.consent.events import ConsentEvent
 from engage_core.consent.policies import PolicySettings, policy_changes
 from engage_core.ids import message_id
@@ -57,7 +58,7 @@ class ReadsManyAggregates(Protocol):
     ) -> Mapping[UUID, Sequence[StoredEvent]]: ...
 
 
-StoredDomainEvent = MessageEvent | ConsentEvent | QuarantineEvent
+StoredDomainEvent = MessageEvent | ConsentEvent | GroupListed | QuarantineEvent
 
 
 @attrs.frozen
@@ -264,6 +265,6 @@ class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
         return {key: [to_event(s) for s in stored.get(key, ())] for key in since}
 
     def _save_consent(
-        self, decide: Callable[[datetime], tuple[list[ConsentEvent], Callable[[], None]]]
-    ) -> list[ConsentEvent]:
+        self, decide: Callable[[datetime], tuple[Decided, Callable[[], None]]]
+    ) -> Decided:
         return self._save_retrying(decide)

@@ -12,8 +12,13 @@ import orjson
 
 from adapters.cli.commands import CommandFailed, UsageError, _input, application
 from adapters.cli.render import dumps
-from engage_core.consent.api import ItemChanges, ItemFailure, read_item
-from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
+from engage_core.consent.api import ItemChanges, ItemFailure, read_identify_call, read_item
+from engage_core.consent.contacts import (
+    ContactKey,
+    SubscriptionChannel,
+    group_subscription_id,
+    normalise_group_name,
+)
 from engage_core.consent.events import changed_anything, first_refusal
 from engage_core.consent.rules import (
     SourceKind,
@@ -94,9 +99,12 @@ def subscription(args: argparse.Namespace) -> int:
         state = (
             channel.as_of(as_of) if channel and as_of else (channel.current if channel else None)
         )
+        names = args.group or (
+            app.groups_of(contact) if contact.channel is SubscriptionChannel.EMAIL else ()
+        )
         groups = {
             name: (app.group_subscription(contact, name, as_of=as_of).status or None)
-            for name in args.group or []
+            for name in names
         }
     answer: dict[str, Any] = {
         "channel": contact.channel.value,
@@ -104,6 +112,7 @@ def subscription(args: argparse.Namespace) -> int:
         "status": state.status.value if state and state.status else None,
         "groups": {name: status.value if status else None for name, status in groups.items()},
         "locked_by_user": bool(state and state.locked_by_user),
+        "user_ids": sorted({u.provenance.user_id for u in updates if u.provenance.user_id}),
     }
     if args.history:
         before: Any = None
@@ -115,6 +124,7 @@ def subscription(args: argparse.Namespace) -> int:
                 "source": update.provenance.kind.value, "source_id": update.provenance.source_id,
                 "effective_at": update.provenance.effective_at.isoformat(),
                 "recorded_at": update.provenance.recorded_at.isoformat(),
+                **({"user_id": update.provenance.user_id} if update.provenance.user_id else {}),
             })  # fmt: skip
             before = after
         answer["history"] = history
@@ -186,7 +196,7 @@ def identify(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     judged: list[ItemChanges | ItemFailure] = []
     for number, call in enumerate(calls, start=1):
-        judged.extend(_identify_items(call, number, now))
+        judged.extend(read_identify_call(call, number, now))
     counts = {"calls": len(calls), "items": len(judged), "applied": 0, "unchanged": 0, "failed": 0}
     with application(args.store) as app:
         changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
@@ -205,27 +215,3 @@ def identify(args: argparse.Namespace) -> int:
                 counts["applied" if changed_anything(decided) else "unchanged"] += 1
     print(dumps(counts))
     return 1 if counts["failed"] and counts["failed"] == counts["items"] else 0
-
-
-def _identify_items(call: object, number: int, now: datetime) -> list[ItemChanges | ItemFailure]:
-    if not isinstance(call, dict):
-        return [ItemFailure({}, "INVALID_REQUEST", f"call {number}: not a JSON object")]
-    context = call.get("context")
-    items = context.get("messaging_subscriptions") if isinstance(context, dict) else None
-    if not isinstance(items, list):
-        reason = f"call {number}: no context.messaging_subscriptions list"
-        return [ItemFailure({}, "INVALID_REQUEST", reason)]
-    message_id = call.get("messageId")
-    if not (isinstance(message_id, str) and message_id):
-        message_id = f"identify-{uuid.uuid4().hex}"
-    try:
-        effective = (
-            parse_timestamp(call["timestamp"], "timestamp") if call.get("timestamp") else now
-        )
-    except InvalidInput as error:
-        return [ItemFailure({}, "INVALID_REQUEST", f"call {number}: {error}")]
-    return [
-        read_item(item, kind=SourceKind.IDENTIFY, source_id=f"{message_id}:{n:06d}",
-                  effective_at=effective, recorded_at=now)
-        for n, item in enumerate(items)
-    ]  # fmt: skip

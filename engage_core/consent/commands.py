@@ -22,6 +22,13 @@ from engage_core.consent.channel import (
     fold_channel,
 )
 from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
+from engage_core.consent.directory import (
+    GroupListed,
+    decide_listing,
+    directory_id,
+    evolve_directory,
+    fold_directory,
+)
 from engage_core.consent.events import ConsentEvent
 from engage_core.consent.group import (
     GroupSubscription,
@@ -31,7 +38,8 @@ from engage_core.consent.group import (
 )
 from engage_core.consent.rules import SubscriptionState, Update
 
-Decide = Callable[[datetime], tuple[list[ConsentEvent], Callable[[], None]]]
+Decided = list[ConsentEvent | GroupListed]
+Decide = Callable[[datetime], tuple[Decided, Callable[[], None]]]
 
 
 class ConsentCommands:
@@ -39,7 +47,7 @@ class ConsentCommands:
 
     events: EventStore[UUID]  # the application's event store
 
-    def _save_consent(self, decide: Decide) -> list[ConsentEvent]:
+    def _save_consent(self, decide: Decide) -> Decided:
         raise NotImplementedError  # EngageApplication saves through its shared retry loop
 
     def _events_of_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, list[Any]]:
@@ -60,25 +68,33 @@ class ConsentCommands:
         return self.change_consent([GroupChange(e, g, update=u) for e, g, u in changes])
 
     def change_consent(self, changes: Iterable[ConsentChange]) -> list[ConsentEvent]:
-        """Apply channel and group changes, in order, saved in one save()."""
+        """Apply channel and group changes, in order, saved in one save(); returns one event
+        per change, saying what it did."""
         wanted = list(changes)
 
-        def decide(now: datetime) -> tuple[list[ConsentEvent], Callable[[], None]]:
+        def decide(now: datetime) -> tuple[Decided, Callable[[], None]]:
             return self._decide_consent(wanted, now), lambda: None
 
-        return self._save_consent(decide)
+        saved = self._save_consent(decide)
+        return [e for e in saved[: len(wanted)] if isinstance(e, ConsentEvent)]
 
     def _decide_consent(
         self, changes: Sequence[ConsentChange], now: datetime
-    ) -> list[ConsentEvent]:
-        """The events recording `changes` in order; a group change sees the channel changes
-        decided before it in the same batch."""
+    ) -> list[ConsentEvent | GroupListed]:
+        """The events recording `changes`, one per change in order, then the listings of
+        groups new to their addresses; a group change sees the channel changes decided before
+        it in the same batch."""
         contacts = {c.contact if isinstance(c, ChannelChange) else c.email for c in changes}
         group_ids = {c.subscription_id for c in changes if isinstance(c, GroupChange)}
-        stored = self._events_of_many([*(c.subscription_id for c in contacts), *group_ids])
+        directory_ids = {directory_id(c.email) for c in changes if isinstance(c, GroupChange)}
+        stored = self._events_of_many(
+            [*(c.subscription_id for c in contacts), *group_ids, *directory_ids]
+        )
         channels = {c.subscription_id: fold_channel(stored[c.subscription_id]) for c in contacts}
         groups = {key: fold_group(stored[key]) for key in group_ids}
+        directories = {key: fold_directory(stored[key]) for key in directory_ids}
         events: list[ConsentEvent] = []
+        listings: list[GroupListed] = []
         for change in changes:
             if isinstance(change, ChannelChange):
                 key = change.contact.subscription_id
@@ -94,8 +110,21 @@ class ConsentCommands:
                     recorded_at=now,
                 )  # fmt: skip
                 groups[key] = evolve_group(groups[key], event)
+                where = directory_id(change.email)
+                listed = decide_listing(
+                    directories[where], change.email, change.group, recorded_at=now
+                )
+                if listed is not None:
+                    directories[where] = evolve_directory(directories[where], listed)
+                    listings.append(listed)
             events.append(event)
-        return events
+        return [*events, *listings]
+
+    def groups_of(self, email: ContactKey) -> tuple[str, ...]:
+        """The groups an address has ever had an update for, in the order first seen."""
+        events: Iterable[Any] = self.events.get(directory_id(email))
+        directory = fold_directory(events)
+        return directory.groups if directory is not None else ()
 
     def group_subscription(
         self, email: ContactKey, group: str, *, as_of: datetime | None = None

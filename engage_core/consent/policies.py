@@ -65,8 +65,11 @@ def policy_changes(
     at = event.occurred_at or event.recorded_at
     source_id = event.event_id or event.dedup_keys[0]
 
+    user_id = send.user_id if send is not None else None  # the user the message was for
+
     def update(status: SubscriptionStatus, kind: SourceKind, **lock: bool) -> Update:
-        return Update(status, Provenance(kind, source_id, at, event.recorded_at), **lock)
+        provenance = Provenance(kind, source_id, at, event.recorded_at, user_id)
+        return Update(status, provenance, **lock)
 
     if event.channel is Channel.EMAIL:
         address = _first_text(details, "email") or (send.to if send else None)

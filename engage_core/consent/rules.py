@@ -99,6 +99,9 @@ class Provenance:
     source_id: str  # file and row, request id, identify messageId, provider event id, …
     effective_at: datetime
     recorded_at: datetime
+    # the user the change was made for, when the source names one (an identify call's userId,
+    # the send record of an email whose unsubscribe link was clicked): links contact and user
+    user_id: str | None = None
 
 
 ReplayKey = tuple[datetime, int, str]

@@ -99,6 +99,31 @@ def test_identify_calls(tmp_path: Path) -> None:
     assert answer["groups"] == {"newsletter": "SUBSCRIBED"}
     assert answer["history"][0]["source_id"] == "msg-1:000002"  # padded: items replay in order
     assert answer["history"][0]["effective_at"].startswith("2026-03-01T10:00:00")
+    # the identify call's userId is linked to every contact it named, with provenance
+    assert answer["user_ids"] == ["12aBCDeFg4hIjKlM5OPq67RS8Tu"]
+    assert answer["history"][0]["user_id"] == "12aBCDeFg4hIjKlM5OPq67RS8Tu"
+    sms = json.loads(engage("--store", store, "subscription", "sms", "+12135618345").stdout)
+    assert sms["user_ids"] == ["12aBCDeFg4hIjKlM5OPq67RS8Tu"]
+
+
+def test_an_address_lists_every_group_it_has(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    csv_file = tmp_path / "groups.csv"
+    csv_file.write_text(
+        "email,email_subscription_status,Newsletter_subscription_status,"
+        "promotions_subscription_status\n"
+        "jo@example.com,subscribed,subscribed,\n"
+        "jo@example.com,,,unsubscribed\n"
+        "al@example.com,unsubscribed,subscribed,\n"  # refused: the channel is not subscribed
+    )
+    assert engage("--store", store, "subscriptions", "import", str(csv_file)).returncode == 0
+    jo = json.loads(engage("--store", store, "subscription", "email", "JO@example.com").stdout)
+    assert jo["groups"] == {"Newsletter": "SUBSCRIBED", "promotions": "UNSUBSCRIBED"}
+    al = json.loads(engage("--store", store, "subscription", "email", "al@example.com").stdout)
+    assert al["groups"] == {"Newsletter": None}  # an update was recorded (refused): no state
+    only = engage("--store", store, "subscription", "email", "jo@example.com",
+                  "--group", "promotions")  # fmt: skip
+    assert json.loads(only.stdout)["groups"] == {"promotions": "UNSUBSCRIBED"}
 
 
 def test_items_of_a_long_request_replay_in_request_order(tmp_path: Path) -> None:

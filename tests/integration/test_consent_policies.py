@@ -62,7 +62,7 @@ def test_email_facts_unsubscribe_and_move_groups(app: EngageApplication) -> None
     email = ContactKey.parse("email", "jane@example.com")
     app.set_channel_subscriptions([(email, update(SUB, 0))])
     app.set_group_subscriptions([(email, "newsletter", update(SUB, 1))])
-    send = Send.create("email", "sendgrid", "m1", to="Jane@Example.com")
+    send = Send.create("email", "sendgrid", "m1", to="Jane@Example.com", user_id="user-7")
     result = app.observe(
         [
             send,
@@ -80,6 +80,8 @@ def test_email_facts_unsubscribe_and_move_groups(app: EngageApplication) -> None
     assert app.group_subscription(email, "newsletter").status is UNSUB
     provenance = channel.updates[-1].provenance
     assert (provenance.kind, provenance.source_id) == (SourceKind.PROVIDER, "u")
+    assert provenance.user_id == "user-7"  # the send record links the address to its user
+    assert app.groups_of(email) == ("newsletter",)
 
 
 def test_spam_reports_unsubscribe_unless_turned_off(tmp_path: Path) -> None:

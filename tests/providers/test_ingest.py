@@ -1,0 +1,165 @@
+"""One request through verify → parse → the core, on a SQLite file: what applied, what was held,
+and retries after a fix. Signatures are real (SendGrid's scheme with a P-256 key from
+`cryptography`; Twilio's from the `twilio` package's RequestValidator)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+
+from adapters.providers.base import InboundRequest, SignatureRefused
+from adapters.providers.ingest import ingest, retry
+from adapters.providers.meta import MetaAdapter
+from adapters.providers.sendgrid import SIGNATURE_HEADER, TIMESTAMP_HEADER, SendGridAdapter
+from adapters.providers.twilio import TwilioAdapter
+from adapters.stores import open_application
+from engage_core import Channel, EngageApplication
+from tests.providers.test_sendgrid import NOW, PUBLIC_KEY, sign, stamp
+
+URL = "https://engage.example.com/webhooks/twilio"
+TOKEN = "12345678901234567890123456789012"
+
+
+def sendgrid_request(events: list[object]) -> InboundRequest:
+    body = orjson.dumps(events)
+    timestamp = stamp()
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(body, timestamp),
+        TIMESTAMP_HEADER: timestamp,
+    }
+    return InboundRequest(body, headers, url="https://engage.example.com/sg", received_at=NOW)
+
+
+def delivered(message: str, n: int) -> dict[str, object]:
+    return {
+        "email": f"user{n}@example.com", "timestamp": int(NOW.timestamp()) - 60 + n,
+        "event": "delivered", "sg_event_id": f"ev-{message}-{n}",
+        "sg_message_id": f"{message}.filter0001.16648.5515E0B88.0",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> EngageApplication:
+    return open_application(f"sqlite:///{tmp_path / 'engage.db'}")
+
+
+def test_a_bad_element_is_held_with_the_request_and_the_rest_apply(
+    app: EngageApplication,
+) -> None:
+    bad = {**delivered("m3", 3), "event": "teleported"}
+    request = sendgrid_request([delivered("m1", 1), bad, delivered("m2", 2)])
+    report = ingest(app, SendGridAdapter(PUBLIC_KEY), request)
+    assert (report.received, report.applied, report.quarantined) == (3, 2, 1)
+    assert report.refused is None
+    assert "element 1" in report.errors[0]
+    (entry,) = app.held()
+    assert entry.id == report.held
+    assert entry.request.body == request.body  # the bytes as received, not re-encoded
+    assert dict(entry.request.headers)[SIGNATURE_HEADER] == request.headers[SIGNATURE_HEADER]
+    assert [p.index for p in entry.problems] == [1]
+    found = app.find_message(Channel.EMAIL, "m1", "sendgrid")
+    assert found is not None
+    assert found.state.status == "delivered"
+
+
+def test_a_refused_request_applies_nothing_and_is_held_until_a_fix(
+    app: EngageApplication,
+) -> None:
+    request = sendgrid_request([delivered("m1", 1)])
+    unconfigured = ingest(app, SendGridAdapter(None), request)
+    assert (unconfigured.received, unconfigured.rejected, unconfigured.applied) == (1, 1, 0)
+    assert isinstance(unconfigured.refused, SignatureRefused)
+    assert app.find_message(Channel.EMAIL, "m1", "sendgrid") is None
+    (entry,) = app.held()
+    assert entry.refused
+
+    still = retry(app, {"sendgrid": SendGridAdapter(None)}, entry)
+    assert still.rejected == 1
+    fixed = retry(app, {"sendgrid": SendGridAdapter(PUBLIC_KEY)}, entry)
+    assert (fixed.applied, fixed.errors) == (1, ())
+    assert list(app.held()) == []  # released
+    (released,) = app.held(include_released=True)
+    assert (released.released, released.retries) == (True, 2)
+    assert app.find_message(Channel.EMAIL, "m1", "sendgrid") is not None
+
+
+def test_retrying_what_partly_applied_only_lands_what_failed(app: EngageApplication) -> None:
+    request = sendgrid_request([delivered("m1", 1), {"event": "processed"}])
+    first = ingest(app, SendGridAdapter(PUBLIC_KEY), request)
+    assert (first.applied, first.quarantined) == (1, 1)
+    (entry,) = app.held()
+    again = retry(app, {"sendgrid": SendGridAdapter(PUBLIC_KEY)}, entry)
+    # the good element is a duplicate now; the bad one is still bad, so the entry stays held
+    assert (again.applied, again.duplicates, again.quarantined) == (0, 1, 1)
+    (still_held,) = app.held()
+    assert (still_held.retries, still_held.released) == (1, False)
+
+
+def test_the_same_bad_request_again_is_one_entry_held_twice(app: EngageApplication) -> None:
+    request = sendgrid_request([{"event": "processed"}])
+    ingest(app, SendGridAdapter(PUBLIC_KEY), request)
+    ingest(app, SendGridAdapter(PUBLIC_KEY), request)
+    (entry,) = app.held()
+    assert entry.times_held == 2
+
+
+def test_a_twilio_callback_signed_by_twilios_validator_lands(app: EngageApplication) -> None:
+    params = {"MessageSid": "SM1", "MessageStatus": "delivered", "From": "+15005550006",
+              "To": "+12135618345", "AccountSid": "AC1", "ApiVersion": "2010-04-01"}  # fmt: skip
+    signature = RequestValidator(TOKEN).compute_signature(URL, params)
+    request = InboundRequest(
+        urlencode(params).encode(),
+        {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+        url=URL,
+    )
+    report = ingest(app, TwilioAdapter(TOKEN), request)
+    assert (report.received, report.applied) == (1, 1)
+    tampered = InboundRequest(request.body, request.headers, url=URL + "?x=1")
+    refused = ingest(app, TwilioAdapter(TOKEN), tampered)
+    assert refused.rejected == 1
+    assert "signature" in refused.errors[0].lower()
+
+
+def test_ignored_meta_notifications_are_reported_not_held(app: EngageApplication) -> None:
+    change = {"field": "account_update", "value": {"event": "x"}}
+    body = orjson.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [change]}]}
+    )
+    report = ingest(
+        app, MetaAdapter(None), InboundRequest(body, {"Content-Type": "application/json"}),
+        verify=False,
+    )  # fmt: skip
+    assert report.received == 0
+    assert report.ignored
+    assert list(app.held()) == []
+
+
+elements = st.one_of(
+    st.builds(delivered, st.sampled_from(["m1", "m2", "m3"]), st.integers(0, 50)),
+    st.fixed_dictionaries({"event": st.sampled_from(["processed", "nope", 7])}),
+    st.integers(),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(elements, max_size=12))
+def test_nothing_accepted_is_lost(events: list[object]) -> None:
+    """Every element is counted exactly once, and whatever was quarantined is held."""
+    app = open_application("memory://")
+    report = ingest(app, SendGridAdapter(PUBLIC_KEY), sendgrid_request(events))
+    landed = report.applied + report.duplicates + report.late + report.conflicts
+    assert report.received == len(events)
+    assert landed + report.quarantined == report.received
+    held = list(app.held())
+    if report.quarantined:
+        (entry,) = held
+        assert len(entry.problems) == report.quarantined
+    else:
+        assert held == []

@@ -56,6 +56,10 @@ class Hold:
     request: HeldRequest
     problems: tuple[Problem, ...]
     refused: bool  # nothing of it was applied
+    # refused because its signature did not verify (or could not be checked): whoever sent it
+    # is unknown, so it must never be applied without a verified signature unless an operator
+    # names it
+    unauthenticated: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -77,6 +81,7 @@ class RequestQuarantined(QuarantineEvent):
     request: HeldRequest
     refused: bool  # nothing of it was applied (else only the elements in `problems`)
     problems: tuple[Problem, ...]
+    unauthenticated: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -86,8 +91,10 @@ class RequestHeldAgain(QuarantineEvent):
     TOPIC: ClassVar[str] = "engage.quarantine.RequestHeldAgain"
 
     received_at: datetime
+    headers: tuple[tuple[str, str], ...]  # this arrival's (a provider may sign a retry anew)
     refused: bool
     problems: tuple[Problem, ...]
+    unauthenticated: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +106,7 @@ class RequestRetried(QuarantineEvent):
     refused: bool
     problems: tuple[Problem, ...]
     verified: bool  # False when the operator skipped signature verification
+    unauthenticated: bool = False
 
     @property
     def released(self) -> bool:
@@ -118,13 +126,15 @@ class HeldEntry:
 
     id: UUID
     version: int
-    request: HeldRequest
+    request: HeldRequest  # with the latest arrival's headers and time
     refused: bool
     problems: tuple[Problem, ...]  # the latest reasons (after the last attempt)
     times_held: int  # arrivals of this very request that were held
     retries: int
     released: bool
     last_changed_at: datetime
+    unauthenticated: bool = False  # the latest attempt's signature did not verify
+    last_retry_verified: bool | None = None  # None: never retried
 
 
 def evolve_held(entry: HeldEntry | None, event: QuarantineEvent) -> HeldEntry:
@@ -134,18 +144,22 @@ def evolve_held(entry: HeldEntry | None, event: QuarantineEvent) -> HeldEntry:
         return HeldEntry(
             event.originator_id, version, event.request, event.refused, event.problems,
             times_held=1, retries=0, released=False, last_changed_at=at,
+            unauthenticated=event.unauthenticated,
         )  # fmt: skip
     if entry is None:
         raise ValueError(f"{type(event).__name__} before RequestQuarantined")
     if isinstance(event, RequestHeldAgain):
+        request = attrs.evolve(entry.request, headers=event.headers, received_at=event.received_at)
         return attrs.evolve(
-            entry, version=version, refused=event.refused, problems=event.problems,
-            times_held=entry.times_held + 1, released=False, last_changed_at=at,
+            entry, version=version, request=request, refused=event.refused,
+            problems=event.problems, times_held=entry.times_held + 1, released=False,
+            last_changed_at=at, unauthenticated=event.unauthenticated,
         )  # fmt: skip
     if isinstance(event, RequestRetried):
         return attrs.evolve(
             entry, version=version, refused=event.refused, problems=event.problems,
             retries=entry.retries + 1, released=event.released, last_changed_at=at,
+            unauthenticated=event.unauthenticated, last_retry_verified=event.verified,
         )  # fmt: skip
     raise TypeError(f"not a quarantine event: {type(event).__name__}")
 
@@ -157,36 +171,29 @@ def fold_held(events: Iterable[QuarantineEvent]) -> HeldEntry | None:
     return entry
 
 
-def decide_hold(
-    entry: HeldEntry | None,
-    request: HeldRequest,
-    problems: tuple[Problem, ...],
-    *,
-    refused: bool,
-    recorded_at: datetime,
-) -> QuarantineEvent:
-    """The event holding `request` (first time, or again)."""
+def decide_hold(entry: HeldEntry | None, hold: Hold, *, recorded_at: datetime) -> QuarantineEvent:
+    """The event holding a request (first time, or again)."""
+    request = hold.request
     if entry is None:
         return RequestQuarantined(
             originator_id=request.quarantine_id, originator_version=1, recorded_at=recorded_at,
-            request=request, refused=refused, problems=problems,
+            request=request, refused=hold.refused, problems=hold.problems,
+            unauthenticated=hold.unauthenticated,
         )  # fmt: skip
     return RequestHeldAgain(
         originator_id=entry.id, originator_version=entry.version + 1, recorded_at=recorded_at,
-        received_at=request.received_at, refused=refused, problems=problems,
+        received_at=request.received_at, headers=request.headers, refused=hold.refused,
+        problems=hold.problems, unauthenticated=hold.unauthenticated,
     )  # fmt: skip
 
 
 def decide_retry(
-    entry: HeldEntry,
-    problems: tuple[Problem, ...],
-    *,
-    refused: bool,
-    verified: bool,
-    recorded_at: datetime,
+    entry: HeldEntry, outcome: Hold, *, verified: bool, recorded_at: datetime
 ) -> RequestRetried:
-    """The event recording an operator's retry of a held request and what remained wrong."""
+    """The event recording an operator's retry of a held request and what remained wrong
+    (`outcome`: what the retry would hold; no problems when everything applied)."""
     return RequestRetried(
         originator_id=entry.id, originator_version=entry.version + 1, recorded_at=recorded_at,
-        refused=refused, problems=problems, verified=verified,
+        refused=outcome.refused, problems=outcome.problems, verified=verified,
+        unauthenticated=outcome.unauthenticated,
     )  # fmt: skip

@@ -20,7 +20,6 @@ from engage_core.observations import Observation, Send
 from engage_core.quarantine import (
     HeldEntry,
     Hold,
-    Problem,
     QuarantineEvent,
     RequestQuarantined,
     decide_hold,
@@ -56,9 +55,8 @@ class QuarantineCommands:
         self,
         entry_id: UUID,
         inputs: Sequence[Observation | Send],
-        problems: tuple[Problem, ...],
+        outcome: Hold,
         *,
-        refused: bool,
         verified: bool,
         count_sends: bool = True,
     ) -> ObserveResult:
@@ -69,9 +67,7 @@ class QuarantineCommands:
             entry = self.held_entry(entry_id)
             if entry is None:
                 raise LookupError(f"no held request {entry_id}")
-            return [
-                decide_retry(entry, problems, refused=refused, verified=verified, recorded_at=now)
-            ]
+            return [decide_retry(entry, outcome, verified=verified, recorded_at=now)]
 
         events = self._decide_and_save(inputs, also=retried)
         return ObserveResult.of_inputs(inputs, events, count_sends=count_sends)
@@ -105,7 +101,4 @@ class QuarantineCommands:
             start = page[-1].id
 
     def _decide_hold(self, hold: Hold, now: datetime) -> QuarantineEvent:
-        entry = self.held_entry(hold.request.quarantine_id)
-        return decide_hold(
-            entry, hold.request, hold.problems, refused=hold.refused, recorded_at=now
-        )
+        return decide_hold(self.held_entry(hold.request.quarantine_id), hold, recorded_at=now)

@@ -11,13 +11,9 @@ from uuid import UUID
 
 from adapters.cli.commands import CommandFailed, UsageError, application, read_input
 from adapters.cli.render import dumps
-from adapters.providers.base import Headers, InboundRequest
-from adapters.providers.ingest import IngestReport, ingest, retry
-from adapters.providers.registry import (
-    DEFAULT_CONTENT_TYPES,
-    PROVIDERS,
-    adapters_from_environment,
-)
+from adapters.providers.base import Headers, InboundRequest, ProviderAdapter
+from adapters.providers.ingest import IngestReport, UnverifiedRetryRefused, ingest, retry
+from adapters.providers.registry import DEFAULT_CONTENT_TYPES, PROVIDERS, adapter_for
 from engage_core.quarantine import HeldEntry
 
 
@@ -48,14 +44,27 @@ def add_parsers(sub: Any) -> None:
     listing.set_defaults(handler=list_held)
     again = verbs.add_parser("retry", help="run held requests again, after a fix")
     again.add_argument("ids", nargs="*", metavar="ID", help="entries to retry (default: all held)")
-    again.add_argument("--no-verify", action="store_true", help="skip signature verification")
+    again.add_argument(
+        "--no-verify", action="store_true",
+        help="skip signature verification (requests whose signature never verified are only "
+        "retried unverified when named by ID)",
+    )  # fmt: skip
     again.set_defaults(handler=retry_held)
+
+
+def _text(option: str, value: str) -> str:
+    """An argument as UTF-8 text (the shell may pass bytes that are not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise UsageError(f"{option} {value!r}: not UTF-8 text") from error
+    return value
 
 
 def _headers(raw: list[str], provider: str) -> Headers:
     pairs = []
     for text in raw:
-        name, colon, value = text.partition(":")
+        name, colon, value = _text("--header", text).partition(":")
         if not colon or not name.strip():
             raise UsageError(f'--header {text!r}: expected "Name: value"')
         pairs.append((name.strip(), value.strip()))
@@ -78,9 +87,10 @@ def _tell(report: IngestReport) -> None:
 
 def ingest_request(args: argparse.Namespace) -> int:
     headers = _headers(args.header, args.provider)
+    url = _text("--url", args.url)
     body = read_input(args.file)
-    adapter = adapters_from_environment()[args.provider]
-    request = InboundRequest(body=body, headers=headers, url=args.url)
+    adapter = _adapter(args.provider)
+    request = InboundRequest(body=body, headers=headers, url=url)
     with application(args.store) as app:
         report = ingest(app, adapter, request, verify=not args.no_verify)
     print(dumps(report.as_dict()))
@@ -90,6 +100,13 @@ def ingest_request(args: argparse.Namespace) -> int:
     else:
         _tell(report)
     return _exit_code(report)
+
+
+def _adapter(provider: str) -> ProviderAdapter:
+    try:
+        return adapter_for(provider)
+    except ValueError as error:
+        raise CommandFailed(str(error)) from error
 
 
 def _entry_json(entry: HeldEntry) -> dict[str, Any]:
@@ -103,10 +120,12 @@ def _entry_json(entry: HeldEntry) -> dict[str, Any]:
         "provider": held.provider,
         "received_at": held.received_at.isoformat(),
         "refused": entry.refused,
+        "unauthenticated": entry.unauthenticated,
         "problems": [{"index": p.index, "reason": p.reason} for p in entry.problems],
         "times_held": entry.times_held,
         "retries": entry.retries,
         "released": entry.released,
+        "last_retry_verified": entry.last_retry_verified,
         "url": held.url,
         "headers": dict(held.headers),
         **body,
@@ -125,7 +144,7 @@ def retry_held(args: argparse.Namespace) -> int:
         wanted = [UUID(text) for text in args.ids]
     except ValueError as error:
         raise UsageError(f"not a quarantine id: {error}") from error
-    adapters = adapters_from_environment()
+    adapters: dict[str, ProviderAdapter] = {}
     still_held = 0
     with application(args.store) as app:
         if wanted:
@@ -138,7 +157,18 @@ def retry_held(args: argparse.Namespace) -> int:
         else:
             entries = list(app.held())
         for entry in entries:
-            report = retry(app, adapters, entry, verify=not args.no_verify)
+            provider = entry.request.provider
+            if provider not in adapters:
+                adapters[provider] = _adapter(provider)
+            try:
+                report = retry(
+                    app, adapters, entry, verify=not args.no_verify,
+                    allow_unauthenticated=bool(wanted),  # named by the operator
+                )  # fmt: skip
+            except UnverifiedRetryRefused as refusal:
+                print(f"engage: skipped {refusal}", file=sys.stderr)
+                still_held += 1
+                continue
             released = not report.errors
             still_held += not released
             counts = report.as_dict()

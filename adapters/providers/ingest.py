@@ -20,6 +20,7 @@ from adapters.providers.base import (
     Parsed,
     ProviderAdapter,
     Refused,
+    SignatureRefused,
 )
 from engage_core import EngageApplication, ObserveResult
 from engage_core.quarantine import HeldEntry, HeldRequest, Hold, Problem
@@ -63,15 +64,38 @@ class IngestReport:
         return counts
 
 
+# Credentials a client or proxy may add that no provider signs or sends: never stored.
+_NOT_KEPT = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL without `user:password@` (Twilio does not sign it; we do not keep it)."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0),
+              default=len(rest))  # fmt: skip
+    authority = rest[:end]
+    if "@" not in authority:
+        return url
+    return f"{scheme}://{authority.rpartition('@')[2]}{rest[end:]}"
+
+
 def held_request(adapter: ProviderAdapter, request: InboundRequest) -> HeldRequest:
-    """The request as the quarantine keeps it: bytes, headers and URL exactly as received."""
+    """The request as the quarantine keeps it: the body's bytes exactly as received, the
+    headers (but credentials no provider sends), the URL (without user:password)."""
     return HeldRequest(
         provider=adapter.name,
         body=request.body,
-        headers=tuple(request.headers.items()),
-        url=request.url,
+        headers=tuple((k, v) for k, v in request.headers.items() if k.lower() not in _NOT_KEPT),
+        url=_without_userinfo(request.url),
         received_at=request.received_at,
     )
+
+
+class UnverifiedRetryRefused(Exception):
+    """A request held because its signature did not verify may only be applied unverified
+    when an operator names it and says so (`allow_unauthenticated`)."""
 
 
 def _problems(parsed: Parsed) -> tuple[Problem, ...]:
@@ -101,7 +125,7 @@ def _report(
         late=result.late,
         conflicts=result.conflicts,
         quarantined=len(parsed.quarantined),
-        ignored=tuple(getattr(parsed, "ignored", ())),
+        ignored=parsed.ignored,
         errors=_errors(problems),
         held=held,
     )
@@ -122,7 +146,10 @@ def ingest(
         parsed = _check(adapter, request, verify, now)
     except Refused as refusal:
         refusal_problems = (Problem(None, refusal.reason),)
-        entry = app.hold(Hold(keep, refusal_problems, refused=True))
+        unauthenticated = isinstance(refusal, SignatureRefused)
+        entry = app.hold(
+            Hold(keep, refusal_problems, refused=True, unauthenticated=unauthenticated)
+        )
         return IngestReport(
             received=1, rejected=1, errors=_errors(refusal_problems), refused=refusal,
             held=entry.id,
@@ -139,10 +166,17 @@ def retry(
     entry: HeldEntry,
     *,
     verify: bool = True,
+    allow_unauthenticated: bool = False,
     now: datetime | None = None,
 ) -> IngestReport:
     """Run a held request again (verified again, unless `verify` is False) and record the
-    attempt on its entry; it is released when nothing of it fails any more."""
+    attempt on its entry; it is released when nothing of it fails any more. A request whose
+    signature never verified is not run unverified unless `allow_unauthenticated`: whoever
+    sent it is unknown (`UnverifiedRetryRefused`)."""
+    if not verify and entry.unauthenticated and not allow_unauthenticated:
+        raise UnverifiedRetryRefused(
+            f"{entry.id}: its signature never verified; name it to retry it unverified"
+        )
     held = entry.request
     adapter = adapters.get(held.provider)
     if adapter is None:
@@ -154,13 +188,16 @@ def retry(
         parsed = _check(adapter, request, verify, now)
     except Refused as refusal:
         refusal_problems = (Problem(None, refusal.reason),)
-        app.retry_held(entry.id, [], refusal_problems, refused=True, verified=verify)
+        unauthenticated = isinstance(refusal, SignatureRefused)
+        outcome = Hold(held, refusal_problems, refused=True, unauthenticated=unauthenticated)
+        app.retry_held(entry.id, [], outcome, verified=verify)
         return IngestReport(
             received=1, rejected=1, errors=_errors(refusal_problems), refused=refusal,
             held=entry.id,
         )  # fmt: skip
     problems = _problems(parsed)
     result = app.retry_held(
-        entry.id, parsed.inputs, problems, refused=False, verified=verify, count_sends=False
-    )
+        entry.id, parsed.inputs, Hold(held, problems, refused=False), verified=verify,
+        count_sends=False,
+    )  # fmt: skip
     return _report(parsed, result, problems, entry.id)

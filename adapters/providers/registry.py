@@ -20,6 +20,19 @@ DEFAULT_CONTENT_TYPES = {
 }
 
 
+def adapter_for(provider: str, environ: Mapping[str, str] | None = None) -> ProviderAdapter:
+    """One provider's adapter, with its secret from `environ` (default: the process
+    environment); `ValueError` naming the variable when the secret cannot be used."""
+    env = os.environ if environ is None else environ
+    if provider == "twilio":
+        return TwilioAdapter.from_environment(env)
+    if provider == "sendgrid":
+        return SendGridAdapter.from_environment(env)
+    if provider == "meta":
+        return MetaAdapter.from_environment(env)
+    raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+
+
 def adapters_from_environment(
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, ProviderAdapter]:

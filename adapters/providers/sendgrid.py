@@ -111,10 +111,11 @@ def load_public_key(text: str) -> ec.EllipticCurvePublicKey:
             f"{PUBLIC_KEY_VARIABLE}: not a public key as SendGrid shows it "
             f"(base64 DER, or PEM): {error}"
         ) from error
-    if not isinstance(key, ec.EllipticCurvePublicKey):
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        got = key.curve.name if isinstance(key, ec.EllipticCurvePublicKey) else type(key).__name__
         raise ValueError(
-            f"{PUBLIC_KEY_VARIABLE}: SendGrid signs with ECDSA, so an elliptic-curve key "
-            f"is needed (got {type(key).__name__})"
+            f"{PUBLIC_KEY_VARIABLE}: SendGrid signs with ECDSA on P-256, so a P-256 key is "
+            f"needed (got {got})"
         )
     return key
 

@@ -90,8 +90,10 @@ def signed_url_variants(url: str) -> tuple[str, ...]:
     """The URLs Twilio may have signed for the one received: as received, and with the scheme's
     default port added when absent or removed when present (Twilio's back ends differ, and so
     may the proxy in front of us). The fragment is dropped: Twilio's connection overrides
-    (`#rc=2`) ride there and are not signed. Other ports are never dropped: for messaging
-    Twilio keeps the port, so a URL that differs in it is another URL."""
+    (`#rc=2`) ride there and are not signed. Basic-auth credentials in the URL
+    (`user:password@`) are not signed for messaging either: the variants without them count
+    too. Other ports are never dropped: for messaging Twilio keeps the port, so a URL that
+    differs in it is another URL."""
     url = url.partition("#")[0]
     scheme, separator, rest = url.partition("://")
     default = _DEFAULT_PORTS.get(scheme.lower())
@@ -100,13 +102,18 @@ def signed_url_variants(url: str) -> tuple[str, ...]:
     end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
     authority, tail = rest[:end], rest[end:]
     userinfo, at, host_port = authority.rpartition("@")
-    head = f"{scheme}://{userinfo}{at}"
+    heads = [f"{scheme}://{userinfo}{at}", f"{scheme}://"] if at else [f"{scheme}://"]
     host, colon, port = host_port.rpartition(":")
-    if not colon or host_port.endswith("]"):  # no port (an IPv6 literal's colons are inside [])
-        return (url, f"{head}{host_port}:{default}{tail}")
-    if port == default:
-        return (url, f"{head}{host}{tail}")
-    return (url,)
+    variants: list[str] = [url]
+    for head in heads:
+        if not colon or host_port.endswith("]"):  # no port (an IPv6 literal's colons: in [])
+            found = [f"{head}{host_port}{tail}", f"{head}{host_port}:{default}{tail}"]
+        elif port == default:
+            found = [f"{head}{host_port}{tail}", f"{head}{host}{tail}"]
+        else:
+            found = [f"{head}{host_port}{tail}"]
+        variants.extend(v for v in found if v not in variants)
+    return tuple(variants)
 
 
 class _Unreadable(Exception):

@@ -124,3 +124,41 @@ def test_no_verify_is_explicit_and_bad_bodies_are_refused_with_a_reason(store: s
     assert "cannot read" in missing.stderr
     unknown = run("--store", store, "quarantine", "retry", "not-a-uuid")
     assert unknown.returncode == 2
+
+
+def test_retry_without_verification_skips_what_never_verified_unless_named(store: str) -> None:
+    body = (PAYLOADS / "meta" / "status_read.json").read_bytes()
+    forged = ["--header", "X-Hub-Signature-256: sha256=" + "0" * 64]
+    env = {"ENGAGE_META_APP_SECRET": APP_SECRET}
+    run("--store", store, "ingest", "meta", "-", *forged, stdin=body, env=env)
+    (entry,) = [json.loads(line) for line in run("--store", store, "quarantine", "list").stdout
+                .splitlines()]  # fmt: skip
+    assert entry["unauthenticated"] is True
+    skipped = run("--store", store, "quarantine", "retry", "--no-verify")
+    assert skipped.returncode == 1
+    assert "never verified" in skipped.stderr
+    assert skipped.stdout == ""
+    named = run("--store", store, "quarantine", "retry", "--no-verify", entry["id"])
+    assert named.returncode == 0, named.stderr
+    assert json.loads(named.stdout)["applied"] == 1
+    (after,) = [json.loads(line) for line in run("--store", store, "quarantine", "list",
+                "--all").stdout.splitlines()]  # fmt: skip
+    assert (after["released"], after["last_retry_verified"]) == (True, False)
+
+
+def test_a_key_sendgrid_never_gave_is_a_clear_error(store: str) -> None:
+    result = run("--store", store, "ingest", "sendgrid", "-", stdin=b"[]",
+                 env={"ENGAGE_SENDGRID_PUBLIC_KEY": "garbage"})  # fmt: skip
+    assert result.returncode == 1
+    assert "ENGAGE_SENDGRID_PUBLIC_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    other = run("--store", store, "ingest", "meta", "-", "--no-verify", stdin=b"{}",
+                env={"ENGAGE_SENDGRID_PUBLIC_KEY": "garbage"})  # fmt: skip
+    assert "Traceback" not in other.stderr  # another provider's bad key is not this one's
+
+
+def test_arguments_that_are_not_utf8_are_usage_errors(store: str) -> None:
+    bad = os.fsdecode(b"X-Note: \xff")
+    result = run("--store", store, "ingest", "meta", "-", "--header", bad, stdin=b"{}")
+    assert result.returncode == 2
+    assert "UTF-8" in result.stderr

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from adapters.providers.base import InboundRequest, SignatureRefused
-from adapters.providers.ingest import ingest, retry
+from adapters.providers.ingest import UnverifiedRetryRefused, ingest, retry
 from adapters.providers.meta import MetaAdapter
 from adapters.providers.sendgrid import SIGNATURE_HEADER, TIMESTAMP_HEADER, SendGridAdapter
 from adapters.providers.twilio import TwilioAdapter
@@ -144,7 +144,7 @@ def test_ignored_meta_notifications_are_reported_not_held(app: EngageApplication
 elements = st.one_of(
     st.builds(delivered, st.sampled_from(["m1", "m2", "m3"]), st.integers(0, 50)),
     st.fixed_dictionaries({"event": st.sampled_from(["processed", "nope", 7])}),
-    st.integers(),
+    st.integers(-(2**63), 2**63 - 1),
 )
 
 
@@ -163,3 +163,52 @@ def test_nothing_accepted_is_lost(events: list[object]) -> None:
         assert len(entry.problems) == report.quarantined
     else:
         assert held == []
+
+
+def test_an_unauthenticated_request_is_never_applied_unverified_unless_named(
+    app: EngageApplication,
+) -> None:
+    forged = sendgrid_request([delivered("m9", 9)])
+    forged = InboundRequest(
+        forged.body,
+        {**forged.headers, SIGNATURE_HEADER: sign(b"something else", stamp())},
+        url=forged.url,
+        received_at=forged.received_at,
+    )
+    report = ingest(app, SendGridAdapter(PUBLIC_KEY), forged)
+    assert report.rejected == 1
+    (entry,) = app.held()
+    assert entry.unauthenticated
+    adapters = {"sendgrid": SendGridAdapter(PUBLIC_KEY)}
+    with pytest.raises(UnverifiedRetryRefused):
+        retry(app, adapters, entry, verify=False)
+    assert app.find_message(Channel.EMAIL, "m9", "sendgrid") is None
+    named = retry(app, adapters, entry, verify=False, allow_unauthenticated=True)
+    assert named.applied == 1
+    (released,) = app.held(include_released=True)
+    assert released.last_retry_verified is False  # the listing says how it was let in
+
+
+def test_credentials_no_provider_sends_are_not_kept(app: EngageApplication) -> None:
+    request = InboundRequest(
+        b"[{", {"Content-Type": "application/json", "Authorization": "Bearer sk-live-secret",
+                "Cookie": "session=1"},
+        url="https://admin:hunter2@engage.example.com/sg?x=1",
+    )  # fmt: skip
+    ingest(app, SendGridAdapter(PUBLIC_KEY), request, verify=False)
+    (entry,) = app.held()
+    assert dict(entry.request.headers) == {"Content-Type": "application/json"}
+    assert entry.request.url == "https://engage.example.com/sg?x=1"
+
+
+def test_a_repeat_arrival_is_retried_with_its_own_headers(app: EngageApplication) -> None:
+    first = sendgrid_request([delivered("m5", 5)])
+    unsigned = InboundRequest(first.body, {"Content-Type": "application/json"}, url=first.url,
+                              received_at=first.received_at)  # fmt: skip
+    ingest(app, SendGridAdapter(PUBLIC_KEY), unsigned)  # held: no signature
+    ingest(app, SendGridAdapter(None), first)  # held again: signed, but no key configured
+    (entry,) = app.held()
+    assert entry.times_held == 2
+    assert SIGNATURE_HEADER in dict(entry.request.headers)
+    fixed = retry(app, {"sendgrid": SendGridAdapter(PUBLIC_KEY)}, entry)
+    assert fixed.applied == 1

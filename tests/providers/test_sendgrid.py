@@ -255,7 +255,7 @@ def test_a_key_that_is_not_elliptic_curve_fails_at_configuration() -> None:
         .public_key()
         .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    with pytest.raises(ValueError, match="elliptic-curve"):
+    with pytest.raises(ValueError, match="P-256"):
         SendGridAdapter(base64.b64encode(rsa_der).decode())
 
 
@@ -691,3 +691,9 @@ def test_parse_never_fails_on_arbitrary_bytes(body: bytes) -> None:
 @given(JSON_VALUES | st.lists(JSON_VALUES | EVENTISH, max_size=6))
 def test_parse_never_fails_on_arbitrary_json(value: object) -> None:
     _parses_or_refuses(json.dumps(value).encode())  # the stdlib writes integers of any size
+
+
+def test_a_key_on_another_curve_is_refused_when_configured() -> None:
+    other = ec.generate_private_key(ec.SECP384R1())
+    with pytest.raises(ValueError, match="P-256"):
+        SendGridAdapter(public_key_text(other))

@@ -570,3 +570,12 @@ def test_arbitrary_parameters_are_an_observation_or_quarantined(params: dict[str
     parsed = ADAPTER.parse(req)
     assert parsed.received == 1
     assert len(parsed.inputs) + len(parsed.quarantined) == 1
+
+
+def test_basic_auth_credentials_in_the_url_are_not_signed() -> None:
+    """Twilio leaves `user:password@` out of the URL it signs for messaging (research §3.6)."""
+    params = payload("sms-delivered")
+    received = "https://user:secret@engage.example.com/webhooks/twilio"
+    signed = "https://engage.example.com/webhooks/twilio"
+    ADAPTER.verify(request(params, url=received, signed_url=signed))
+    ADAPTER.verify(request(params, url=received))  # and signed with them, as received

@@ -1,0 +1,232 @@
+"""Domain events → Segment-spec track events (DOMAIN.md §1), pure.
+
+- A report that was applied, late or a conflict is a fact and is published under its status's
+  (or engagement's) name, with the message's status after it; a duplicate publishes nothing.
+  Statuses a report only *proves* (inferred) are not published: they are derived, not reported
+  (the status view and the funnel count them).
+- A send record that starts a message publishes `<Channel> Processed` (Engage's own first
+  step) where Segment names one.
+- A consent update publishes `Channel Subscription Updated` / `Group Subscription Updated` when
+  it changed the state (status or the user's lock), whatever its outcome label: a late STOP that
+  locks a number is stale by arrival and still changes what holds. An EMAIL channel that becomes
+  SUBSCRIBED also publishes `Email Subscribed`. Unchanged, duplicate and refused updates publish
+  nothing.
+- `userId` when the message's send record or the update's provenance names a user, else
+  `anonymousId` = SHA-256 hex of the normalised contact key (as Segment's SendGrid source does).
+- `messageId` = `engage-<aggregate id>-<version>[-n]`: the same on every rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from engage_core.channels import Channel
+from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+from engage_core.consent.events import ChannelUpdateRecorded, GroupUpdateRecorded
+from engage_core.consent.rules import SubscriptionState, SubscriptionStatus
+from engage_core.lifecycles import LIFECYCLES
+from engage_core.message.events import MessageEvent, Observed, Outcome, SendRecorded
+from engage_core.observations import InvalidInput, Send
+from engage_core.segment.names import (
+    CHANNEL_SUBSCRIPTION_UPDATED,
+    EMAIL_SUBSCRIBED,
+    GROUP_SUBSCRIPTION_UPDATED,
+    GROUP_UNSUBSCRIBED,
+    LEGACY_GROUP_UNSUBSCRIBED,
+)
+from engage_core.segment.track import TrackEvent
+
+_PUBLISHED = frozenset({Outcome.APPLIED, Outcome.LATE, Outcome.CONFLICT})
+_SEND_FIELDS = ("campaign_id", "campaign_name", "journey_id", "template_id", "email_subject")
+
+
+@attrs.frozen
+class EventSettings:
+    """How events are named for downstream: the legacy `Email Group Unsusbcribed` spelling for
+    users whose data already has it."""
+
+    legacy_group_unsubscribed_spelling: bool = False
+
+    def name(self, name: str) -> str:
+        if self.legacy_group_unsubscribed_spelling and name == GROUP_UNSUBSCRIBED:
+            return LEGACY_GROUP_UNSUBSCRIBED
+        return name
+
+
+def anonymous_id(channel: SubscriptionChannel, key: str) -> str:
+    """SHA-256 hex of a normalised contact key."""
+    del channel  # the key alone, as Segment's SendGrid source hashes the address
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _message_id(event: Any, n: int = 0) -> str:
+    base = f"engage-{event.originator_id.hex}-{event.originator_version}"
+    return base if n == 0 else f"{base}-{n}"
+
+
+def _contact_of(event: MessageEvent, details: Mapping[str, Any], send: Send | None
+                ) -> ContactKey | None:  # fmt: skip
+    """The contact a message went to (or, inbound, came from), normalised."""
+    channel = SubscriptionChannel(event.channel.value.upper())
+    candidates: list[object] = []
+    if event.channel is Channel.EMAIL:
+        candidates = [send.to if send else None, details.get("email")]
+    elif isinstance(event, Observed) and event.status in {"received", "receiving"}:
+        candidates = [details.get("From"), details.get("from")]
+    else:
+        candidates = [send.to if send else None, details.get("To"), details.get("recipient_id")]
+    for raw in candidates:
+        if isinstance(raw, str) and raw.strip():
+            try:
+                return ContactKey.parse(channel, raw)
+            except InvalidInput:
+                continue
+    return None
+
+
+Who = tuple[str | None, str | None]  # (userId, anonymousId): exactly one set
+
+
+def _who(event: MessageEvent, details: Mapping[str, Any], send: Send | None) -> Who:
+    if send is not None and send.user_id:
+        return send.user_id, None
+    contact = _contact_of(event, details, send)
+    if contact is not None:
+        return None, anonymous_id(contact.channel, contact.key)
+    # no contact known at all: still a stable id, per message, so the event is not lost
+    return None, hashlib.sha256(event.originator_id.bytes).hexdigest()
+
+
+def _track(name: str, message_id: str, at: datetime, properties: dict[str, Any], who: Who
+           ) -> TrackEvent:  # fmt: skip
+    return TrackEvent(event=name, message_id=message_id, timestamp=at, properties=properties,
+                      user_id=who[0], anonymous_id=who[1])  # fmt: skip
+
+
+def _facts(event: Observed) -> dict[str, Any]:
+    """The report's own facts, named the same whatever the provider."""
+    d = event.details
+    facts: dict[str, Any] = {}
+    if event.status == "click" and isinstance(d.get("url"), str):
+        facts["link_url"] = d["url"]
+    error = d.get("ErrorCode")
+    errors = d.get("errors")
+    if error in (None, "") and isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        error = errors[0].get("code")
+    if error not in (None, ""):
+        facts["error_code"] = str(error)
+    for field in ("reason", "response"):
+        if isinstance(d.get(field), str):
+            facts["reason"] = d[field]
+            break
+    if event.status == "bounced" and isinstance(d.get("type"), str):
+        facts["bounce_type"] = d["type"]
+    if d.get("attempt") not in (None, ""):
+        facts["attempt"] = d["attempt"]
+    if isinstance(d.get("group"), str):
+        facts["group"] = d["group"]
+    if event.status in {"open", "machine_open"}:
+        facts["machine_open"] = event.status == "machine_open"
+    return facts
+
+
+def _message_properties(event: MessageEvent, status: str, send: Send | None) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "message_id": str(event.originator_id),
+        "channel": event.channel.value,
+        "provider": event.provider,
+        "provider_message_id": event.provider_message_id,
+        "status": status,
+    }
+    if send is not None:
+        for field in _SEND_FIELDS:
+            value = getattr(send, field)
+            if value is not None:
+                properties[field] = value
+    return properties
+
+
+def _timestamp(occurred_at: datetime | None, recorded_at: datetime) -> datetime:
+    return occurred_at or recorded_at
+
+
+def message_events(
+    event: MessageEvent, send: Send | None, settings: EventSettings | None = None
+) -> list[TrackEvent]:
+    """The track events one message event publishes; `send` is the message's send record as
+    known at this point of the log (the event's own, for a send record)."""
+    settings = settings or EventSettings()
+    rules = LIFECYCLES[event.channel]
+    if isinstance(event, SendRecorded):
+        if event.outcome is not Outcome.APPLIED or event.status_after != "processed":
+            return []
+        name = rules.event_names.get("processed")
+        if not name:
+            return []
+        send = event.send
+        properties = _message_properties(event, event.status_after, send)
+        properties["reported_status"] = "processed"
+        at = _timestamp(send.sent_at, event.recorded_at)
+        return [_track(name, _message_id(event), at, properties, _who(event, {}, send))]
+    if not isinstance(event, Observed) or event.outcome not in _PUBLISHED:
+        return []
+    if rules.is_engagement(event.status):
+        name = rules.engagement_names.get(event.status)
+    else:
+        name = rules.event_names.get(event.status)
+    if not name:
+        return []
+    properties = _message_properties(event, event.status_after, send)
+    properties["reported_status"] = event.status
+    properties["outcome"] = event.outcome.value
+    properties.update(_facts(event))
+    at = _timestamp(event.occurred_at, event.recorded_at)
+    who = _who(event, event.details, send)
+    return [_track(settings.name(name), _message_id(event), at, properties, who)]
+
+
+def _status(state: SubscriptionState) -> str | None:
+    return state.status.value if state.status is not None else None
+
+
+def consent_events(
+    event: ChannelUpdateRecorded | GroupUpdateRecorded, settings: EventSettings | None = None
+) -> list[TrackEvent]:
+    """The track events one consent update publishes (none when the state did not change)."""
+    del settings  # no consent name has a legacy spelling
+    if event.before == event.after:
+        return []
+    provenance = event.update.provenance
+    properties: dict[str, Any] = {
+        "channel": event.channel.value,
+        "key": event.key,
+        "status": _status(event.after),
+        "previous_status": _status(event.before),
+        "source": provenance.kind.value,
+        "source_id": provenance.source_id,
+        "locked_by_user": event.after.locked_by_user,
+        "effective_at": provenance.effective_at.isoformat(),
+        "outcome": event.outcome.value,
+    }
+    who: Who = (
+        (provenance.user_id, None)
+        if provenance.user_id
+        else (None, anonymous_id(event.channel, event.key))
+    )
+    at = provenance.effective_at
+    if isinstance(event, GroupUpdateRecorded):
+        properties["group"] = event.group
+        return [_track(GROUP_SUBSCRIPTION_UPDATED, _message_id(event), at, properties, who)]
+    published = [_track(CHANNEL_SUBSCRIPTION_UPDATED, _message_id(event), at, properties, who)]
+    became_subscribed = (
+        event.after.status is SubscriptionStatus.SUBSCRIBED
+        and event.before.status is not SubscriptionStatus.SUBSCRIBED
+    )
+    if event.channel is SubscriptionChannel.EMAIL and became_subscribed:
+        published.append(_track(EMAIL_SUBSCRIBED, _message_id(event, 1), at, properties, who))
+    return published

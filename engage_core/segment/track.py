@@ -1,0 +1,62 @@
+"""A Segment-spec `track` call (https://segment.com/docs/connections/spec/track/), as Engage
+publishes it: attrs, serialised to Segment's camelCase JSON by the one cattrs converter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import attrs
+
+
+def _library_version() -> str:
+    try:
+        return version("engage-core")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+LIBRARY = {"name": "engage-core", "version": _library_version()}
+MAX_MESSAGE_ID = 100  # Segment's limit on messageId
+
+
+@attrs.frozen
+class TrackEvent:
+    """One track call. Exactly one of `user_id` and `anonymous_id` is set; `message_id` is
+    deterministic from the domain event (the same on every rebuild and retry, so delivery
+    at least once is effectively once downstream)."""
+
+    event: str
+    message_id: str
+    timestamp: datetime
+    properties: Mapping[str, Any]
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    context: Mapping[str, Any] = attrs.field(factory=lambda: {"library": LIBRARY})
+    type: str = "track"
+
+    def __attrs_post_init__(self) -> None:
+        if (self.user_id is None) == (self.anonymous_id is None):
+            raise ValueError("a track event needs exactly one of userId and anonymousId")
+        if not 0 < len(self.message_id) <= MAX_MESSAGE_ID:
+            raise ValueError(f"messageId must be 1 to {MAX_MESSAGE_ID} characters")
+        if self.timestamp.tzinfo is None:
+            raise ValueError("timestamp must have a time zone")
+
+    def as_segment(self) -> dict[str, Any]:
+        """The JSON object Segment's HTTP API takes (camelCase, ISO-8601 timestamp)."""
+        body: dict[str, Any] = {
+            "type": self.type,
+            "event": self.event,
+            "messageId": self.message_id,
+            "timestamp": self.timestamp.isoformat(),
+            "context": dict(self.context),
+            "properties": dict(self.properties),
+        }
+        if self.user_id is not None:
+            body["userId"] = self.user_id
+        else:
+            body["anonymousId"] = self.anonymous_id
+        return body

@@ -1,0 +1,123 @@
+"""`engage events`, `engage rebuild`, `engage digest`: the outbox and the views, from the log."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from adapters.cli.commands import UsageError, application
+from adapters.cli.render import dumps
+from adapters.views import VIEW_CLASSES, SQLiteView, Views, catch_up, rebuild, views_location
+from engage_core import EngageApplication
+
+FOLLOW_INTERVAL = 1.0  # seconds between polls of `events --follow`
+
+
+def add_parsers(sub: Any) -> None:
+    """Register the view verbs on the `engage` parser."""
+    events = sub.add_parser("events", help="the Segment-spec events published, as JSON Lines")
+    events.add_argument(
+        "--since", type=int, default=0, metavar="POSITION",
+        help="outbox position to start after (default 0: from the start)",
+    )  # fmt: skip
+    events.add_argument("--limit", type=int, metavar="N", help="at most N events")
+    events.add_argument("--follow", action="store_true", help="keep printing new events")
+    events.set_defaults(handler=print_events)
+
+    again = sub.add_parser("rebuild", help="drop views and replay the log from position 0")
+    again.add_argument(
+        "views", nargs="*", metavar="VIEW", help=f"any of: {', '.join(VIEW_CLASSES)}"
+    )
+    again.add_argument("--all", action="store_true", help="every view")
+    again.set_defaults(handler=rebuild_views)
+
+    digest = sub.add_parser("digest", help="the views' digests, row for row")
+    digest.add_argument("views", nargs="*", metavar="VIEW")
+    digest.set_defaults(handler=print_digests)
+
+
+@contextmanager
+def _opened(store: str) -> Iterator[tuple[EngageApplication, Views]]:
+    with application(store) as app:
+        views = Views(views_location(store), upstream=app.name)
+        try:
+            yield app, views
+        finally:
+            views.close()
+
+
+def _chosen(views: Views, names: list[str], every: bool) -> list[SQLiteView]:
+    if every or not names:
+        return list(views.by_name.values())
+    unknown = [n for n in names if n not in views.by_name]
+    if unknown:
+        raise UsageError(f"unknown view {unknown[0]!r}; views: {', '.join(views.by_name)}")
+    return [views.by_name[n] for n in names]
+
+
+def print_events(args: argparse.Namespace) -> int:
+    if args.since < 0 or (args.limit is not None and args.limit < 1):
+        raise UsageError("--since must be at least 0 and --limit at least 1")
+    remaining = args.limit
+    after = args.since
+    with _opened(args.store) as (app, views):
+        while True:
+            catch_up(app, [views.outbox])
+            for entry in views.outbox.entries(after):
+                print(dumps({"position": entry.position, **entry.body}), flush=args.follow)
+                after = entry.position
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining == 0:
+                        return 0
+            if not args.follow:
+                return 0
+            time.sleep(FOLLOW_INTERVAL)
+
+
+def _progress_bar() -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A bar over log positions on a terminal (stderr), nothing otherwise."""
+    if not sys.stderr.isatty():
+        return (lambda _, __: None), (lambda: None)
+    from rich.progress import Progress  # only on a terminal
+
+    bar = Progress(transient=True)
+    bar.start()
+    task = bar.add_task("rebuilding", total=None)
+
+    def advance(position: int, last: int) -> None:
+        bar.update(task, completed=position, total=last)
+
+    return advance, bar.stop
+
+
+def rebuild_views(args: argparse.Namespace) -> int:
+    with _opened(args.store) as (app, views):
+        chosen = _chosen(views, args.views, args.all)
+        advance, done = _progress_bar()
+        try:
+            read = rebuild(app, chosen, on_progress=advance)
+        finally:
+            done()
+        print(dumps({view.name: _digest_json(view, read) for view in chosen}))
+    return 0
+
+
+def _digest_json(view: SQLiteView, events: int | None = None) -> dict[str, Any]:
+    rows, digest = view.digest()
+    answer: dict[str, Any] = {"rows": rows, "digest": digest, "position": view.position()}
+    if events is not None:
+        answer = {"events": events, **answer}
+    return answer
+
+
+def print_digests(args: argparse.Namespace) -> int:
+    with _opened(args.store) as (app, views):
+        chosen = _chosen(views, args.views, False)
+        catch_up(app, chosen)
+        print(dumps({view.name: _digest_json(view) for view in chosen}))
+    return 0

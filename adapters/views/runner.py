@@ -1,0 +1,103 @@
+"""Keep views up to date with the log: a catch-up loop paging the notification log (SQLite has
+no subscription), and rebuilds from position 0, both in bounded memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from eventsourcing.sqlite import SQLiteDatastore
+
+from adapters.views.base import SQLiteView
+from adapters.views.outbox import OutboxView
+from engage_core import EngageApplication
+
+PAGE = 1000
+VIEW_CLASSES: dict[str, type[SQLiteView]] = {OutboxView.name: OutboxView}
+
+
+def views_location(store_url: str) -> str:
+    """Where a store's views live: next to a SQLite store (`x.db` → `x.views.db`), in memory
+    for `memory://`, and `engage.views.db` in the working directory for PostgreSQL (until its
+    views move into PostgreSQL itself)."""
+    parts = urlsplit(store_url)
+    if parts.scheme == "memory":
+        return ":memory:"
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path)
+        if path == ":memory:":
+            return ":memory:"
+        file = Path(path).expanduser()
+        stem = file.name[: -len(file.suffix)] if file.suffix else file.name
+        return str(file.with_name(f"{stem}.views.db"))
+    return "engage.views.db"
+
+
+class Views:
+    """The views of one store, sharing one SQLite datastore."""
+
+    def __init__(self, location: str, *, upstream: str = "Engage") -> None:
+        self.datastore = SQLiteDatastore(location, lock_timeout=30)
+        self.by_name: dict[str, SQLiteView] = {
+            name: cls(self.datastore, upstream=upstream) for name, cls in VIEW_CLASSES.items()
+        }
+
+    @property
+    def outbox(self) -> OutboxView:
+        view = self.by_name[OutboxView.name]
+        assert isinstance(view, OutboxView)
+        return view
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+Progress = Callable[[int, int], None]  # (position reached, last position in the log)
+
+
+def catch_up(
+    app: EngageApplication,
+    views: Sequence[SQLiteView],
+    *,
+    page: int = PAGE,
+    on_progress: Progress | None = None,
+) -> int:
+    """Apply every notification after each view's tracked position; returns how many domain
+    events were read. Each page is one transaction per view, so an interrupted catch-up (or
+    rebuild) resumes where it stopped."""
+    if not views:
+        return 0
+    recorder: Any = app.recorder
+    last = recorder.max_notification_id() or 0
+    start = min(view.position() for view in views)
+    read = 0
+    while start < last:
+        notifications = recorder.select_notifications(
+            start, page, stop=last, inclusive_of_start=False
+        )
+        if not notifications:
+            break
+        events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+        for view in views:
+            done = view.position()
+            view.process([(position, e) for position, e in events if position > done])
+        read += len(events)
+        start = notifications[-1].id
+        if on_progress is not None:
+            on_progress(start, last)
+    return read
+
+
+def rebuild(
+    app: EngageApplication,
+    views: Sequence[SQLiteView],
+    *,
+    page: int = PAGE,
+    on_progress: Progress | None = None,
+) -> int:
+    """Drop the views and their tracking, and replay the log from position 0."""
+    for view in views:
+        view.drop()
+    return catch_up(app, views, page=page, on_progress=on_progress)

@@ -11,7 +11,6 @@ library's metadata, and test numbers (555…) are possible but not valid.
 from __future__ import annotations
 
 import enum
-import functools
 import re
 from functools import cached_property
 from uuid import UUID
@@ -63,13 +62,6 @@ def normalise_phone(value: object, region: str = DEFAULT_REGION) -> str:
     """A phone number in E.164 (`+12135618345`); a number without `+` is read in `region`."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput("phone", f"a phone number is required (got {value!r})")
-    return _normalised_phone(value, region)
-
-
-@functools.lru_cache(maxsize=65_536)
-def _normalised_phone(value: str, region: str) -> str:
-    """Parsing costs ~12 µs, and the same numbers recur (households, re-imports, every inbound
-    message of a conversation); failures raise, so they are not cached."""
     text = value.strip()
     if text.lower().startswith("whatsapp:"):  # Twilio's WhatsApp addresses
         text = text[len("whatsapp:") :]

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 
-from benchmarks import fold, ingest, status_step
+from benchmarks import consent_import, fold, ingest, sendgrid_webhook, status_step
 
-WORKLOADS = ("fold", "status", "ingest")
+WORKLOADS = ("fold", "status", "ingest", "sendgrid", "consent")
 FULL_OBSERVATIONS = 50_000
 QUICK_OBSERVATIONS = 5_000
 FULL_REPEATS = 5
@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"smoke run: {QUICK_OBSERVATIONS:,} observations, best of {QUICK_REPEATS}",
+        help=f"smoke run: {QUICK_OBSERVATIONS:,} observations, best of {QUICK_REPEATS} "
+        f"(consent: {consent_import.QUICK_ROWS:,} rows)",
     )
     parser.add_argument(
         "--only",
@@ -41,8 +42,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help=f"run only this workload (repeatable; one of: {', '.join(WORKLOADS)})",
     )
-    parser.add_argument("--observations", type=int, help="observations per workload")
-    parser.add_argument("--repeats", type=int, help="rounds; each contender's best counts")
+    parser.add_argument(
+        "--observations",
+        type=int,
+        help=f"observations per workload (consent: CSV rows, default {consent_import.FULL_ROWS:,})",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        help="rounds; each contender's best counts "
+        f"(consent: default {consent_import.FULL_REPEATS}, best of {QUICK_REPEATS} with --quick)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
     parser.add_argument(
         "--profile",
@@ -83,12 +93,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_environment(), flush=True)
     common = {"observations": observations, "seed": args.seed, "repeats": repeats}
     machines = {"per_message_machines": args.per_message_machines}
+    # consent: its own default size (CSV rows) and one round at full size, which takes minutes
+    rows = args.observations
+    if rows is None:
+        rows = consent_import.QUICK_ROWS if args.quick else consent_import.FULL_ROWS
+    rounds = args.repeats
+    if rounds is None:
+        rounds = QUICK_REPEATS if args.quick else consent_import.FULL_REPEATS
     runs: dict[str, Callable[[], tuple[object, str]]] = {
         "fold": lambda: fold.run(**common, **machines),
         "status": lambda: status_step.run(**common, **machines),
         "ingest": lambda: ingest.run(**common),
+        "sendgrid": lambda: sendgrid_webhook.run(**common),
+        "consent": lambda: consent_import.run(rows=rows, seed=args.seed, repeats=rounds),
     }
-    profiles = {"fold": fold.profile, "ingest": ingest.profile}
+    profiles: dict[str, Callable[..., str]] = {
+        "fold": fold.profile,
+        "ingest": ingest.profile,
+        "sendgrid": sendgrid_webhook.profile,
+        "consent": lambda observations, seed: consent_import.profile(rows=rows, seed=seed),
+    }
     for name in selected:
         started = time.perf_counter()
         _, text = runs[name]()

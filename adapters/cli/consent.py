@@ -15,16 +15,12 @@ from adapters.cli.render import dumps
 from engage_core.consent.api import ItemChanges, ItemFailure, read_identify_call, read_item
 from engage_core.consent.contacts import (
     ContactKey,
-    SubscriptionChannel,
     group_subscription_id,
     normalise_group_name,
 )
 from engage_core.consent.events import changed_anything, first_refusal
 from engage_core.consent.rules import (
     SourceKind,
-    SubscriptionState,
-    can_send,
-    replay_channel,
 )
 from engage_core.observations import InvalidInput, parse_timestamp
 
@@ -94,30 +90,23 @@ def _as_of(args: argparse.Namespace) -> datetime | None:
 def subscription(args: argparse.Namespace) -> int:
     contact, as_of = _contact(args), _as_of(args)
     with application(args.store) as app:
-        channel = app.channel_subscription(contact)
-        updates = channel.updates if channel else ()
-        state = (
-            channel.as_of(as_of) if channel and as_of else (channel.current if channel else None)
-        )
-        names = args.group or (
-            app.groups_of(contact) if contact.channel is SubscriptionChannel.EMAIL else ()
-        )
-        groups = {
-            name: (app.group_subscription(contact, name, as_of=as_of).status or None)
-            for name in names
-        }
+        found = app.subscription(contact, groups=args.group, as_of=as_of)
+    state = found.state
     answer: dict[str, Any] = {
         "channel": contact.channel.value,
         "key": contact.key,
-        "status": state.status.value if state and state.status else None,
-        "groups": {name: status.value if status else None for name, status in groups.items()},
-        "locked_by_user": bool(state and state.locked_by_user),
-        "user_ids": sorted({u.provenance.user_id for u in updates if u.provenance.user_id}),
+        "status": state.status.value if state.status else None,
+        "groups": {
+            name: group.status.value if group.status else None
+            for name, group in found.groups.items()
+        },
+        "locked_by_user": state.locked_by_user,
+        "user_ids": list(found.user_ids),
     }
     if args.history:
         before: Any = None
         history = []
-        for update, verdict in replay_channel(updates, as_of=as_of):
+        for update, verdict in found.history:
             after = verdict.after.status.value if verdict.after.status else None
             history.append({
                 "status": after, "previous_status": before, "outcome": verdict.outcome.value,
@@ -135,11 +124,7 @@ def subscription(args: argparse.Namespace) -> int:
 def can_send_to(args: argparse.Namespace) -> int:
     contact = _contact(args)
     with application(args.store) as app:
-        channel = app.channel_subscription(contact)
-        group = app.group_subscription(contact, args.group) if args.group else None
-    permission = can_send(
-        channel.current if channel else SubscriptionState(), group, transactional=args.transactional
-    )
+        permission = app.can_send(contact, group=args.group, transactional=args.transactional)
     print(dumps({"allowed": permission.allowed, "reason": permission.reason}))
     return 0
 

@@ -33,6 +33,8 @@ from engage_core.consent.rules import (
     apply_channel_update,
     arrival,
     channel_state,
+    replay_channel,
+    standing_error,
 )
 
 
@@ -73,9 +75,11 @@ def decide_channel_update(
     identity = (update.provenance.kind.value, update.provenance.source_id)
     version = 1 if state is None else state.version + 1
     if state is not None and identity in state.seen:
+        standing = standing_error(replay_channel(state.updates), identity)
         return ChannelUpdateDuplicated(
             originator_id=contact.subscription_id, originator_version=version,
             recorded_at=recorded_at, channel=contact.channel, key=contact.key, update=update,
+            error=standing,
         )  # fmt: skip
     if state is None or state.is_newest(update):
         before = state.current if state is not None else SubscriptionState()

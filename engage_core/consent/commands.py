@@ -7,11 +7,12 @@ shared `_save_retrying` (one `save()` per call, optimistic-concurrency conflicts
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import attrs
 from eventsourcing.persistence import EventStore
 
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
@@ -21,7 +22,12 @@ from engage_core.consent.channel import (
     evolve_channel,
     fold_channel,
 )
-from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
+from engage_core.consent.contacts import (
+    ContactKey,
+    SubscriptionChannel,
+    group_subscription_id,
+    normalise_group_name,
+)
 from engage_core.consent.directory import (
     GroupListed,
     decide_listing,
@@ -36,10 +42,28 @@ from engage_core.consent.group import (
     evolve_group,
     fold_group,
 )
-from engage_core.consent.rules import SubscriptionState, Update
+from engage_core.consent.rules import (
+    SendPermission,
+    SubscriptionState,
+    Update,
+    Verdict,
+    can_send,
+    replay_channel,
+)
 
 Decided = list[ConsentEvent | GroupListed]
 Decide = Callable[[datetime], tuple[Decided, Callable[[], None]]]
+
+
+@attrs.frozen
+class SubscriptionAnswer:
+    """A contact vector's subscription as a query answers it."""
+
+    contact: ContactKey
+    state: SubscriptionState
+    groups: Mapping[str, SubscriptionState]
+    user_ids: tuple[str, ...]
+    history: tuple[tuple[Update, Verdict], ...]  # every update, in replay order, with its verdict
 
 
 class ConsentCommands:
@@ -119,6 +143,46 @@ class ConsentCommands:
                     listings.append(listed)
             events.append(event)
         return [*events, *listings]
+
+    def subscription(
+        self,
+        contact: ContactKey,
+        *,
+        groups: Iterable[str] | None = None,
+        as_of: datetime | None = None,
+    ) -> SubscriptionAnswer:
+        """What holds for a contact vector (now, or as of a time): its channel state, its
+        groups' (for an email address: every group it has, unless `groups` names some), the
+        user ids linked to it, and its history with provenance."""
+        channel = self.channel_subscription(contact)
+        updates = channel.updates if channel is not None else ()
+        if channel is None:
+            state = SubscriptionState()
+        else:
+            state = channel.as_of(as_of) if as_of is not None else channel.current
+        if groups is None:
+            groups = self.groups_of(contact) if contact.channel is SubscriptionChannel.EMAIL else ()
+        group_states = {
+            name: self.group_subscription(contact, name, as_of=as_of) for name in groups
+        }
+        return SubscriptionAnswer(
+            contact=contact,
+            state=state,
+            groups=group_states,
+            user_ids=tuple(sorted({u.provenance.user_id for u in updates if u.provenance.user_id})),
+            history=tuple(replay_channel(updates, as_of=as_of)),
+        )
+
+    def can_send(
+        self, contact: ContactKey, *, group: str | None = None, transactional: bool = False
+    ) -> SendPermission:
+        """Whether a message may go to a contact vector now (DOMAIN.md §3)."""
+        channel = self.channel_subscription(contact)
+        group_state = self.group_subscription(contact, group) if group is not None else None
+        return can_send(
+            channel.current if channel is not None else SubscriptionState(), group_state,
+            transactional=transactional,
+        )  # fmt: skip
 
     def groups_of(self, email: ContactKey) -> tuple[str, ...]:
         """The groups an address has ever had an update for, in the order first seen."""

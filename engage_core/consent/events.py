@@ -45,9 +45,13 @@ class ChannelUpdateRecorded(ConsentEvent):
 
 @attrs.frozen(kw_only=True)
 class ChannelUpdateDuplicated(ConsentEvent):
-    """The same update (same source and source id) again: kept, changes nothing."""
+    """The same update (same source and source id) again: kept, changes nothing. `error` is the
+    refusal that update stands under now, if any, so a re-imported row that was refused is
+    reported failed again rather than "unchanged"."""
 
     TOPIC: ClassVar[str] = "engage.consent.ChannelUpdateDuplicated"
+
+    error: ErrorCode | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -69,6 +73,7 @@ class GroupUpdateDuplicated(ConsentEvent):
     TOPIC: ClassVar[str] = "engage.consent.GroupUpdateDuplicated"
 
     group: str
+    error: ErrorCode | None = None  # as on ChannelUpdateDuplicated
 
 
 CONSENT_EVENT_CLASSES: tuple[type[ConsentEvent], ...] = (
@@ -88,6 +93,8 @@ def first_refusal(events: Iterable[ConsentEvent]) -> ErrorCode | None:
             and event.outcome is Outcome.REFUSED
             and event.error is not None
         ):
+            return event.error
+        if isinstance(event, ChannelUpdateDuplicated | GroupUpdateDuplicated) and event.error:
             return event.error
     return None
 

@@ -23,6 +23,7 @@ from engage_core.consent.rules import (
     arrival,
     group_state,
     replay_group,
+    standing_error,
 )
 
 
@@ -66,7 +67,9 @@ def decide_group_update(
     }
     identity = (update.provenance.kind.value, update.provenance.source_id)
     if state is not None and identity in state.seen:
-        return GroupUpdateDuplicated(**common)  # type: ignore[arg-type]
+        channel_updates = channel.updates if channel is not None else ()
+        standing = standing_error(replay_group(state.updates, channel_updates), identity)
+        return GroupUpdateDuplicated(**common, error=standing)  # type: ignore[arg-type]
     if state is None:  # a first update replays alone: one step (bulk imports mostly do this)
         before = SubscriptionState()
         channel_now = channel.state_before(update) if channel is not None else before

@@ -234,6 +234,16 @@ def channel_state(updates: Iterable[Update], *, as_of: datetime | None = None) -
     return replayed[-1][1].after if replayed else SubscriptionState()
 
 
+def standing_error(
+    replayed: Sequence[tuple[Update, Verdict]], identity: tuple[str, str]
+) -> ErrorCode | None:
+    """The refusal the update with this (source kind, source id) stands under in a replay."""
+    for update, verdict in replayed:
+        if (update.provenance.kind.value, update.provenance.source_id) == identity:
+            return verdict.error if verdict.outcome is Outcome.REFUSED else None
+    return None
+
+
 Replay = Callable[[list[Update]], list[tuple[Update, Verdict]]]
 
 

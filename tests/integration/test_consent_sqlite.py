@@ -47,6 +47,12 @@ def test_stop_refuses_operators_until_start(tmp_path: Path) -> None:
     assert not subscription.current.locked_by_user
     assert len(subscription.updates) == len(steps)
     assert subscription.as_of(steps[2].provenance.effective_at).locked_by_user
+    # the same questions through the application's query calls
+    locked_then = reopened.subscription(NUMBER, as_of=steps[2].provenance.effective_at)
+    assert locked_then.state.locked_by_user
+    assert [v.outcome for _, v in locked_then.history][-1] is Outcome.REFUSED
+    assert reopened.can_send(NUMBER).allowed
+    assert reopened.subscription(NUMBER).groups == {}  # a phone number has no groups
     reopened.close()
 
 

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 
-from benchmarks import consent_import, fold, ingest, sendgrid_webhook, status_step
+from benchmarks import consent_import, fold, ingest, rebuild, sendgrid_webhook, status_step
 
-WORKLOADS = ("fold", "status", "ingest", "sendgrid", "consent")
+WORKLOADS = ("fold", "status", "ingest", "sendgrid", "consent", "rebuild")
 FULL_OBSERVATIONS = 50_000
 QUICK_OBSERVATIONS = 5_000
 FULL_REPEATS = 5
@@ -106,6 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest": lambda: ingest.run(**common),
         "sendgrid": lambda: sendgrid_webhook.run(**common),
         "consent": lambda: consent_import.run(rows=rows, seed=args.seed, repeats=rounds),
+        "rebuild": lambda: rebuild.run(
+            observations=args.observations
+            or (rebuild.QUICK_EVENTS if args.quick else rebuild.FULL_EVENTS),
+            seed=args.seed,
+            repeats=args.repeats or (QUICK_REPEATS if args.quick else rebuild.FULL_REPEATS),
+        ),
     }
     profiles: dict[str, Callable[..., str]] = {
         "fold": fold.profile,

@@ -70,7 +70,6 @@ import argparse
 import csv
 import json
 import random
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -93,6 +92,7 @@ from benchmarks.harness import (
     Run,
     format_result,
     measure,
+    peak_rss_kib,
     profile_call,
 )
 from benchmarks.ingest import CREATE_TABLE, INSERT
@@ -363,26 +363,6 @@ class PeakMemory:
     peak_kib: int
     seconds: float
     result: ImportResult
-
-
-def peak_rss_kib() -> int:
-    """This process's peak RSS so far, in KiB: `VmHWM` where Linux has it, else `ru_maxrss`.
-
-    `ru_maxrss` is no good in a child of the benchmark: Linux carries the high-water mark of the
-    memory a process had before `exec` over into the new program, and `subprocess` spawns with
-    `vfork`, in the parent's memory, so a child's `ru_maxrss` starts at its parent's size
-    (measured here: `python -c` started from a process holding 300 MiB reports a `ru_maxrss` of
-    312 MiB and a `VmHWM` of 11 MiB).
-    `VmHWM` belongs to the new program's memory alone.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
 def _child(csv_path: Path, directory: Path) -> dict[str, object]:

@@ -52,9 +52,17 @@ class SQLiteView(SQLiteTrackingRecorder):
             for position, event in events:
                 if position > done:
                     self._apply(cursor, position, event)
+            self._flush(cursor)
             last = events[-1][0]
             if last > done:
                 self._insert_tracking(cursor, Tracking(self.tracking_name, last))
+        self._committed()
+
+    def _flush(self, cursor: SQLiteCursor) -> None:
+        """Write what `_apply` gathered for the page (a view may batch its inserts)."""
+
+    def _committed(self) -> None:
+        """The page's transaction committed (a view may now trust what it cached)."""
 
     def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
         raise NotImplementedError

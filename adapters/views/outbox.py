@@ -8,6 +8,7 @@ log in memory: a rebuild runs in bounded memory.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -48,6 +49,42 @@ class OutboxView(SQLiteView):
     }
     order_by: ClassVar[dict[str, str]] = {"outbox": "position", "outbox_sends": "message"}
     settings: ClassVar[EventSettings] = EventSettings()
+    # send records of recent messages, so most events need no lookup (a message's events come
+    # close together in the log); filled only from committed pages
+    cache_size: ClassVar[int] = 20_000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._rows: list[tuple[str, str, int, bytes]] = []
+        self._sends: OrderedDict[str, Send | None] = OrderedDict()
+        self._pending: dict[str, Send | None] = {}
+        super().__init__(*args, **kwargs)
+
+    def drop(self) -> None:
+        self._sends.clear()
+        super().drop()
+
+    def _flush(self, cursor: SQLiteCursor) -> None:
+        cursor.executemany(
+            "INSERT OR IGNORE INTO outbox (message_id, event, source_position, body) "
+            "VALUES (?, ?, ?, ?)",
+            self._rows,
+        )
+        self._rows.clear()
+
+    def _committed(self) -> None:
+        for message, send in self._pending.items():
+            self._sends[message] = send
+            self._sends.move_to_end(message)
+        self._pending.clear()
+        while len(self._sends) > self.cache_size:
+            self._sends.popitem(last=False)
+
+    def process(self, events: Any) -> None:
+        try:
+            super().process(events)
+        finally:  # a failed page leaves nothing half-remembered
+            self._rows.clear()
+            self._pending.clear()
 
     def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
         published: list[TrackEvent] = []
@@ -59,17 +96,20 @@ class OutboxView(SQLiteView):
         elif isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded):
             published = consent_events(event, self.settings)
         for track in published:
-            cursor.execute(
-                "INSERT OR IGNORE INTO outbox (message_id, event, source_position, body) "
-                "VALUES (?, ?, ?, ?)",
-                (track.message_id, track.event, position, orjson.dumps(track.as_segment())),
-            )
+            body = orjson.dumps(track.as_segment())
+            self._rows.append((track.message_id, track.event, position, body))
 
     def _send(self, cursor: SQLiteCursor, event: MessageEvent) -> Send | None:
-        cursor.execute("SELECT send FROM outbox_sends WHERE message = ?",
-                       (event.originator_id.hex,))  # fmt: skip
+        message = event.originator_id.hex
+        if message in self._pending:
+            return self._pending[message]
+        if message in self._sends:
+            return self._sends[message]
+        cursor.execute("SELECT send FROM outbox_sends WHERE message = ?", (message,))
         row = cursor.fetchone()
-        return None if row is None else converter.structure(orjson.loads(row[0]), Send)
+        send = None if row is None else converter.structure(orjson.loads(row[0]), Send)
+        self._pending[message] = send
+        return send
 
     def _merge_send(self, cursor: SQLiteCursor, event: SendRecorded, known: Send | None) -> Send:
         """The message's send record after this one: the first value of each field stands,
@@ -86,6 +126,7 @@ class OutboxView(SQLiteView):
             "SET send = excluded.send",
             (event.originator_id.hex, orjson.dumps(converter.unstructure(merged))),
         )
+        self._pending[event.originator_id.hex] = merged
         return merged
 
     def read(self, after: int = 0, limit: int = 1000) -> list[OutboxEntry]:

@@ -10,10 +10,12 @@ one `tracking` row per view (eventsourcing's single-row tracking, keyed by
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
 
@@ -29,7 +31,21 @@ class SQLiteView(SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore, *, upstream: str = "Engage") -> None:
         super().__init__(datastore)
         self.upstream = upstream
-        self.create_table()
+        self._create_tables()
+
+    def _create_tables(self, attempts: int = 50) -> None:
+        """Create the tables, when other processes may be creating the same file: a new file's
+        switch to WAL takes a lock SQLite does not wait for, and eventsourcing's first tracking
+        row can lose a race to another process's; both settle within moments, and creating
+        tables that exist is a no-op."""
+        for attempt in range(attempts):
+            try:
+                self.create_table()
+                return
+            except (IntegrityError, OperationalError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 + random.random() * 0.1)
 
     @property
     def tracking_name(self) -> str:
@@ -48,6 +64,10 @@ class SQLiteView(SQLiteTrackingRecorder):
         if not events:
             return
         with self.datastore.transaction(commit=True) as cursor:
+            # take the write lock before reading the position: another process catching up
+            # the same view waits here and then skips what this one applied (a read first
+            # would leave it a stale snapshot it could not write from)
+            cursor.execute("UPDATE tracking SET notification_id = notification_id WHERE 0")
             done = self._max_tracking_id(self.tracking_name, cursor) or 0
             for position, event in events:
                 if position > done:

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from adapters.cli import commands, consent, ingest, views
+from adapters.cli import commands, consent, destinations, ingest, views
 from adapters.stores import STORE_ENV_VAR, StoreURLError, store_url_from_environment
 from engage_core import Channel
 
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     consent.add_parsers(sub, subscription_verbs)
     ingest.add_parsers(sub)
     views.add_parsers(sub)
+    destinations.add_parsers(sub)
 
     demo = sub.add_parser("demo", help="drive simulated traffic through the core and summarise")
     demo.add_argument("--messages", type=int, default=300, help="messages to simulate (300)")

@@ -1,0 +1,241 @@
+"""`engage deliver`, `engage replay`, `engage dead-letters list|redrive`: the outbox's events
+out to the configured destinations (`docs/destinations.md`)."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import attrs
+from eventsourcing.persistence import PersistenceError
+
+from adapters.cli.commands import CommandFailed, UsageError, application
+from adapters.cli.render import dumps
+from adapters.destinations import (
+    ConfigError,
+    Configured,
+    CursorMoved,
+    Ledger,
+    Report,
+    Settings,
+    deliver,
+    load_settings,
+    redrive,
+    replay,
+    since,
+)
+from adapters.stores import store_env
+from adapters.views import Views, catch_up, views_location
+from engage_core import EngageApplication
+
+
+def add_parsers(sub: Any) -> None:
+    """Register the delivery verbs on the `engage` parser."""
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument(
+        "--config", metavar="PATH",
+        help="settings file (default: $ENGAGE_CONFIG, else engage.toml next to the store)",
+    )  # fmt: skip
+
+    run = sub.add_parser(
+        "deliver", parents=[config], help="send the outbox's events to the destinations"
+    )
+    run.add_argument("--destination", metavar="NAME", help="only this destination")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="deliver what is pending, exit (default)")
+    mode.add_argument("--follow", action="store_true", help="keep delivering new events")
+    run.set_defaults(handler=deliver_command)
+
+    again = sub.add_parser(
+        "replay", parents=[config], help="send history again to one destination (backfill)"
+    )
+    again.add_argument("--destination", metavar="NAME", required=True)
+    again.add_argument(
+        "--from", dest="start", metavar="POSITION|ISO-8601", required=True,
+        help="an outbox position (that one and later) or a time (events at or after it)",
+    )  # fmt: skip
+    again.set_defaults(handler=replay_command)
+
+    letters = sub.add_parser("dead-letters", help="events parked after failed deliveries")
+    verbs = letters.add_subparsers(dest="verb", required=True, metavar="VERB")
+    listing = verbs.add_parser("list", help="the parked batches, with their reasons")
+    listing.add_argument("--destination", metavar="NAME")
+    listing.add_argument("--all", action="store_true", help="redriven ones too")
+    listing.set_defaults(handler=list_command)
+    drive = verbs.add_parser("redrive", parents=[config], help="send parked batches again")
+    drive.add_argument("ids", nargs="*", type=int, metavar="ID", help="default: every one")
+    drive.add_argument("--destination", metavar="NAME")
+    drive.set_defaults(handler=redrive_command)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.store, args.config)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def _chosen(settings: Settings, name: str | None) -> dict[str, Configured]:
+    if name is None:
+        return settings.destinations
+    if name not in settings.destinations:
+        known = ", ".join(settings.destinations)
+        raise UsageError(f"no destination {name!r} in {settings.source}; configured: {known}")
+    return {name: settings.destinations[name]}
+
+
+@contextmanager
+def _views(store: str, upstream: str = "Engage") -> Iterator[tuple[Views, Ledger]]:
+    """The store's views and the delivery ledger beside them; `upstream` is the application
+    whose log the views track (its name keys their tracking rows)."""
+    store_env(store)  # a bad store URL is a usage error before anything is opened
+    location = views_location(store)
+    try:
+        views = Views(location, upstream=upstream)
+    except (PersistenceError, sqlite3.Error, OSError) as error:
+        raise CommandFailed(f"cannot open views {location}: {error}") from None
+    try:
+        yield views, Ledger(views.datastore)
+    except (PersistenceError, sqlite3.Error) as error:
+        raise CommandFailed(f"views {location} could not be used: {error}") from None
+    finally:
+        views.close()
+
+
+@contextmanager
+def _closing(destinations: dict[str, Configured]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for configured in destinations.values():
+            configured.destination.close()
+
+
+def _report_json(configured: Configured, report: Report) -> dict[str, Any]:
+    return {**attrs.asdict(report), **configured.destination.describe()}
+
+
+def _warn(report: Report) -> None:
+    if report.parked:
+        print(
+            f"engage: {report.destination}: {report.parked} events parked in dead letters "
+            "(engage dead-letters list)",
+            file=sys.stderr,
+        )
+    if report.pending:
+        print(
+            f"engage: {report.destination}: {report.pending} events still pending",
+            file=sys.stderr,
+        )
+
+
+def deliver_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    chosen = _chosen(settings, args.destination)
+    with application(args.store) as app, _views(args.store, app.name) as (views, ledger):
+        return _deliver_loop(args, settings, chosen, app, views, ledger)
+
+
+def _deliver_loop(
+    args: argparse.Namespace,
+    settings: Settings,
+    chosen: dict[str, Configured],
+    app: EngageApplication,
+    views: Views,
+    ledger: Ledger,
+) -> int:
+    with _closing(chosen):
+        while True:
+            catch_up(app, [views.outbox])
+            for name, configured in chosen.items():
+                try:
+                    report = deliver(
+                        configured.destination, views.outbox, ledger, configured.policy,
+                        start_at_end=configured.start_at_end,
+                    )  # fmt: skip
+                except CursorMoved as error:
+                    raise CommandFailed(str(error)) from None
+                if not args.follow or report.delivered or report.parked:
+                    print(dumps({"destination": name, **_report_json(configured, report)}),
+                          flush=True)  # fmt: skip
+                    _warn(report)
+            if not args.follow:
+                return 0
+            time.sleep(settings.poll_interval)
+
+
+def _start(value: str) -> tuple[int, datetime | None]:
+    """`--from`: a position (digits) or an ISO-8601 time."""
+    if value.strip().isdigit():
+        return int(value), None
+    try:
+        return 1, datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(
+            f"--from {value!r} is neither an outbox position nor an ISO-8601 time"
+        ) from None
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    position, moment = _start(args.start)
+    settings = _settings(args)
+    configured = _chosen(settings, args.destination)[args.destination]
+    with (
+        application(args.store) as app,
+        _views(args.store, app.name) as (views, ledger),
+        _closing({args.destination: configured}),
+    ):
+        catch_up(app, [views.outbox])
+        report = replay(
+            configured.destination, views.outbox, ledger, configured.policy,
+            from_position=position, keep=None if moment is None else since(moment),
+        )  # fmt: skip
+    answer = _report_json(configured, report)
+    answer.pop("pending")
+    print(dumps({"destination": args.destination, "from": args.start, **answer}))
+    _warn(report)
+    return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    with _views(args.store) as (_, ledger):
+        for letter in ledger.dead_letters(args.destination, include_redriven=args.all):
+            print(dumps(letter.summary()))
+    return 0
+
+
+def redrive_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _views(args.store) as (_, ledger), _closing(settings.destinations):
+        letters = ledger.dead_letters(args.destination, ids=args.ids)
+        missing = sorted(set(args.ids) - {letter.id for letter in letters})
+        for number in missing:
+            print(f"engage: no parked dead letter {number}", file=sys.stderr)
+        redriven, still = 0, []
+        events = 0
+        for letter in letters:
+            configured = settings.destinations.get(letter.destination)
+            if configured is None:
+                print(
+                    f"engage: dead letter {letter.id}: destination {letter.destination!r} is "
+                    f"not configured in {settings.source}",
+                    file=sys.stderr,
+                )
+                still.append(letter.id)
+                continue
+            report = redrive(configured.destination, letter, ledger, configured.policy)
+            events += report.delivered
+            if report.parked:
+                still.append(letter.id)
+            else:
+                redriven += 1
+    print(dumps({"redriven": redriven, "events": events, "still_parked": still}))
+    if still or (missing and not redriven):
+        return 1
+    return 0

@@ -1,0 +1,62 @@
+"""Destinations: the outbox's Segment-spec events delivered to a JSON Lines file, an HTTP
+webhook, Segment's HTTP API or a SQL table. Each destination reads the outbox from its own
+cursor, in batches, at least once (the deterministic messageIds make it effectively once
+downstream); what keeps failing is parked in dead letters, listed and redriven, never dropped.
+"""
+
+from adapters.destinations.base import (
+    Batch,
+    DeliveryFailed,
+    Destination,
+    PermanentFailure,
+    TransientFailure,
+    Unacceptable,
+)
+from adapters.destinations.delivery import (
+    Report,
+    RetryPolicy,
+    deliver,
+    pending_after,
+    redrive,
+    replay,
+    since,
+)
+from adapters.destinations.jsonl import JsonlDestination
+from adapters.destinations.ledger import CursorMoved, DeadLetter, Ledger, Parked
+from adapters.destinations.segment import SegmentDestination
+from adapters.destinations.settings import ConfigError, Configured, Settings, load_settings
+from adapters.destinations.signature import SIGNATURE_HEADER, sign, verify_signature
+from adapters.destinations.sql import PostgresTableDestination, SqliteTableDestination
+from adapters.destinations.webhook import WebhookDestination
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "Batch",
+    "ConfigError",
+    "Configured",
+    "CursorMoved",
+    "DeadLetter",
+    "DeliveryFailed",
+    "Destination",
+    "JsonlDestination",
+    "Ledger",
+    "Parked",
+    "PermanentFailure",
+    "PostgresTableDestination",
+    "Report",
+    "RetryPolicy",
+    "SegmentDestination",
+    "Settings",
+    "SqliteTableDestination",
+    "TransientFailure",
+    "Unacceptable",
+    "WebhookDestination",
+    "deliver",
+    "load_settings",
+    "pending_after",
+    "redrive",
+    "replay",
+    "sign",
+    "since",
+    "verify_signature",
+]

@@ -15,9 +15,17 @@ import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 
-from benchmarks import consent_import, fold, ingest, rebuild, sendgrid_webhook, status_step
+from benchmarks import (
+    consent_import,
+    destinations,
+    fold,
+    ingest,
+    rebuild,
+    sendgrid_webhook,
+    status_step,
+)
 
-WORKLOADS = ("fold", "status", "ingest", "sendgrid", "consent", "rebuild")
+WORKLOADS = ("fold", "status", "ingest", "sendgrid", "destinations", "consent", "rebuild")
 FULL_OBSERVATIONS = 50_000
 QUICK_OBSERVATIONS = 5_000
 FULL_REPEATS = 5
@@ -105,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": lambda: status_step.run(**common, **machines),
         "ingest": lambda: ingest.run(**common),
         "sendgrid": lambda: sendgrid_webhook.run(**common),
+        "destinations": lambda: destinations.run(**common),
         "consent": lambda: consent_import.run(rows=rows, seed=args.seed, repeats=rounds),
         "rebuild": lambda: rebuild.run(
             observations=args.observations

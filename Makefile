@@ -44,10 +44,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-# Regenerate the diagrams and tables of docs/lifecycles.md from the Machines.
+# Regenerate the diagrams and tables of docs/lifecycles.md from the Machines, and the event
+# reference of docs/events.md from the Segment mapping.
 docs: $(STAMP)
 	$(BIN)/python -c 'import pathlib; from engage_core.lifecycles.reference import refresh; \
 	p = pathlib.Path("docs/lifecycles.md"); p.write_text(refresh(p.read_text()))'
+	$(BIN)/python -c 'import pathlib; from engage_core.segment.reference import refresh; \
+	p = pathlib.Path("docs/events.md"); p.write_text(refresh(p.read_text()))'
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -11,11 +11,16 @@ from urllib.parse import unquote, urlsplit
 from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.views.base import SQLiteView
+from adapters.views.funnel import FunnelView
 from adapters.views.outbox import OutboxView
+from adapters.views.status import MessageStatusView
+from adapters.views.subscriptions import SubscriptionView
 from engage_core import EngageApplication
 
 PAGE = 1000
-VIEW_CLASSES: dict[str, type[SQLiteView]] = {OutboxView.name: OutboxView}
+VIEW_CLASSES: dict[str, type[SQLiteView]] = {
+    cls.name: cls for cls in (OutboxView, MessageStatusView, SubscriptionView, FunnelView)
+}
 
 
 def views_location(store_url: str) -> str:

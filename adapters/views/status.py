@@ -1,0 +1,152 @@
+"""The message-status view: one row per message with its current status, what its send record
+said, and when it first reached each milestone.
+
+Milestones are kept order independent: every report that is not a duplicate contributes its
+time (the provider's, else when it was recorded) to its own status and to every status it
+*proves* (`Lifecycle.implied`: `read` proves `delivered`, `sent`, …; engagement proves
+`delivered`), and a milestone is the earliest time contributed. So a late `delivered` report
+with an earlier time than the `read` that inferred it moves `delivered_at` back, and the row is
+the same whatever order the reports arrived in. The send record contributes `processed` at its
+`sent_at` (else when it was recorded). Only the current `status` and `updated_at` follow arrival
+(the status converges, by the lifecycle's precedence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.sqlite import SQLiteCursor
+
+from adapters.views.base import SQLiteView
+from engage_core import LIFECYCLES, MessageEvent, Observed, SendRecorded
+
+# milestone -> the status (or engagement kind) whose first time it keeps
+MILESTONES: Mapping[str, str] = MappingProxyType(
+    {
+        "processed": "processed",
+        "queued": "queued",
+        "sent": "sent",
+        "delivered": "delivered",
+        "read": "read",
+        "failed": "failed",
+        "undelivered": "undelivered",
+        "bounced": "bounced",
+        "dropped": "dropped",
+        "opened": "open",  # true opens: a machine open is not an open (Segment's definition)
+        "clicked": "click",
+    }
+)
+SEND_FIELDS = ("user_id", "to", "campaign_id", "campaign_name", "journey_id", "template_id",
+               "email_subject")  # fmt: skip
+_SEND_COLUMNS = {"to": "to_address"}  # `to` is an SQL keyword
+
+_COLUMNS = (
+    "message", "channel", "provider", "provider_message_id", "status",
+    *(_SEND_COLUMNS.get(f, f) for f in SEND_FIELDS),
+    *(f"{m}_at" for m in MILESTONES),
+    "updated_at",
+)  # fmt: skip
+
+
+def instant(moment: datetime) -> str:
+    """A time as fixed-width UTC ISO 8601 text, so SQL compares and MINs it as a time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def proved_by(event: SendRecorded | Observed) -> tuple[datetime, frozenset[str]]:
+    """When a send record or report happened, and every status or engagement kind it shows the
+    message reached: its own and all it proves (duplicates prove nothing new: not asked)."""
+    rules = LIFECYCLES[event.channel]
+    if isinstance(event, SendRecorded):
+        return event.send.sent_at or event.recorded_at, frozenset({rules.initial})
+    reached = {event.status, *event.inferred}
+    if rules.is_engagement(event.status):
+        implied = rules.engagement_implies
+        if implied is not None:
+            reached.update((implied, *rules.implied[implied]))
+    else:
+        reached.update(rules.implied[event.status])
+    return event.occurred_at or event.recorded_at, frozenset(reached)
+
+
+class MessageStatusView(SQLiteView):
+    """`message_status`: a message's ids, channel, provider, status, send record and first
+    milestone times (UTC ISO 8601 text), keyed by Engage's message id.
+
+    A page's rows are read once, changed in memory and written in one `executemany` at the end
+    of the page (a message's events come close together in the log, so most events of a page
+    touch a row the page already holds)."""
+
+    name = "message_status"
+    schema: ClassVar[dict[str, str]] = {
+        "message_status": (
+            "CREATE TABLE IF NOT EXISTS message_status ("
+            "message TEXT PRIMARY KEY, channel TEXT NOT NULL, provider TEXT NOT NULL, "
+            "provider_message_id TEXT NOT NULL, status TEXT, "
+            + "".join(f"{_SEND_COLUMNS.get(f, f)} TEXT, " for f in SEND_FIELDS)
+            + "".join(f"{m}_at TEXT, " for m in MILESTONES)
+            + "updated_at TEXT NOT NULL)"
+        ),
+    }
+    order_by: ClassVar[dict[str, str]] = {"message_status": "message"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._page: dict[str, dict[str, Any]] = {}  # rows this page read or wrote
+        super().__init__(*args, **kwargs)
+
+    def process(self, events: Sequence[tuple[int, Any]]) -> None:
+        try:
+            super().process(events)
+        finally:  # a failed page leaves nothing half-remembered
+            self._page.clear()
+
+    def _row(self, cursor: SQLiteCursor, event: MessageEvent) -> dict[str, Any]:
+        key = str(event.originator_id)
+        row = self._page.get(key)
+        if row is None:
+            cursor.execute("SELECT * FROM message_status WHERE message = ?", (key,))
+            found = cursor.fetchone()
+            row = dict(found) if found is not None else {
+                "message": key, "channel": event.channel.value, "provider": event.provider,
+                "provider_message_id": event.provider_message_id,
+            }  # fmt: skip
+            self._page[key] = row
+        return row
+
+    def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
+        if not isinstance(event, SendRecorded | Observed):
+            return  # a duplicate changes nothing; consent and quarantine are not messages
+        at, reached = proved_by(event)
+        row = self._row(cursor, event)
+        row["status"] = event.status_after
+        row["updated_at"] = instant(event.recorded_at)
+        if isinstance(event, SendRecorded):  # the first value recorded for a field stands
+            for field in SEND_FIELDS:
+                column = _SEND_COLUMNS.get(field, field)
+                if row.get(column) is None:
+                    row[column] = getattr(event.send, field)
+        moment = instant(at)
+        for milestone, status in MILESTONES.items():
+            column = f"{milestone}_at"
+            if status in reached and (row.get(column) is None or moment < row[column]):
+                row[column] = moment
+
+    def _flush(self, cursor: SQLiteCursor) -> None:
+        cursor.executemany(
+            f"INSERT OR REPLACE INTO message_status ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join(['?'] * len(_COLUMNS))})",
+            [[row.get(column) for column in _COLUMNS] for row in self._page.values()],
+        )
+
+    def get(self, message: UUID) -> dict[str, Any] | None:
+        """The row of one message (`to_address` is the send record's `to`), or None."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SELECT * FROM message_status WHERE message = ?", (str(message),))
+            found = cursor.fetchone()
+            return dict(found) if found is not None else None

@@ -21,6 +21,7 @@ from engage_core.consent.events import ChannelUpdateRecorded, GroupUpdateRecorde
 from engage_core.message.events import MessageEvent, SendRecorded
 from engage_core.observations import Send
 from engage_core.segment import EventSettings, TrackEvent, consent_events, message_events
+from engage_core.segment.mapping import publishes_processed
 from engage_core.serialisation import converter
 
 
@@ -34,6 +35,26 @@ class OutboxEntry:
     body: dict[str, Any]
 
 
+@attrs.frozen
+class _Known:
+    """What the outbox remembers of a message between its events."""
+
+    send: Send | None
+    processed: bool  # its Processed event went out
+
+
+def _merged(new: Send, known: Send | None) -> Send:
+    """The message's send record after `new`: the first value of each field stands, as in the
+    message aggregate."""
+    if known is None:
+        return new
+    fields = {a.name: getattr(known, a.name) for a in attrs.fields(Send)}
+    for a in attrs.fields(Send):
+        if fields[a.name] is None:
+            fields[a.name] = getattr(new, a.name)
+    return Send(**fields)
+
+
 class OutboxView(SQLiteView):
     name = "outbox"
     schema: ClassVar[dict[str, str]] = {
@@ -42,21 +63,23 @@ class OutboxView(SQLiteView):
             "position INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, "
             "event TEXT NOT NULL, source_position INTEGER NOT NULL, body BLOB NOT NULL)"
         ),
-        "outbox_sends": (
-            "CREATE TABLE IF NOT EXISTS outbox_sends ("
-            "message TEXT PRIMARY KEY, send BLOB NOT NULL) WITHOUT ROWID"
+        # per message: its send record so far (or null) and whether its Processed went out
+        "outbox_messages": (
+            "CREATE TABLE IF NOT EXISTS outbox_messages ("
+            "message TEXT PRIMARY KEY, send BLOB, processed INTEGER NOT NULL) WITHOUT ROWID"
         ),
     }
-    order_by: ClassVar[dict[str, str]] = {"outbox": "position", "outbox_sends": "message"}
+    order_by: ClassVar[dict[str, str]] = {"outbox": "position", "outbox_messages": "message"}
     settings: ClassVar[EventSettings] = EventSettings()
-    # send records of recent messages, so most events need no lookup (a message's events come
-    # close together in the log); filled only from committed pages
+    # what recent messages have (send record, Processed published), so most events need no
+    # lookup (a message's events come close together in the log); filled only from committed
+    # pages
     cache_size: ClassVar[int] = 20_000
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._rows: list[tuple[str, str, int, bytes]] = []
-        self._sends: OrderedDict[str, Send | None] = OrderedDict()
-        self._pending: dict[str, Send | None] = {}
+        self._sends: OrderedDict[str, _Known] = OrderedDict()
+        self._pending: dict[str, _Known] = {}
         super().__init__(*args, **kwargs)
 
     def drop(self) -> None:
@@ -72,8 +95,8 @@ class OutboxView(SQLiteView):
         self._rows.clear()
 
     def _committed(self) -> None:
-        for message, send in self._pending.items():
-            self._sends[message] = send
+        for message, known in self._pending.items():
+            self._sends[message] = known
             self._sends.move_to_end(message)
         self._pending.clear()
         while len(self._sends) > self.cache_size:
@@ -89,45 +112,47 @@ class OutboxView(SQLiteView):
     def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
         published: list[TrackEvent] = []
         if isinstance(event, MessageEvent):
-            send = self._send(cursor, event)
+            known = self._known(cursor, event)
+            send = known.send
             if isinstance(event, SendRecorded):
-                send = self._merge_send(cursor, event, send)
-            published = message_events(event, send, self.settings)
+                send = _merged(event.send, known.send)
+            published = message_events(
+                event, send, self.settings, processed_published=known.processed
+            )
+            now = _Known(send, known.processed or publishes_processed(published))
+            if now != known:
+                self._remember(cursor, event.originator_id.hex, now)
         elif isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded):
             published = consent_events(event, self.settings)
         for track in published:
             body = orjson.dumps(track.as_segment())
             self._rows.append((track.message_id, track.event, position, body))
 
-    def _send(self, cursor: SQLiteCursor, event: MessageEvent) -> Send | None:
+    def _known(self, cursor: SQLiteCursor, event: MessageEvent) -> _Known:
         message = event.originator_id.hex
         if message in self._pending:
             return self._pending[message]
         if message in self._sends:
             return self._sends[message]
-        cursor.execute("SELECT send FROM outbox_sends WHERE message = ?", (message,))
+        cursor.execute("SELECT send, processed FROM outbox_messages WHERE message = ?",
+                       (message,))  # fmt: skip
         row = cursor.fetchone()
-        send = None if row is None else converter.structure(orjson.loads(row[0]), Send)
-        self._pending[message] = send
-        return send
+        if row is None:
+            known = _Known(None, False)
+        else:
+            send = None if row[0] is None else converter.structure(orjson.loads(row[0]), Send)
+            known = _Known(send, bool(row[1]))
+        self._pending[message] = known
+        return known
 
-    def _merge_send(self, cursor: SQLiteCursor, event: SendRecorded, known: Send | None) -> Send:
-        """The message's send record after this one: the first value of each field stands,
-        as in the message aggregate."""
-        merged = event.send
-        if known is not None:
-            fields = {a.name: getattr(known, a.name) for a in attrs.fields(Send)}
-            for a in attrs.fields(Send):
-                if fields[a.name] is None:
-                    fields[a.name] = getattr(event.send, a.name)
-            merged = Send(**fields)
+    def _remember(self, cursor: SQLiteCursor, message: str, known: _Known) -> None:
+        send = None if known.send is None else orjson.dumps(converter.unstructure(known.send))
         cursor.execute(
-            "INSERT INTO outbox_sends VALUES (?, ?) ON CONFLICT (message) DO UPDATE "
-            "SET send = excluded.send",
-            (event.originator_id.hex, orjson.dumps(converter.unstructure(merged))),
+            "INSERT INTO outbox_messages VALUES (?, ?, ?) ON CONFLICT (message) DO UPDATE "
+            "SET send = excluded.send, processed = excluded.processed",
+            (message, send, int(known.processed)),
         )
-        self._pending[event.originator_id.hex] = merged
-        return merged
+        self._pending[message] = known
 
     def read(self, after: int = 0, limit: int = 1000) -> list[OutboxEntry]:
         """Published events after an outbox position, in order."""

@@ -4,8 +4,11 @@
   (or engagement's) name, with the message's status after it; a duplicate publishes nothing.
   Statuses a report only *proves* (inferred) are not published: they are derived, not reported
   (the status view and the funnel count them).
-- A send record that starts a message publishes `<Channel> Processed` (Engage's own first
-  step) where Segment names one.
+- `<Channel> Processed` (where Segment names one) is published once per message, for the
+  first fact that says Engage processed it: its send record or a provider's `processed`
+  report, whichever the log holds first. So `record_send` then SendGrid's `processed`, or the
+  other way round, or a send record recorded after the provider's callbacks, all publish it
+  once (`processed_published` says whether it went out already).
 - A consent update publishes `Channel Subscription Updated` / `Group Subscription Updated` when
   it changed the state (status or the user's lock), whatever its outcome label: a late STOP that
   locks a number is stale by arrival and still changes what holds. An EMAIL channel that becomes
@@ -82,8 +85,11 @@ def _contact_of(event: MessageEvent, details: Mapping[str, Any], send: Send | No
         candidates = [send.to if send else None, details.get("To"), details.get("recipient_id")]
     for raw in candidates:
         if isinstance(raw, str) and raw.strip():
+            text = raw.strip()
+            if channel is not SubscriptionChannel.EMAIL and text.isdigit():
+                text = "+" + text  # Meta's wa_id / recipient_id: E.164 without the "+"
             try:
-                return ContactKey.parse(channel, raw)
+                return ContactKey.parse(channel, text)
             except InvalidInput:
                 continue
     return None
@@ -120,15 +126,15 @@ def _facts(event: Observed) -> dict[str, Any]:
         error = errors[0].get("code")
     if error not in (None, ""):
         facts["error_code"] = str(error)
-    for field in ("reason", "response"):
-        if isinstance(d.get(field), str):
-            facts["reason"] = d[field]
-            break
+    if isinstance(d.get("reason"), str):  # SendGrid bounces, drops, deferrals
+        facts["reason"] = d["reason"]
     if event.status == "bounced" and isinstance(d.get("type"), str):
         facts["bounce_type"] = d["type"]
     if d.get("attempt") not in (None, ""):
         facts["attempt"] = d["attempt"]
-    if isinstance(d.get("group"), str):
+    if event.status in {"group_unsubscribe", "group_resubscribe"} and isinstance(
+        d.get("group"), str
+    ):
         facts["group"] = d["group"]
     if event.status in {"open", "machine_open"}:
         facts["machine_open"] = event.status == "machine_open"
@@ -156,24 +162,29 @@ def _timestamp(occurred_at: datetime | None, recorded_at: datetime) -> datetime:
 
 
 def message_events(
-    event: MessageEvent, send: Send | None, settings: EventSettings | None = None
+    event: MessageEvent,
+    send: Send | None,
+    settings: EventSettings | None = None,
+    *,
+    processed_published: bool = False,
 ) -> list[TrackEvent]:
     """The track events one message event publishes; `send` is the message's send record as
-    known at this point of the log (the event's own, for a send record)."""
+    known at this point of the log (with this event's own, for a send record), and
+    `processed_published` whether the message's `Processed` event went out already."""
     settings = settings or EventSettings()
     rules = LIFECYCLES[event.channel]
+    processed_name = rules.event_names.get("processed")
     if isinstance(event, SendRecorded):
-        if event.outcome is not Outcome.APPLIED or event.status_after != "processed":
+        if processed_published or not processed_name:
             return []
-        name = rules.event_names.get("processed")
-        if not name:
-            return []
-        send = event.send
         properties = _message_properties(event, event.status_after, send)
         properties["reported_status"] = "processed"
-        at = _timestamp(send.sent_at, event.recorded_at)
-        return [_track(name, _message_id(event), at, properties, _who(event, {}, send))]
+        sent_at = send.sent_at if send is not None else None
+        at = _timestamp(sent_at, event.recorded_at)
+        return [_track(processed_name, _message_id(event), at, properties, _who(event, {}, send))]
     if not isinstance(event, Observed) or event.outcome not in _PUBLISHED:
+        return []
+    if event.status == "processed" and processed_published:
         return []
     if rules.is_engagement(event.status):
         name = rules.engagement_names.get(event.status)
@@ -188,6 +199,11 @@ def message_events(
     at = _timestamp(event.occurred_at, event.recorded_at)
     who = _who(event, event.details, send)
     return [_track(settings.name(name), _message_id(event), at, properties, who)]
+
+
+def publishes_processed(published: list[TrackEvent]) -> bool:
+    """Whether these events include the message's `Processed` event."""
+    return any(t.properties.get("reported_status") == "processed" for t in published)
 
 
 def _status(state: SubscriptionState) -> str | None:

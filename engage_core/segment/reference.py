@@ -139,7 +139,7 @@ MESSAGE_PROPERTIES: tuple[Field, ...] = (
     Field(
         "reason",
         "reports that carry one",
-        "the provider's words on what happened (SendGrid `reason`, else `response`)",
+        "the provider's words on why (SendGrid's `reason` on bounces, drops and deferrals)",
     ),
     Field("bounce_type", "Email Bounced", "SendGrid's bounce `type`: `bounce` or `blocked`"),
     Field("attempt", "reports that carry one", "SendGrid's delivery `attempt` (deferrals)"),
@@ -213,8 +213,9 @@ SILENT: tuple[str, ...] = (
     "(recorded as `DuplicateIgnored`); a consent update from a source and source id seen before.",
     "A status a report only *proves* (`inferred`: `read` proves `delivered`): derived, not "
     "reported. The message-status view and the funnel count them.",
-    "A send record for a message whose provider reports came first (its outcome is `late`): "
-    "its fields still fill the `campaign_id`, `user_id`, … of the events that follow.",
+    "A second `processed` for a message (a send record after the provider's `processed`, or "
+    "the other way round): `Processed` goes out once. A send record's fields fill the "
+    "`campaign_id`, `user_id`, … of the events that follow it.",
     "A consent update that changes no state: `unchanged` (the state it already had), "
     "`refused` (`UNABLE_TO_SUBSCRIBE`, `GLOBAL_STATE_NOT_SUBSCRIBED`), or `stale` without "
     "effect.",
@@ -233,8 +234,11 @@ def _named(channel: Channel) -> dict[str, str]:
         if name is None:
             continue
         report = f"a report of `{status}`"
-        if status == rules.initial:
-            report = f"a send record (`record_send`) that starts the message, or {report}"
+        if status == "processed":
+            report = (
+                "once per message: the first of its send record (`record_send`) and a "
+                "provider's report of `processed`"
+            )
         produced[name] = report
     for kind, name in rules.engagement_names.items():
         produced[name] = f"a report of engagement `{kind}`"

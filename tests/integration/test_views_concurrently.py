@@ -29,7 +29,7 @@ def test_concurrent_catch_ups_apply_each_event_once(tmp_path: Path) -> None:
     app = open_application(url)
     drive(app, simulate(seed=7, messages=120))
     app.close()
-    with multiprocessing.get_context("fork").Pool(3) as pool:
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
         digests = pool.map(_catch_up, [url] * 3)
     assert digests[0] == digests[1] == digests[2]
     app = open_application(url)

@@ -197,9 +197,9 @@ class SendGridAdapter:
             except (_Unusable, InvalidInput) as error:
                 quarantined.append(QuarantinedElement(index, _raw(index, event), str(error)))
                 continue
-            inputs.append(observation)
-            if send is not None:  # after the report: the provider's fact is what advances
+            if send is not None:  # first: the report's event then carries the user and campaign
                 inputs.append(send)
+            inputs.append(observation)
         return Parsed(received=len(events), inputs=tuple(inputs), quarantined=tuple(quarantined))
 
 

@@ -387,7 +387,10 @@ def test_custom_args_yield_one_send_record_per_message_per_batch() -> None:
     fields = ("user_id", "campaign_id", "campaign_name", "journey_id", "template_id")
     assert {f: getattr(send, f) for f in fields} == {f: ARGS[f] for f in fields}
     assert len(parsed.inputs) == 5  # three reports, two send records
-    first = parsed.inputs[0]
+    # a send record comes before its event's report, so that report's published event
+    # already carries the user and the campaign
+    assert isinstance(parsed.inputs[0], Send)
+    first = parsed.inputs[1]
     assert isinstance(first, Observation)
     assert first.details["engage_message_id"] == "em-1"
 
@@ -410,7 +413,7 @@ def test_marketing_campaign_ids_fill_the_campaign_when_no_custom_arg_does(
     assert (message.state.send.campaign_id, message.state.send.campaign_name) == (
         "23314", "unique args ab",
     )  # fmt: skip
-    own = parse(event(campaign_id="mine", marketing_campaign_id=5)).inputs[1]
+    own = parse(event(campaign_id="mine", marketing_campaign_id=5)).inputs[0]
     assert isinstance(own, Send)
     assert own.campaign_id == "mine"
 

@@ -17,7 +17,11 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from adapters.views.base import SQLiteView
-from engage_core.consent.events import ChannelUpdateRecorded, GroupUpdateRecorded
+from engage_core.consent.events import (
+    ChannelUpdateRecorded,
+    GroupStateRejudged,
+    GroupUpdateRecorded,
+)
 from engage_core.message.events import MessageEvent, SendRecorded
 from engage_core.observations import Send
 from engage_core.segment import EventSettings, TrackEvent, consent_events, message_events
@@ -122,7 +126,7 @@ class OutboxView(SQLiteView):
             now = _Known(send, known.processed or publishes_processed(published))
             if now != known:
                 self._remember(cursor, event.originator_id.hex, now)
-        elif isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded):
+        elif isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded | GroupStateRejudged):
             published = consent_events(event, self.settings)
         for track in published:
             body = orjson.dumps(track.as_segment())

@@ -29,18 +29,20 @@ from engage_core.consent.contacts import (
     normalise_group_name,
 )
 from engage_core.consent.directory import (
+    GroupDirectory,
     GroupListed,
     decide_listing,
     directory_id,
     evolve_directory,
     fold_directory,
 )
-from engage_core.consent.events import ConsentEvent
+from engage_core.consent.events import ANSWERS, ChannelUpdateRecorded, ConsentEvent
 from engage_core.consent.group import (
     GroupSubscription,
     decide_group_update,
     evolve_group,
     fold_group,
+    rejudge_group,
 )
 from engage_core.consent.rules import (
     SendPermission,
@@ -100,7 +102,7 @@ class ConsentCommands:
             return self._decide_consent(wanted, now), lambda: None
 
         saved = self._save_consent(decide)
-        return [e for e in saved[: len(wanted)] if isinstance(e, ConsentEvent)]
+        return [e for e in saved if isinstance(e, ANSWERS)]
 
     def _decide_consent(
         self, changes: Sequence[ConsentChange], now: datetime
@@ -109,23 +111,42 @@ class ConsentCommands:
         groups new to their addresses; a group change sees the channel changes decided before
         it in the same batch."""
         contacts = {c.contact if isinstance(c, ChannelChange) else c.email for c in changes}
+        emails = {c for c in contacts if c.channel is SubscriptionChannel.EMAIL}
         group_ids = {c.subscription_id for c in changes if isinstance(c, GroupChange)}
-        directory_ids = {directory_id(c.email) for c in changes if isinstance(c, GroupChange)}
+        directory_ids = {directory_id(c) for c in emails}
         stored = self._events_of_many(
             [*(c.subscription_id for c in contacts), *group_ids, *directory_ids]
         )
         channels = {c.subscription_id: fold_channel(stored[c.subscription_id]) for c in contacts}
-        groups = {key: fold_group(stored[key]) for key in group_ids}
         directories = {key: fold_directory(stored[key]) for key in directory_ids}
+        # the groups an email channel change may rejudge: every group its address has
+        listed = {
+            group_subscription_id(c, g)
+            for c in emails
+            if (d := directories[directory_id(c)]) is not None
+            for g in d.groups
+        }
+        more = self._events_of_many(listed - group_ids) if listed - group_ids else {}
+        groups = {
+            key: fold_group(stored.get(key) or more.get(key) or []) for key in group_ids | listed
+        }
         events: list[ConsentEvent] = []
         listings: list[GroupListed] = []
         for change in changes:
             if isinstance(change, ChannelChange):
                 key = change.contact.subscription_id
+                before = channels[key]
                 event = decide_channel_update(
-                    channels[key], change.contact, change.update, recorded_at=now
+                    before, change.contact, change.update, recorded_at=now
                 )
-                channels[key] = evolve_channel(channels[key], event)
+                channels[key] = after = evolve_channel(before, event)
+                events.append(event)
+                if change.contact in emails and isinstance(event, ChannelUpdateRecorded):
+                    events.extend(
+                        self._rejudge(groups, directories, change.contact, before, after,
+                                      change.update, now)
+                    )  # fmt: skip
+                continue
             else:
                 key = change.subscription_id
                 channel = channels[change.email.subscription_id]
@@ -135,14 +156,35 @@ class ConsentCommands:
                 )  # fmt: skip
                 groups[key] = evolve_group(groups[key], event)
                 where = directory_id(change.email)
-                listed = decide_listing(
+                listing = decide_listing(
                     directories[where], change.email, change.group, recorded_at=now
                 )
-                if listed is not None:
-                    directories[where] = evolve_directory(directories[where], listed)
-                    listings.append(listed)
+                if listing is not None:
+                    directories[where] = evolve_directory(directories[where], listing)
+                    listings.append(listing)
             events.append(event)
         return [*events, *listings]
+
+    @staticmethod
+    def _rejudge(
+        groups: dict[UUID, GroupSubscription | None],
+        directories: Mapping[UUID, GroupDirectory | None],
+        email: ContactKey,
+        before: ChannelSubscription | None,
+        after: ChannelSubscription,
+        cause: Update,
+        now: datetime,
+    ) -> list[ConsentEvent]:
+        """The group states of `email` that a channel update changed, recorded."""
+        directory = directories.get(directory_id(email))
+        found: list[ConsentEvent] = []
+        for name in directory.groups if directory is not None else ():
+            key = group_subscription_id(email, name)
+            event = rejudge_group(groups.get(key), email, before, after, cause, recorded_at=now)
+            if event is not None:
+                groups[key] = evolve_group(groups[key], event)
+                found.append(event)
+        return found
 
     def subscription(
         self,

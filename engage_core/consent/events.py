@@ -76,7 +76,30 @@ class GroupUpdateDuplicated(ConsentEvent):
     error: ErrorCode | None = None  # as on ChannelUpdateDuplicated
 
 
+@attrs.frozen(kw_only=True)
+class GroupStateRejudged(ConsentEvent):
+    """A group subscription's state changed because a channel update arrived that replays
+    before some of the group's own updates (a group change is judged against the channel as it
+    stood then): `update` is that channel update, the cause. Recorded so the change is a fact
+    downstream too, not only something a replay would show."""
+
+    TOPIC: ClassVar[str] = "engage.consent.GroupStateRejudged"
+
+    group: str
+    before: SubscriptionState
+    after: SubscriptionState
+
+
 CONSENT_EVENT_CLASSES: tuple[type[ConsentEvent], ...] = (
+    ChannelUpdateRecorded,
+    ChannelUpdateDuplicated,
+    GroupUpdateRecorded,
+    GroupUpdateDuplicated,
+    GroupStateRejudged,
+)
+
+# The events that answer one requested change each (the rest follow from them).
+ANSWERS: tuple[type[ConsentEvent], ...] = (
     ChannelUpdateRecorded,
     ChannelUpdateDuplicated,
     GroupUpdateRecorded,

@@ -15,7 +15,12 @@ import attrs
 
 from engage_core.consent.channel import ChannelSubscription
 from engage_core.consent.contacts import ContactKey, group_subscription_id
-from engage_core.consent.events import ConsentEvent, GroupUpdateDuplicated, GroupUpdateRecorded
+from engage_core.consent.events import (
+    ConsentEvent,
+    GroupStateRejudged,
+    GroupUpdateDuplicated,
+    GroupUpdateRecorded,
+)
 from engage_core.consent.rules import (
     SubscriptionState,
     Update,
@@ -90,7 +95,7 @@ def decide_group_update(
 
 
 def evolve_group(state: GroupSubscription | None, event: ConsentEvent) -> GroupSubscription:
-    assert isinstance(event, GroupUpdateRecorded | GroupUpdateDuplicated)
+    assert isinstance(event, GroupUpdateRecorded | GroupUpdateDuplicated | GroupStateRejudged)
     if state is None:
         state = GroupSubscription(event.originator_id, 0, event.key, event.group)
     updates = state.updates
@@ -104,3 +109,30 @@ def fold_group(events: Iterable[ConsentEvent]) -> GroupSubscription | None:
     for event in events:
         state = evolve_group(state, event)
     return state
+
+
+def rejudge_group(
+    state: GroupSubscription | None,
+    email: ContactKey,
+    before: ChannelSubscription | None,
+    after: ChannelSubscription,
+    cause: Update,
+    *,
+    recorded_at: datetime,
+) -> GroupStateRejudged | None:
+    """The event recording that a channel update changed this group's state, or None. Only an
+    update that replays before some of the group's own updates can (each group update is
+    judged against the channel updates that replay no later than it)."""
+    if state is None or not state.updates:
+        return None
+    if cause.replay_key > max(u.replay_key for u in state.updates):
+        return None
+    was = group_state(state.updates, before.updates if before is not None else ())
+    now = group_state(state.updates, after.updates)
+    if (was.status, was.locked_by_user) == (now.status, now.locked_by_user):
+        return None
+    return GroupStateRejudged(
+        originator_id=state.id, originator_version=state.version + 1, recorded_at=recorded_at,
+        channel=email.channel, key=email.key, update=cause, group=state.group,
+        before=was, after=now,
+    )  # fmt: skip

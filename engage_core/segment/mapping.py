@@ -11,8 +11,10 @@
   once (`processed_published` says whether it went out already).
 - A consent update publishes `Channel Subscription Updated` / `Group Subscription Updated` when
   it changed the state (status or the user's lock), whatever its outcome label: a late STOP that
-  locks a number is stale by arrival and still changes what holds. An EMAIL channel that becomes
-  SUBSCRIBED also publishes `Email Subscribed`. Unchanged, duplicate and refused updates publish
+  locks a number is stale by arrival and still changes what holds. A group whose state a
+  late channel update changed (`GroupStateRejudged`) publishes `Group Subscription Updated`
+  with that channel update as its source. An EMAIL channel that becomes SUBSCRIBED also
+  publishes `Email Subscribed`. Unchanged, duplicate and refused updates publish
   nothing.
 - `userId` when the message's send record or the update's provenance names a user, else
   `anonymousId` = SHA-256 hex of the normalised contact key (as Segment's SendGrid source does).
@@ -30,7 +32,11 @@ import attrs
 
 from engage_core.channels import Channel
 from engage_core.consent.contacts import ContactKey, SubscriptionChannel
-from engage_core.consent.events import ChannelUpdateRecorded, GroupUpdateRecorded
+from engage_core.consent.events import (
+    ChannelUpdateRecorded,
+    GroupStateRejudged,
+    GroupUpdateRecorded,
+)
 from engage_core.consent.rules import SubscriptionState, SubscriptionStatus
 from engage_core.lifecycles import LIFECYCLES
 from engage_core.message.events import MessageEvent, Observed, Outcome, SendRecorded
@@ -211,7 +217,8 @@ def _status(state: SubscriptionState) -> str | None:
 
 
 def consent_events(
-    event: ChannelUpdateRecorded | GroupUpdateRecorded, settings: EventSettings | None = None
+    event: ChannelUpdateRecorded | GroupUpdateRecorded | GroupStateRejudged,
+    settings: EventSettings | None = None,
 ) -> list[TrackEvent]:
     """The track events one consent update publishes (none when the state did not change)."""
     del settings  # no consent name has a legacy spelling
@@ -227,7 +234,8 @@ def consent_events(
         "source_id": provenance.source_id,
         "locked_by_user": event.after.locked_by_user,
         "effective_at": provenance.effective_at.isoformat(),
-        "outcome": event.outcome.value,
+        # a group a late channel update changed was "rejudged"; that update is its source
+        "outcome": "rejudged" if isinstance(event, GroupStateRejudged) else event.outcome.value,
     }
     who: Who = (
         (provenance.user_id, None)
@@ -235,7 +243,7 @@ def consent_events(
         else (None, anonymous_id(event.channel, event.key))
     )
     at = provenance.effective_at
-    if isinstance(event, GroupUpdateRecorded):
+    if isinstance(event, GroupUpdateRecorded | GroupStateRejudged):
         properties["group"] = event.group
         return [_track(GROUP_SUBSCRIPTION_UPDATED, _message_id(event), at, properties, who)]
     published = [_track(CHANNEL_SUBSCRIPTION_UPDATED, _message_id(event), at, properties, who)]

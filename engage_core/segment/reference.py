@@ -189,7 +189,10 @@ SUBSCRIPTION_PROPERTIES: tuple[Field, ...] = (
         "outcome",
         _ALL_CONSENT,
         "`applied`, or `stale` for an update that arrived after a newer one and still changed "
-        "what holds (a STOP effective earlier locks the number whenever it arrives)",
+        "what holds (a STOP effective earlier locks the number whenever it arrives), or "
+        "`rejudged` for a group whose state changed because a channel update arrived that "
+        "replays before the group's own updates (`source` and `source_id` name that channel "
+        "update)",
     ),
     Field("group", GROUP_SUBSCRIPTION_UPDATED, "the group's name"),
 )

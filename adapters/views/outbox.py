@@ -80,7 +80,9 @@ class OutboxView(SQLiteView):
     # pages
     cache_size: ClassVar[int] = 20_000
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, settings: EventSettings | None = None, **kwargs: Any) -> None:
+        if settings is not None:
+            self.settings = settings  # type: ignore[misc]  # per outbox, over the class default
         self._rows: list[tuple[str, str, int, bytes]] = []
         self._sends: OrderedDict[str, _Known] = OrderedDict()
         self._pending: dict[str, _Known] = {}

@@ -3,6 +3,7 @@ no subscription), and rebuilds from position 0, both in bounded memory."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from adapters.views.outbox import OutboxView
 from adapters.views.status import MessageStatusView
 from adapters.views.subscriptions import SubscriptionView
 from engage_core import EngageApplication
+from engage_core.segment import EventSettings
 
 PAGE = 1000
 VIEW_CLASSES: dict[str, type[SQLiteView]] = {
@@ -43,11 +45,24 @@ def views_location(store_url: str) -> str:
 class Views:
     """The views of one store, sharing one SQLite datastore."""
 
-    def __init__(self, location: str, *, upstream: str = "Engage") -> None:
+    def __init__(
+        self,
+        location: str,
+        *,
+        upstream: str = "Engage",
+        event_settings: EventSettings | None = None,
+    ) -> None:
+        """`event_settings` name the outbox's events (default: from the environment, e.g.
+        `ENGAGE_LEGACY_GROUP_UNSUBSCRIBED`); changing them takes `engage rebuild outbox`."""
         self.datastore = SQLiteDatastore(location, lock_timeout=30)
-        self.by_name: dict[str, SQLiteView] = {
-            name: cls(self.datastore, upstream=upstream) for name, cls in VIEW_CLASSES.items()
-        }
+        settings = event_settings or EventSettings.from_environment(os.environ)
+        self.by_name: dict[str, SQLiteView] = {}
+        for name, cls in VIEW_CLASSES.items():
+            if cls is OutboxView:
+                self.by_name[name] = OutboxView(self.datastore, upstream=upstream,
+                                                settings=settings)  # fmt: skip
+            else:
+                self.by_name[name] = cls(self.datastore, upstream=upstream)
 
     @property
     def outbox(self) -> OutboxView:

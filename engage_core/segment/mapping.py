@@ -50,6 +50,7 @@ from engage_core.segment.names import (
 )
 from engage_core.segment.track import TrackEvent
 
+LEGACY_SPELLING_VARIABLE = "ENGAGE_LEGACY_GROUP_UNSUBSCRIBED"
 _PUBLISHED = frozenset({Outcome.APPLIED, Outcome.LATE, Outcome.CONFLICT})
 _SEND_FIELDS = ("campaign_id", "campaign_name", "journey_id", "template_id", "email_subject")
 
@@ -60,6 +61,12 @@ class EventSettings:
     users whose data already has it."""
 
     legacy_group_unsubscribed_spelling: bool = False
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> EventSettings:
+        """`ENGAGE_LEGACY_GROUP_UNSUBSCRIBED=1` (or true, yes, on) for the legacy spelling."""
+        flag = environ.get(LEGACY_SPELLING_VARIABLE, "").strip().lower()
+        return cls(legacy_group_unsubscribed_spelling=flag in {"1", "true", "yes", "on"})
 
     def name(self, name: str) -> str:
         if self.legacy_group_unsubscribed_spelling and name == GROUP_UNSUBSCRIBED:

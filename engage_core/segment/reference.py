@@ -299,7 +299,9 @@ def legacy_note() -> str:
         f"`EventSettings(legacy_group_unsubscribed_spelling=True)` publishes "
         f"`{LEGACY_GROUP_UNSUBSCRIBED}` (Segment's table spelled it so until 2024) instead of "
         f"`{GROUP_UNSUBSCRIBED}`, for downstream data that already has the old spelling. No "
-        "other name changes.\n"
+        "other name changes. From the command line, set `ENGAGE_LEGACY_GROUP_UNSUBSCRIBED=1`; "
+        "events already in the outbox keep their name until `engage rebuild outbox` (their "
+        "`messageId`s stay the same).\n"
     )
 
 

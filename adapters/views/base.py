@@ -31,6 +31,7 @@ class SQLiteView(SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore, *, upstream: str = "Engage") -> None:
         super().__init__(datastore)
         self.upstream = upstream
+        self._last_committed: int | None = None  # the position this instance last committed
         self._create_tables()
 
     def _create_tables(self, attempts: int = 50) -> None:
@@ -69,6 +70,10 @@ class SQLiteView(SQLiteTrackingRecorder):
             # would leave it a stale snapshot it could not write from)
             cursor.execute("UPDATE tracking SET notification_id = notification_id WHERE 0")
             done = self._max_tracking_id(self.tracking_name, cursor) or 0
+            if done != self._last_committed:
+                # another process moved (or dropped) this view since this instance's last
+                # page: whatever it remembers between pages may be stale
+                self._forget()
             for position, event in events:
                 if position > done:
                     self._apply(cursor, position, event)
@@ -76,7 +81,11 @@ class SQLiteView(SQLiteTrackingRecorder):
             last = events[-1][0]
             if last > done:
                 self._insert_tracking(cursor, Tracking(self.tracking_name, last))
+        self._last_committed = max(last, done)
         self._committed()
+
+    def _forget(self) -> None:
+        """Drop whatever the view remembers between pages (it is read again from the tables)."""
 
     def _flush(self, cursor: SQLiteCursor) -> None:
         """Write what `_apply` gathered for the page (a view may batch its inserts)."""
@@ -106,7 +115,8 @@ class SQLiteView(SQLiteTrackingRecorder):
             for table in self.schema:
                 digest.update(f"\x1e{table}\x1e".encode())
                 cursor.execute(f"SELECT * FROM {table} ORDER BY {self.order_by[table]}")
-                for row in cursor.fetchall():
-                    rows += 1
-                    digest.update(repr(tuple(row)).encode())
+                while page := cursor.sqlite_cursor.fetchmany(1000):  # bounded, whatever the size
+                    for row in page:
+                        rows += 1
+                        digest.update(repr(tuple(row)).encode())
         return rows, digest.hexdigest()

@@ -92,6 +92,9 @@ class OutboxView(SQLiteView):
         self._sends.clear()
         super().drop()
 
+    def _forget(self) -> None:
+        self._sends.clear()
+
     def _flush(self, cursor: SQLiteCursor) -> None:
         cursor.executemany(
             "INSERT OR IGNORE INTO outbox (message_id, event, source_position, body) "

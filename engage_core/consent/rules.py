@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 
 import attrs
@@ -91,14 +91,22 @@ class ErrorCode(enum.Enum):
     GLOBAL_STATE_NOT_SUBSCRIBED = "GLOBAL_STATE_NOT_SUBSCRIBED"
 
 
+def _utc(value: datetime) -> datetime:
+    """Times as UTC: a time without a zone is taken as UTC (as every way in reads them), so
+    replay order, as-of answers and published timestamps never meet a naive time."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
 @attrs.frozen
 class Provenance:
     """Who changed consent, by which input, meaning which time, recorded when."""
 
     kind: SourceKind
     source_id: str  # file and row, request id, identify messageId, provider event id, …
-    effective_at: datetime
-    recorded_at: datetime
+    effective_at: datetime = attrs.field(converter=_utc)
+    recorded_at: datetime = attrs.field(converter=_utc)
     # the user the change was made for, when the source names one (an identify call's userId,
     # the send record of an email whose unsubscribe link was clicked): links contact and user
     user_id: str | None = None
@@ -180,6 +188,7 @@ def _replay(
     """Updates in replay order, each with what `step` made of it; cut at `as_of` when given."""
     state = SubscriptionState()
     results: list[tuple[Update, Verdict]] = []
+    as_of = _utc(as_of) if as_of is not None else None
     for update in sorted(updates, key=lambda u: u.replay_key):
         if as_of is not None and update.provenance.effective_at > as_of:
             break

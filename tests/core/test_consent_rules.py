@@ -214,3 +214,13 @@ def test_group_state_does_not_depend_on_arrival_order(data: st.DataObject) -> No
     assert group_state(data.draw(st.permutations(group)), data.draw(st.permutations(channel))) == (
         group_state(group, channel)
     )
+
+
+def test_times_without_a_zone_are_utc_everywhere() -> None:
+    """A naive time from a Python caller is read as UTC (as every way in reads it), so it can
+    neither break replay order nor the published timestamps."""
+    naive = datetime(2026, 3, 1, 10, 0)
+    provenance = Provenance(SourceKind.API, "r", naive, naive)
+    assert provenance.effective_at == naive.replace(tzinfo=UTC)
+    replayed = [Update(SUB, provenance), update(UNSUB, 11 * 60)]  # 10:00 naive, 11:00 UTC
+    assert channel_state(replayed, as_of=datetime(2026, 3, 1, 10, 30)).status is SUB

@@ -35,7 +35,7 @@ def verify_signature(
     candidates: list[str] = []
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isascii() and value.isdigit():  # "²" is a digit, not a number
             timestamp = int(value)
         elif key == "v1" and value:
             candidates.append(value)
@@ -47,4 +47,8 @@ def verify_signature(
     expected = hmac.new(
         secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
     ).hexdigest()
-    return any(hmac.compare_digest(expected, candidate) for candidate in candidates)
+    # bytes, not str: compare_digest refuses non-ASCII text, and a forged header must get False
+    return any(
+        hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace"))
+        for candidate in candidates
+    )

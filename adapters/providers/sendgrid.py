@@ -274,17 +274,21 @@ def _map_event(event: object, sends: set[tuple[Any, ...]]) -> tuple[Observation,
     full_id = _text(event, "sg_message_id", _MISSING_MESSAGE_ID)
     email = _text(event, "email", "missing email")
     provider_message_id = _provider_message_id(full_id)
+    occurred_at = _timestamp(event)
     observation = Observation(
         channel=Channel.EMAIL,
         provider=PROVIDER,
         provider_message_id=provider_message_id,
         status=_status(name, event),
-        occurred_at=_timestamp(event),
+        occurred_at=occurred_at,
         event_id=_event_id(event),
         details=_details(name, event),
         provider_keys=(_composite_key(full_id, name, event),),
     )
-    return observation, _send(event, provider_message_id, email, sends)
+    # SendGrid's `processed` is when it took the message: the send record's sent_at, so the
+    # Email Processed published from that record carries the provider's time
+    sent_at = occurred_at if name == "processed" else None
+    return observation, _send(event, provider_message_id, email, sends, sent_at)
 
 
 _MISSING_MESSAGE_ID: Final = (
@@ -385,6 +389,7 @@ def _send(
     provider_message_id: str,
     email: str,
     sends: set[tuple[Any, ...]],
+    sent_at: Any = None,
 ) -> Send | None:
     """The sender's record this event's custom args describe, once per batch. (A batch of a
     thousand events carries the same args on each event of a message: the repeats are
@@ -393,7 +398,8 @@ def _send(
         return None
     raw = (provider_message_id, email, *map(event.get, _KEYED_FIELDS))
     try:
-        if raw in sends:
+        # once per batch; again only to add the time a later `processed` brings
+        if raw in sends and (sent_at is None or (*raw, "dated") in sends):
             return None
     except TypeError:  # an unhashable custom arg, refused just below
         pass
@@ -402,8 +408,12 @@ def _send(
     for field, fallback in _FALLBACKS.items():
         if fields[field] is None:
             fields[field] = values[fallback]
-    send = Send(Channel.EMAIL, PROVIDER, provider_message_id, to=email.strip(), **fields)
+    send = Send(
+        Channel.EMAIL, PROVIDER, provider_message_id, to=email.strip(), sent_at=sent_at, **fields
+    )
     sends.add(raw)
+    if sent_at is not None:
+        sends.add((*raw, "dated"))
     return send
 
 

@@ -41,3 +41,11 @@ def test_any_of_several_signatures_during_a_rotation() -> None:
     new = sign("new", BODY, NOW)
     assert verify_signature("new", f"{new},{old}", BODY, now=NOW)
     assert verify_signature("old", f"{new},{old}", BODY, now=NOW)
+
+
+def test_forged_headers_are_false_not_errors() -> None:
+    """A receiver answers a forged header 401, never 500: no input makes it raise."""
+    from adapters.destinations.signature import verify_signature
+
+    for header in ("t=²,v1=ab", "t=1767225600,v1=é", "v1=,t=", "", "t=1,v1=" + "é" * 64):
+        assert verify_signature("whsec_example", header, b"{}", now=1767225600) is False

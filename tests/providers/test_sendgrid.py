@@ -700,3 +700,22 @@ def test_a_key_on_another_curve_is_refused_when_configured() -> None:
     other = ec.generate_private_key(ec.SECP384R1())
     with pytest.raises(ValueError, match="P-256"):
         SendGridAdapter(public_key_text(other))
+
+
+def test_email_processed_carries_sendgrids_time_and_the_user() -> None:
+    """The send record from custom args comes first and publishes Email Processed: with the
+    time SendGrid processed the message, and the user, not the time Engage got the batch."""
+    from adapters.views import Views, catch_up
+
+    app = open_application("memory://")
+    processed = event("processed", **ARGS)
+    app.observe(parse(processed, event("delivered", **ARGS)).inputs)
+    views = Views(":memory:")
+    catch_up(app, [views.outbox])
+    (published,) = [e for e in views.outbox.entries() if e.event == "Email Processed"]
+    assert (
+        published.body["timestamp"]
+        == datetime.fromtimestamp(processed["timestamp"], UTC).isoformat()
+    )
+    assert published.body["userId"] == ARGS["user_id"]
+    views.close()

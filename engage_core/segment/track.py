@@ -9,6 +9,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import attrs
+from cattrs.gen import make_dict_unstructure_fn, override
+
+from engage_core.serialisation import converter
 
 
 def _library_version() -> str:
@@ -22,20 +25,20 @@ LIBRARY = {"name": "engage-core", "version": _library_version()}
 MAX_MESSAGE_ID = 100  # Segment's limit on messageId
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class TrackEvent:
     """One track call. Exactly one of `user_id` and `anonymous_id` is set; `message_id` is
     deterministic from the domain event (the same on every rebuild and retry, so delivery
     at least once is effectively once downstream)."""
 
+    type: str = "track"
     event: str
-    message_id: str
-    timestamp: datetime
-    properties: Mapping[str, Any]
     user_id: str | None = None
     anonymous_id: str | None = None
+    message_id: str
+    timestamp: datetime
     context: Mapping[str, Any] = attrs.field(factory=lambda: {"library": LIBRARY})
-    type: str = "track"
+    properties: Mapping[str, Any]
 
     def __attrs_post_init__(self) -> None:
         if (self.user_id is None) == (self.anonymous_id is None):
@@ -46,17 +49,20 @@ class TrackEvent:
             raise ValueError("timestamp must have a time zone")
 
     def as_segment(self) -> dict[str, Any]:
-        """The JSON object Segment's HTTP API takes (camelCase, ISO-8601 timestamp)."""
-        body: dict[str, Any] = {
-            "type": self.type,
-            "event": self.event,
-            "messageId": self.message_id,
-            "timestamp": self.timestamp.isoformat(),
-            "context": dict(self.context),
-            "properties": dict(self.properties),
-        }
-        if self.user_id is not None:
-            body["userId"] = self.user_id
-        else:
-            body["anonymousId"] = self.anonymous_id
+        """The JSON object Segment's HTTP API takes (camelCase, ISO-8601 timestamp), by the
+        one cattrs converter every persisted and published value goes through."""
+        body: dict[str, Any] = converter.unstructure(self)
         return body
+
+
+converter.register_unstructure_hook(
+    TrackEvent,
+    make_dict_unstructure_fn(
+        TrackEvent,
+        converter,
+        message_id=override(rename="messageId"),
+        timestamp=override(unstruct_hook=datetime.isoformat),  # plain JSON, zone included
+        user_id=override(rename="userId", omit_if_default=True),
+        anonymous_id=override(rename="anonymousId", omit_if_default=True),
+    ),
+)

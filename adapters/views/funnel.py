@@ -33,12 +33,12 @@ from engage_core import LIFECYCLES, Channel, MessageEvent, Observed, SendRecorde
 
 STAGES = ("processed", "delivered", "opened", "machine_opened", "clicked", "bounced", "failed")
 # Which status counts as which failure end, per channel: `bounced` refused by the receiving
-# side after hand-over, `failed` never handed over.
+# side after hand-over, `failed` never handed over (a canceled send never went out either).
 FAILURE_ENDS: Mapping[Channel, Mapping[str, str]] = MappingProxyType(
     {
         Channel.EMAIL: {"bounced": "bounced", "dropped": "failed"},
-        Channel.SMS: {"undelivered": "bounced", "failed": "failed"},
-        Channel.WHATSAPP: {"undelivered": "bounced", "failed": "failed"},
+        Channel.SMS: {"undelivered": "bounced", "failed": "failed", "canceled": "failed"},
+        Channel.WHATSAPP: {"undelivered": "bounced", "failed": "failed", "canceled": "failed"},
     }
 )
 _FLAGS = ("outbound", "delivered", "opened", "machine_opened", "clicked")

@@ -105,6 +105,11 @@ class SQLiteView(SQLiteTrackingRecorder):
                            (self.tracking_name,))  # fmt: skip
             for statement in self.schema.values():
                 cursor.execute(statement)
+            self._dropped(cursor)
+        self._last_committed = None
+
+    def _dropped(self, cursor: SQLiteCursor) -> None:
+        """In the dropping transaction: what a view records about being rebuilt."""
 
     def digest(self) -> tuple[int, str]:
         """(rows, SHA-256 over every row of every table in primary-key order): equal digests

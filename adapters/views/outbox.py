@@ -8,6 +8,7 @@ log in memory: a rebuild runs in bounded memory.
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -91,6 +92,26 @@ class OutboxView(SQLiteView):
     def drop(self) -> None:
         self._sends.clear()
         super().drop()
+
+    def _dropped(self, cursor: SQLiteCursor) -> None:
+        cursor.execute("CREATE TABLE IF NOT EXISTS outbox_generation (generation TEXT)")
+        cursor.execute("DELETE FROM outbox_generation")
+        cursor.execute("INSERT INTO outbox_generation VALUES (?)", (uuid.uuid4().hex,))
+
+    def generation(self) -> str:
+        """Which build of the outbox this is: a new value on every rebuild. Positions are
+        stable within a generation; a rebuild by a newer Engage whose mapping publishes more
+        or fewer events may number them differently, so a destination's cursor is only
+        meaningful for the generation it was taken in."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("CREATE TABLE IF NOT EXISTS outbox_generation (generation TEXT)")
+            cursor.execute("SELECT generation FROM outbox_generation")
+            row = cursor.fetchone()
+            if row is None:
+                found = uuid.uuid4().hex
+                cursor.execute("INSERT INTO outbox_generation VALUES (?)", (found,))
+                return found
+            return str(row[0])
 
     def _forget(self) -> None:
         self._sends.clear()

@@ -24,6 +24,7 @@ from adapters.destinations import (
     Ledger,
     Report,
     Settings,
+    Stopped,
     deliver,
     load_settings,
     redrive,
@@ -118,10 +119,27 @@ def _closing(destinations: dict[str, Configured]) -> Iterator[None]:
 
 
 def _report_json(configured: Configured, report: Report) -> dict[str, Any]:
-    return {**attrs.asdict(report), **configured.destination.describe()}
+    fields = attrs.asdict(report, recurse=False)
+    stopped = fields.pop("stopped")  # the reason goes to stderr; here only what kind of stop
+    fields["stopped"] = None if stopped is None else stopped.kind
+    return {**fields, **configured.destination.describe()}
 
 
-def _warn(report: Report) -> None:
+def _stopped_line(name: str, stopped: Stopped) -> str:
+    if stopped.misconfigured:
+        return (
+            f"engage: {name}: stopped, its settings were refused (nothing parked; fix them and "
+            f"deliver again): {stopped.reason}"
+        )
+    return f"engage: {name}: stopped, the destination seems down: {stopped.reason}"
+
+
+def _warn(report: Report, rest: float = 0.0) -> None:
+    if report.stopped is not None:
+        line = _stopped_line(report.destination, report.stopped)
+        if rest:
+            line += f"; resting {rest:.0f} s before trying again"
+        print(line, file=sys.stderr)
     if report.parked:
         print(
             f"engage: {report.destination}: {report.parked} events parked in dead letters "
@@ -150,10 +168,18 @@ def _deliver_loop(
     views: Views,
     ledger: Ledger,
 ) -> int:
+    """Deliver once, or with `--follow` every `poll_interval`. A destination whose run stopped
+    (down, or refusing its settings) rests for its cooldown before `--follow` tries it again:
+    each run parks at most one batch, so without the rest an outage would park one batch per
+    poll. Once: exit 1 when a destination refused its settings (someone must fix them)."""
+    cooldown = settings.cooldown
     with _closing(chosen):
         while True:
             catch_up(app, [views.outbox])
+            refused = False
             for name, configured in chosen.items():
+                if args.follow and cooldown.remaining(name) > 0:
+                    continue
                 try:
                     report = deliver(
                         configured.destination, views.outbox, ledger, configured.policy,
@@ -161,12 +187,14 @@ def _deliver_loop(
                     )  # fmt: skip
                 except CursorMoved as error:
                     raise CommandFailed(str(error)) from None
-                if not args.follow or report.delivered or report.parked:
+                rest = cooldown.record(name, report) if args.follow else 0.0
+                refused = refused or bool(report.stopped and report.stopped.misconfigured)
+                if not args.follow or report.delivered or report.parked or report.stopped:
                     print(dumps({"destination": name, **_report_json(configured, report)}),
                           flush=True)  # fmt: skip
-                    _warn(report)
+                    _warn(report, rest)
             if not args.follow:
-                return 0
+                return 1 if refused else 0
             time.sleep(settings.poll_interval)
 
 
@@ -198,9 +226,25 @@ def replay_command(args: argparse.Namespace) -> int:
         )  # fmt: skip
     answer = _report_json(configured, report)
     answer.pop("pending")
+    # stopped, a replay says how far it got: `--from resume_from` sends the rest
+    answer["not_replayed"] = report.pending
+    answer["resume_from"] = report.position + 1 if report.stopped else None
     print(dumps({"destination": args.destination, "from": args.start, **answer}))
-    _warn(report)
-    return 0
+    if report.parked:
+        print(
+            f"engage: {args.destination}: {report.parked} events parked in dead letters "
+            "(engage dead-letters list)",
+            file=sys.stderr,
+        )
+    if report.stopped is None:
+        return 0
+    print(_stopped_line(args.destination, report.stopped), file=sys.stderr)
+    print(
+        f"engage: {args.destination}: {report.pending} events not replayed; resume with "
+        f"engage replay --destination {args.destination} --from {report.position + 1}",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -219,6 +263,9 @@ def redrive_command(args: argparse.Namespace) -> int:
             print(f"engage: no parked dead letter {number}", file=sys.stderr)
         redriven, still = 0, []
         events = 0
+        # a destination that stopped (down, or refusing its settings) is not tried again in
+        # this run: its other letters would only wait through every retry, or fail alike
+        stopped: dict[str, int] = {}
         for letter in letters:
             configured = settings.destinations.get(letter.destination)
             if configured is None:
@@ -229,12 +276,22 @@ def redrive_command(args: argparse.Namespace) -> int:
                 )
                 still.append(letter.id)
                 continue
+            if letter.destination in stopped:
+                stopped[letter.destination] += 1
+                still.append(letter.id)
+                continue
             report = redrive(configured.destination, letter, ledger, configured.policy)
             events += report.delivered
-            if report.parked:
+            if report.stopped is not None:
+                stopped[letter.destination] = 0
+                print(_stopped_line(letter.destination, report.stopped), file=sys.stderr)
+            if report.parked or report.stopped:
                 still.append(letter.id)
             else:
                 redriven += 1
+        for name, skipped in stopped.items():
+            if skipped:
+                print(f"engage: {name}: {skipped} more dead letters not tried", file=sys.stderr)
     print(dumps({"redriven": redriven, "events": events, "still_parked": still}))
     if still or (missing and not redriven):
         return 1

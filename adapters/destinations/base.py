@@ -1,26 +1,54 @@
 """What every destination shares: the outbox entries it is given, how it packs them into
-batches, and the two ways a delivery attempt can fail.
+batches, and the ways a delivery attempt can fail.
 
 A destination does three things and nothing else: encode one event (refusing, with a reason,
 an event it can never take), say whether a batch still fits its limits, and send one batch.
 Cursors, retries, backoff and dead letters are `delivery`'s, the same for every destination.
+
+Every reason is `redact`ed when the failure is made: reasons end up in dead letters, which
+`engage dead-letters list` prints, so a credential or token that slipped into an error message
+(a library quoting the URL it was given) must not survive into them.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 
 import attrs
 
 from adapters.views import OutboxEntry
 
+# `scheme://user:password@` (greedy up to the authority's last `@`: a password may hold one)
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#]*@")
+# a URL's query string or fragment: where tokens travel (`?token=…`, `#access_token=…`)
+_QUERY = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s?#\"'<>]*)[?#][^\s\"'<>]*")
+# `password=…` in a libpq key/value connection string, and the like
+_KEYWORD = re.compile(
+    r"\b(password|passwd|pwd|secret|token|api_?key|write_?key|access_token)(\s*=\s*)"
+    r"(\"[^\"]*\"|'[^']*'|[^\s&;,'\"]+)",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """`text` without what may be a secret: credentials in URLs become `scheme://***@`, query
+    strings and fragments go, `password=…` keeps only its name; and it is made one line. A
+    defence in depth: reasons are built not to carry secrets, but some come from libraries
+    (urllib, psycopg) that quote what they were given."""
+    text = _USERINFO.sub(r"\1***@", text)
+    text = _QUERY.sub(r"\1", text)
+    text = _KEYWORD.sub(r"\1\2***", text)
+    return " ".join(text.split())
+
 
 class DeliveryFailed(Exception):
-    """A delivery attempt failed; `reason` is one line, safe to print (no secrets)."""
+    """A delivery attempt failed; `reason` is one line, safe to print (`redact`ed)."""
 
     transient: bool = False
 
     def __init__(self, reason: str) -> None:
+        reason = redact(reason)
         super().__init__(reason)
         self.reason = reason
 
@@ -41,11 +69,26 @@ class PermanentFailure(DeliveryFailed):
     batch is parked at once, with the reason."""
 
 
+class TooLarge(PermanentFailure):
+    """The receiver refused the request as too large (HTTP 413). The events may be fine, only
+    too many at once: delivery splits the batch in halves and sends each, down to single
+    events, which are parked with this reason."""
+
+
+class Misconfigured(DeliveryFailed):
+    """The receiver refused *us*, not these events: a wrong write key or secret (HTTP 401,
+    403), a wrong URL (404, a redirect), a URL that cannot be used. Every batch would fail the
+    same way, so parking would turn the whole backlog into dead letters: the destination
+    stops for this run instead, its cursor where it was, nothing parked, until someone fixes
+    its settings."""
+
+
 class Unacceptable(Exception):
     """This one event can never be delivered here (for Segment: over 32 KB); it is parked alone,
     with the reason, and the rest of its batch goes on."""
 
     def __init__(self, reason: str) -> None:
+        reason = redact(reason)
         super().__init__(reason)
         self.reason = reason
 

@@ -1,7 +1,8 @@
 """Delivery, the same for every destination: pack outbox entries into batches within the
 destination's limits, send each with retries (exponential backoff with full jitter, honouring
 `Retry-After`), and park what still fails in dead letters. Never drop an event: every entry
-ends up acknowledged by the destination or parked with its reason.
+ends up acknowledged by the destination or parked with its reason, or stays pending when the
+destination stopped (`Stopped`: it is down, or refuses our settings), for a later run.
 
 `send_all` yields one `Step` per batch; the callers decide what a step commits: `deliver`
 moves the live cursor (in the same transaction as the parking), `replay` only parks, and
@@ -21,6 +22,8 @@ from adapters.destinations.base import (
     Batch,
     DeliveryFailed,
     Destination,
+    Misconfigured,
+    TooLarge,
     TransientFailure,
     Unacceptable,
 )
@@ -49,13 +52,32 @@ class RetryPolicy:
 
 
 @attrs.frozen
+class Stopped:
+    """Why a destination stopped before the end of what it was given. An outage: a batch gave
+    up through every retry (it was parked), and the next ones would only do the same. Or
+    `misconfigured`: the receiver refused our settings (a wrong key, a wrong URL), nothing was
+    parked and the cursor stayed where it was. `retry_after`: what the receiver last asked
+    for, in seconds, when it said."""
+
+    reason: str
+    misconfigured: bool = False
+    retry_after: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return "misconfigured" if self.misconfigured else "outage"
+
+
+@attrs.frozen
 class Step:
     """One batch's outcome and the events refused on the way to it. Every outbox entry up to
-    `last_position` (of those given) is in `delivered` or `parked`."""
+    `last_position` (of those given) is in `delivered` or `parked`; with `stopped`, the
+    destination stopped here and the entries after `last_position` were not tried."""
 
     delivered: tuple[OutboxEntry, ...]
     parked: tuple[Parked, ...]
     last_position: int
+    stopped: Stopped | None = None
 
 
 def batches(
@@ -83,8 +105,24 @@ def batches(
         yield (Batch(tuple(held), tuple(encoded)) if held else None), refused
 
 
-def attempt(destination: Destination, batch: Batch, policy: RetryPolicy) -> Parked | None:
-    """Send one batch until it is acknowledged (None) or must be parked (why, how often)."""
+@attrs.frozen
+class Failed:
+    """A batch that could not be delivered: the last failure, after how many attempts, and
+    the reason to park it with."""
+
+    failure: DeliveryFailed
+    attempts: int
+    reason: str
+
+    @property
+    def retry_after(self) -> float | None:
+        failure = self.failure
+        return failure.retry_after if isinstance(failure, TransientFailure) else None
+
+
+def attempt(destination: Destination, batch: Batch, policy: RetryPolicy) -> Failed | None:
+    """Send one batch until it is acknowledged (None) or retrying is over (why). Only
+    transient failures are retried."""
     tries = 0
     while True:
         tries += 1
@@ -92,40 +130,78 @@ def attempt(destination: Destination, batch: Batch, policy: RetryPolicy) -> Park
             destination.send(batch)
             return None
         except DeliveryFailed as failure:
-            if not failure.transient or tries >= policy.max_attempts:
-                return Parked(batch.entries, _reason(failure, tries), tries, failure.transient)
+            if not failure.transient:
+                return Failed(failure, tries, failure.reason)
+            if tries >= policy.max_attempts:
+                return Failed(failure, tries, f"{failure.reason} (gave up after {tries} attempts)")
             wait = policy.backoff(tries)
-            if isinstance(failure, TransientFailure) and failure.retry_after is not None:
-                if failure.retry_after > policy.max_retry_after:
-                    reason = f"{failure.reason}; asked to wait {failure.retry_after:.0f} s"
-                    return Parked(batch.entries, reason, tries, transient=True)
-                wait = failure.retry_after
+            asked = failure.retry_after if isinstance(failure, TransientFailure) else None
+            if asked is not None:
+                if asked > policy.max_retry_after:
+                    return Failed(failure, tries, f"{failure.reason}; asked to wait {asked:.0f} s")
+                wait = asked
             policy.sleep(wait)
 
 
-def _reason(failure: DeliveryFailed, tries: int) -> str:
-    if failure.transient:
-        return f"{failure.reason} (gave up after {tries} attempts)"
-    return failure.reason
+class _Outcome:
+    """What sending one batch came to, halves included: delivered, parked, and after a stop
+    the entries not tried."""
+
+    def __init__(self) -> None:
+        self.delivered: list[OutboxEntry] = []
+        self.parked: list[Parked] = []
+        self.untried: list[OutboxEntry] = []
+        self.stopped: Stopped | None = None
+
+    def send(self, destination: Destination, batch: Batch, policy: RetryPolicy) -> None:
+        """Send `batch`. Refused as too large (413), its halves are sent in turn, down to
+        single events, which are parked: a receiver's size limit must not park good events."""
+        if self.stopped is not None:
+            self.untried.extend(batch.entries)
+            return
+        failed = attempt(destination, batch, policy)
+        if failed is None:
+            self.delivered.extend(batch.entries)
+        elif isinstance(failed.failure, TooLarge) and len(batch.entries) > 1:
+            half = len(batch.entries) // 2
+            for part in (slice(None, half), slice(half, None)):
+                self.send(destination, Batch(batch.entries[part], batch.encoded[part]), policy)
+        elif isinstance(failed.failure, Misconfigured):
+            self.stopped = Stopped(failed.reason, misconfigured=True)
+            self.untried.extend(batch.entries)
+        else:
+            transient = failed.failure.transient
+            self.parked.append(Parked(batch.entries, failed.reason, failed.attempts, transient))
+            if transient:
+                self.stopped = Stopped(failed.reason, retry_after=failed.retry_after)
+
+    def step(self, refused: list[Parked]) -> Step:
+        """The step, with the refused events that come before anything untried (those after
+        stay for the next run, which refuses them again)."""
+        first_untried = min((e.position for e in self.untried), default=None)
+        if first_untried is not None:
+            refused = [p for p in refused if p.entries[0].position < first_untried]
+            last = first_untried - 1
+        else:
+            last = max(
+                [e.position for e in self.delivered]
+                + [e.position for p in [*refused, *self.parked] for e in p.entries]
+            )
+        return Step(tuple(self.delivered), (*refused, *self.parked), last, self.stopped)
 
 
 def send_all(
     destination: Destination, entries: Iterable[OutboxEntry], policy: RetryPolicy
 ) -> Iterator[Step]:
-    """Send every entry: one `Step` per batch, in outbox order."""
+    """Send every entry: one `Step` per batch, in outbox order, until one stops."""
     for batch, refused in batches(destination, entries):
-        parked = list(refused)
-        delivered: tuple[OutboxEntry, ...] = ()
+        outcome = _Outcome()
         if batch is not None:
-            failed = attempt(destination, batch, policy)
-            if failed is None:
-                delivered = batch.entries
-            else:
-                parked.append(failed)
-        positions = [e.position for e in delivered] + [
-            e.position for p in parked for e in p.entries
-        ]
-        yield Step(delivered, tuple(parked), max(positions))
+            outcome.send(destination, batch, policy)
+        step = outcome.step(refused)
+        yield step
+        if step.stopped is not None:
+            return
 
 
 @attrs.frozen
@@ -139,6 +215,7 @@ class Report:
     dead_letters: int = 0
     position: int = 0
     pending: int = 0  # outbox events after `position`, left for the next run
+    stopped: Stopped | None = None  # why the run ended before the end, if it did
 
     def add(self, step: Step) -> Report:
         return attrs.evolve(
@@ -148,6 +225,7 @@ class Report:
             parked=self.parked + sum(len(p.entries) for p in step.parked),
             dead_letters=self.dead_letters + len(step.parked),
             position=max(self.position, step.last_position),
+            stopped=step.stopped or self.stopped,
         )
 
 
@@ -163,9 +241,11 @@ def deliver(
     A destination seen for the first time starts at 0 (all history), or at the end when
     `start_at_end`.
 
-    When a batch is parked because the destination stayed down through every retry, the run
-    stops there for this destination: the events after it stay pending for the next run,
-    rather than an outage turning the whole backlog into dead letters."""
+    The run stops early for this destination (`Report.stopped`) when a batch is parked because
+    the destination stayed down through every retry, rather than an outage turning the whole
+    backlog into dead letters; or when the receiver refused our settings (401, 403, 404), in
+    which case nothing is parked and the cursor stays. Either way the events after stay
+    pending. `--follow` then rests the destination (`Cooldown`) before the next run."""
     last = outbox.last_position()
     cursor = ledger.cursor(destination.name)
     if cursor is None:
@@ -173,12 +253,49 @@ def deliver(
     report = Report(destination.name, position=cursor)
     pending = (e for e in outbox.entries(cursor) if e.position <= last)
     for step in send_all(destination, pending, policy):
-        ledger.advance(destination.name, cursor, step.last_position, step.parked)
-        cursor = step.last_position
+        if step.last_position > cursor:
+            ledger.advance(destination.name, cursor, step.last_position, step.parked)
+            cursor = step.last_position
         report = report.add(step)
-        if any(p.transient for p in step.parked):
+        if step.stopped is not None:
             break
-    return attrs.evolve(report, pending=pending_after(outbox, cursor))
+    return attrs.evolve(report, position=cursor, pending=pending_after(outbox, cursor))
+
+
+@attrs.define
+class Cooldown:
+    """How long each destination rests in `deliver --follow` after a run that stopped (an
+    outage, or settings the receiver refused): `first` seconds, or the receiver's Retry-After
+    when longer, doubling with each run that stops again, up to `longest`; a run that does not
+    stop resets it. Without it, `--follow` would start a fresh run every poll and park one
+    more batch each time (and ignore a Retry-After beyond `max_retry_after`): an outage would
+    still turn the backlog into dead letters, one batch per poll. With it, an outage parks at
+    most one batch per cooldown."""
+
+    first: float = 30.0
+    longest: float = 900.0
+    clock: Callable[[], float] = time.monotonic
+    _until: dict[str, float] = attrs.field(factory=dict, init=False)
+    _streak: dict[str, int] = attrs.field(factory=dict, init=False)
+
+    def remaining(self, name: str) -> float:
+        """Seconds until `name` may be tried again (0: now)."""
+        return max(0.0, self._until.get(name, 0.0) - self.clock())
+
+    def record(self, name: str, report: Report) -> float:
+        """Note how a run of `name` ended; the rest it starts, in seconds (0: none)."""
+        if report.stopped is None:
+            self._until.pop(name, None)
+            self._streak.pop(name, None)
+            return 0.0
+        # a run that delivered something before it stopped found the destination up
+        streak = 1 if report.delivered else self._streak.get(name, 0) + 1
+        self._streak[name] = streak
+        rest = min(self.longest, self.first * 2.0 ** min(streak - 1, 64))
+        if report.stopped.retry_after is not None:
+            rest = max(rest, report.stopped.retry_after)
+        self._until[name] = self.clock() + rest
+        return rest
 
 
 def pending_after(outbox: OutboxView, position: int) -> int:
@@ -215,18 +332,26 @@ def replay(
     """Send history again from an outbox position (and/or only events `keep` accepts), up to
     the outbox's last position now. The live cursor does not move: replay runs beside live
     delivery, and the deterministic messageIds collapse the repeats downstream. What fails is
-    parked (source "replay") and redriven like any dead letter."""
+    parked (source "replay") and redriven like any dead letter.
+
+    Replay stops where a run of `deliver` would (`Report.stopped`): at the first batch that
+    gave up through an outage (parked), or when the receiver refused our settings. Going on
+    would park all history, batch after batch, during an outage. `pending` then counts the
+    events not replayed, and a replay from `position + 1` resumes."""
     last = outbox.last_position()
-    chosen = (
-        e
-        for e in outbox.entries(max(from_position, 1) - 1)
-        if e.position <= last and (keep is None or keep(e))
-    )
+
+    def chosen(after: int) -> Iterator[OutboxEntry]:
+        return (
+            e for e in outbox.entries(after) if e.position <= last and (keep is None or keep(e))
+        )
+
     report = Report(destination.name, position=max(from_position, 1) - 1)
-    for step in send_all(destination, chosen, policy):
+    for step in send_all(destination, chosen(report.position), policy):
         if step.parked:
             ledger.park(destination.name, "replay", step.parked)
         report = report.add(step)
+        if step.stopped is not None:
+            return attrs.evolve(report, pending=sum(1 for _ in chosen(report.position)))
     return report
 
 
@@ -234,11 +359,26 @@ def redrive(
     destination: Destination, letter: DeadLetter, ledger: Ledger, policy: RetryPolicy
 ) -> Report:
     """Send a dead letter's events again. Delivered: the letter is marked redriven. Still
-    failing: it keeps what failed, with the new reason (see `Ledger.settle`)."""
+    failing: it keeps what failed, with the new reason (see `Ledger.settle`). When the
+    destination stops on the way (`Report.stopped`), what was not tried stays in the letter;
+    refused settings with nothing delivered leave the letter exactly as it was."""
     report = Report(destination.name)
     still: list[Parked] = []
+    untried: tuple[OutboxEntry, ...] = ()
     for step in send_all(destination, letter.entries, policy):
         still.extend(step.parked)
         report = report.add(step)
+        if step.stopped is not None:
+            untried = tuple(e for e in letter.entries if e.position > step.last_position)
+    stopped = report.stopped
+    if stopped is not None:
+        if stopped.misconfigured and not report.delivered and not still:
+            return report  # nothing was tried: the letter stays as it was
+        if untried and still and not stopped.misconfigured:
+            # the part that gave up and the rest after it: one letter, as before
+            gave_up = still.pop()
+            still.append(attrs.evolve(gave_up, entries=gave_up.entries + untried))
+        elif untried:
+            still.append(Parked(untried, stopped.reason, 0))
     ledger.settle(letter, still)
     return report

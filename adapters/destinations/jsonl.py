@@ -5,6 +5,7 @@ the file past `max_bytes`, the file is rotated first, as logrotate does: `events
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class JsonlDestination(Destination):
         chunk: list[bytes] = []
         if size and not self._ends_with_newline():
             chunk.append(b"\n")  # a line cut short by a crash stays a line of its own
+            size += 1  # and that byte is in the file too: it counts against max_bytes
         for line in lines:
             # a line longer than max_bytes still gets a file of its own
             if size and size + len(line) > self.max_bytes:
@@ -64,11 +66,32 @@ class JsonlDestination(Destination):
     def _append(self, chunk: list[bytes]) -> None:
         if not chunk:
             return
+        created = not self.path.exists()
         with self.path.open("ab") as stream:
             stream.write(b"".join(chunk))
             stream.flush()
             if self.fsync:
                 os.fsync(stream.fileno())
+        if created:
+            self._sync_directory()  # a new file's name is in the directory, not the file
+
+    def _sync_directory(self) -> None:
+        """fsync the file's directory: creating and renaming files changes the directory, and
+        until it is synced a power cut may undo the change (a rotated file back under its old
+        name, a new file gone) after the cursor moved past what they hold."""
+        if not self.fsync:
+            return
+        try:
+            descriptor = os.open(self.path.parent, os.O_RDONLY)
+        except OSError:  # some platforms cannot open a directory; nothing more to do there
+            return
+        try:
+            os.fsync(descriptor)
+        except OSError as error:
+            if error.errno != errno.EINVAL:  # a file system that cannot sync directories
+                raise
+        finally:
+            os.close(descriptor)
 
     def rotated(self, number: int) -> Path:
         """`events.jsonl` → `events.<number>.jsonl`."""
@@ -83,6 +106,7 @@ class JsonlDestination(Destination):
         for number in range(last, 1, -1):
             self.rotated(number - 1).rename(self.rotated(number))
         self.path.rename(self.rotated(1))
+        self._sync_directory()
 
     def describe(self) -> dict[str, object]:
         return {"type": "jsonl", "path": str(self.path), "max_bytes": self.max_bytes}

@@ -12,6 +12,7 @@ are read here and never appear in a message.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -23,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 import attrs
 
 from adapters.destinations.base import Destination
-from adapters.destinations.delivery import RetryPolicy
+from adapters.destinations.delivery import Cooldown, RetryPolicy
 from adapters.destinations.http import check_url
 from adapters.destinations.jsonl import DEFAULT_MAX_BYTES, JsonlDestination
 from adapters.destinations.segment import DEFAULT_BASE_URL, MAX_BATCH_EVENTS, SegmentDestination
@@ -51,7 +52,11 @@ TYPE_KEYS = {
 }
 DELIVERY_KEYS = {
     "max_attempts", "base_delay", "max_delay", "max_retry_after", "timeout", "poll_interval",
+    "cooldown", "max_cooldown",
 }  # fmt: skip
+# The longest duration a setting may ask for, in seconds (a day): longer is surely a mistake,
+# and `time.sleep` or a socket timeout overflows on huge values (1e300) rather than wait.
+LONGEST = 86_400.0
 
 
 class ConfigError(ValueError):
@@ -72,6 +77,7 @@ class Settings:
     destinations: dict[str, Configured]
     poll_interval: float
     source: str  # where the settings came from, for messages
+    cooldown: Cooldown = attrs.field(factory=Cooldown)  # how `--follow` rests a stopped one
 
 
 def store_directory(store_url: str) -> Path:
@@ -140,12 +146,19 @@ def load_settings(
     )
     if sleep is not None:
         policy = attrs.evolve(policy, sleep=sleep)
-    timeout = _number(delivery, "timeout", 10.0, "[delivery]")
+    timeout = _number(delivery, "timeout", 10.0, "[delivery]", positive=True)
+    poll_interval = _number(delivery, "poll_interval", 1.0, "[delivery]", positive=True)
+    cooldown = Cooldown(
+        first=_number(delivery, "cooldown", 30.0, "[delivery]"),
+        longest=_number(delivery, "max_cooldown", 900.0, "[delivery]"),
+    )
+    if cooldown.longest < cooldown.first:
+        raise ConfigError("[delivery]: max_cooldown must be at least cooldown")
     destinations = {
         name: _configured(name, table, base, policy, timeout, store_url, environ)
         for name, table in tables.items()
     }
-    return Settings(destinations, _number(delivery, "poll_interval", 1.0, "[delivery]"), source)
+    return Settings(destinations, poll_interval, source, cooldown)
 
 
 def _apply_environment(tables: dict[str, dict[str, Any]], environ: Mapping[str, str]) -> None:
@@ -176,20 +189,21 @@ def _configured(
     if not NAME.match(name):
         raise ConfigError(f"{where}: a destination name is letters, digits, _ and - only")
     kind = table.get("type")
-    if kind not in TYPE_KEYS:
+    # isinstance first: `kind in TYPE_KEYS` raises TypeError for a TOML array (unhashable)
+    if not isinstance(kind, str) or kind not in TYPE_KEYS:
         raise ConfigError(f"{where}: type must be one of {', '.join(TYPE_KEYS)}, not {kind!r}")
     _only(table, COMMON_KEYS | TYPE_KEYS[kind], where)
     start = table.get("start", "beginning")
-    if start not in {"beginning", "end"}:
+    if not isinstance(start, str) or start not in {"beginning", "end"}:
         raise ConfigError(f'{where}: start must be "beginning" or "end", not {start!r}')
     policy = attrs.evolve(policy, max_attempts=_int(table, "max_attempts", policy.max_attempts,
                                                     where))  # fmt: skip
-    timeout = _number(table, "timeout", timeout, where)
+    timeout = _number(table, "timeout", timeout, where, positive=True)
     destination: Destination
     if kind == "jsonl":
         destination = JsonlDestination(
             name,
-            base / Path(_text(table, "path", f"{name}.jsonl", where)).expanduser(),
+            base / _path(_text(table, "path", f"{name}.jsonl", where), f"{where}: path"),
             max_bytes=_int(table, "max_bytes", DEFAULT_MAX_BYTES, where),
             batch_size=_int(table, "batch_size", 1000, where),
             fsync=_flag(table, "fsync", True, where),
@@ -236,17 +250,52 @@ def _sql(
             raise ConfigError(f"{where}: an in-memory store has no file to share; set url")
         return SqliteTableDestination(name, Path(location), table=name_of_table,
                                       batch_size=batch_size)  # fmt: skip
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # never its message: it may quote the URL, password and all
+        raise ConfigError(f"{where}: url is not a valid URL") from None
+    scheme = parts.scheme.lower()
     if scheme in {"postgresql", "postgres"}:
+        _check_postgres_url(url, where)
         return PostgresTableDestination(name, url, table=name_of_table, batch_size=batch_size)
     if scheme == "sqlite":
-        raw_path = unquote(urlsplit(url).path)
+        raw_path = unquote(parts.path)
         path = raw_path[1:] if raw_path.startswith("/") else raw_path
-        if not path or urlsplit(url).netloc:
+        if not path or parts.netloc:
             raise ConfigError(f"{where}: url: use sqlite:///relative.db or sqlite:////abs.db")
-        return SqliteTableDestination(name, base / Path(path).expanduser(),
+        return SqliteTableDestination(name, base / _path(path, f"{where}: url"),
                                       table=name_of_table, batch_size=batch_size)  # fmt: skip
     raise ConfigError(f"{where}: url must start with sqlite:/// or postgresql://")
+
+
+def _check_postgres_url(url: str, where: str) -> None:
+    """Parse the connection URL now, as libpq will: a malformed one is a settings error at
+    startup rather than a failure of every batch, and libpq's message (which quotes the whole
+    URL, password included) is never shown, only its class."""
+    try:
+        import psycopg  # the `postgres` extra, only when a PostgreSQL table is configured
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        raise ConfigError(
+            f"{where}: a PostgreSQL url needs the postgres extra (pip install 'engage[postgres]')"
+        ) from None
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as error:
+        raise ConfigError(
+            f"{where}: url is not a valid PostgreSQL connection URL ({type(error).__name__})"
+        ) from None
+
+
+def _path(text: str, what: str) -> Path:
+    """A path from the settings, `~` expanded; refused here rather than failing every batch
+    (a NUL byte makes every file call raise ValueError; `~nosuchuser` cannot expand)."""
+    if "\0" in text:
+        raise ConfigError(f"{what} must not contain a NUL character")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{what}: cannot expand ~ (no such user or no home directory)") from None
 
 
 def _table(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
@@ -284,10 +333,22 @@ def _flag(table: Mapping[str, Any], key: str, default: bool, where: str) -> bool
     return value
 
 
-def _number(table: Mapping[str, Any], key: str, default: float, where: str) -> float:
+def _number(
+    table: Mapping[str, Any], key: str, default: float, where: str, *, positive: bool = False
+) -> float:
+    """A duration in seconds: finite (TOML has `nan` and `inf`), at least 0 (above 0 when
+    `positive`: a timeout or poll interval of 0 means none at all), at most a day."""
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigError(f"{where}: {key} must be a number of at least 0")
+    low = "above 0" if positive else "from 0"
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (positive and value == 0)
+        or value > LONGEST
+    ):
+        raise ConfigError(f"{where}: {key} must be a number of seconds {low} to {LONGEST:g}")
     return float(value)
 
 

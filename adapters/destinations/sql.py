@@ -15,7 +15,13 @@ from typing import Any
 
 import orjson
 
-from adapters.destinations.base import Batch, Destination, PermanentFailure, TransientFailure
+from adapters.destinations.base import (
+    Batch,
+    Destination,
+    Misconfigured,
+    PermanentFailure,
+    TransientFailure,
+)
 from adapters.views import OutboxEntry
 
 TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -96,7 +102,16 @@ class PostgresTableDestination(Destination):
         import psycopg  # the `postgres` extra, only when a PostgreSQL table is configured
 
         if self._connection is None:
-            connection = psycopg.connect(self._url, connect_timeout=10)
+            try:
+                connection = psycopg.connect(self._url, connect_timeout=10)
+            except psycopg.OperationalError:
+                raise  # the server is unreachable or refused us: `send` retries
+            except psycopg.Error as error:
+                # the URL itself cannot be used, and libpq's message quotes it, password and
+                # all: only the class goes into the reason (settings check this first)
+                raise Misconfigured(
+                    f"PostgreSQL: the connection URL cannot be used ({type(error).__name__})"
+                ) from None
             with connection.transaction():
                 connection.execute(
                     f"CREATE TABLE IF NOT EXISTS {self.table} (message_id TEXT PRIMARY KEY, "
@@ -125,6 +140,11 @@ class PostgresTableDestination(Destination):
         except psycopg.OperationalError as error:  # connection refused or lost
             self.close()
             raise TransientFailure(f"PostgreSQL: {_first_line(error)}") from None
+        except psycopg.errors.InsufficientPrivilege as error:  # every batch would fail alike
+            self.close()
+            raise Misconfigured(
+                f"PostgreSQL: {_first_line(error)} (check the user's privileges)"
+            ) from None
         except psycopg.Error as error:
             self.close()
             raise PermanentFailure(f"PostgreSQL: {_first_line(error)}") from None
@@ -139,6 +159,7 @@ class PostgresTableDestination(Destination):
 
 
 def _first_line(error: Exception) -> str:
-    """psycopg's messages may quote the connection string's host and user, never its
-    password; keep the first line."""
+    """The first line of a server's or libpq's message: they quote the host and the user;
+    errors about the connection URL itself, which quote it whole, never get here (`_connect`
+    keeps only their class), and the reason is `redact`ed besides."""
     return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,100 @@ def test_follow_keeps_delivering_new_events(store: str, tmp_path: Path) -> None:
     assert "Traceback" not in (follower.stderr.read() if follower.stderr else "")
     lines = json_lines((tmp_path / "followed.jsonl").read_text())
     assert lines[-1]["properties"]["provider_message_id"] == "SM-new"
+
+
+@pytest.mark.parametrize(
+    ("config", "env", "message"),
+    [
+        ('[destinations.x]\ntype = ["jsonl"]\n', {}, "type must be one of"),
+        ('[destinations.x]\ntype = "jsonl"\nstart = ["end"]\n', {}, "start must be"),
+        ("", {"ENGAGE_SQL_URL": "postgresql://u:wk_SECRET@[::1/db"}, "url is not a valid URL"),
+        ("[delivery]\ntimeout = nan\n", {}, "timeout must be a number"),
+        ("[delivery]\npoll_interval = inf\n", {}, "poll_interval must be a number"),
+        ("", {"ENGAGE_WEBHOOK_URL": "https://h/x y?token=wk_SECRET"}, "url must not contain"),
+    ],
+)
+def test_malformed_settings_are_one_line_errors_not_tracebacks(
+    store: str, tmp_path: Path, config: str, env: dict[str, str], message: str
+) -> None:
+    if config:
+        (tmp_path / "engage.toml").write_text(config)
+    done = engage("--store", store, "deliver", env=env)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert message in done.stderr
+    assert "wk_SECRET" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_follow_rests_a_destination_that_is_down(
+    store: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    (tmp_path / "engage.toml").write_text(
+        f"[delivery]\npoll_interval = 0.02\nmax_attempts = 2\nbase_delay = 0.01\n"
+        f'[destinations.hook]\ntype = "webhook"\nurl = "{receiver.url}"\nbatch_size = 10\n'
+    )
+    # down, and asking for an hour: more than max_retry_after, so the batch is parked at once
+    receiver.script(*[Reply(503, headers=(("Retry-After", "3600"),))] * 100)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGE_")}
+    follower = subprocess.Popen(
+        [ENGAGE, "--store", store, "deliver", "--follow"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=clean,
+    )  # fmt: skip
+    try:
+        assert follower.stdout is not None
+        first = json.loads(follower.stdout.readline())
+        time.sleep(0.4)  # some twenty polls
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(10)
+    stderr = follower.stderr.read() if follower.stderr else ""
+    assert (first["parked"], first["stopped"]) == (10, "outage")
+    assert "resting 3600 s before trying again" in stderr  # the server's wait, not 30 s
+    # one batch parked, not one per poll; the rest still pending
+    (letter,) = json_lines(engage("--store", store, "dead-letters", "list").stdout)
+    assert "asked to wait 3600 s" in str(letter["reason"])
+    assert len(receiver.requests) == 1
+    assert follower.returncode == 130
+    assert "Traceback" not in stderr
+
+
+def test_refused_settings_and_outages_over_the_cli(
+    store: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    (tmp_path / "engage.toml").write_text(
+        f'[delivery]\nmax_attempts = 1\n[destinations.hook]\ntype = "webhook"\n'
+        f'url = "{receiver.url}"\nbatch_size = 10\n'
+    )
+    receiver.script(Reply(401, body=b"bad key"))
+    done = engage("--store", store, "deliver")
+    assert done.returncode == 1  # someone must fix the settings
+    (report,) = json_lines(done.stdout)
+    assert (report["stopped"], report["dead_letters"], report["position"]) == (
+        "misconfigured", 0, 0,
+    )  # fmt: skip
+    assert "settings were refused" in done.stderr
+    assert "HTTP 401" in done.stderr
+
+    receiver.script(Reply(400), Reply(400))  # two batches refused, parked; the rest goes
+    done = engage("--store", store, "deliver")
+    assert done.returncode == 0
+    assert json_lines(done.stdout)[0]["dead_letters"] == 2
+
+    receiver.reset()
+    receiver.script(Reply(503), Reply(503))
+    redriven = engage("--store", store, "dead-letters", "redrive")
+    assert redriven.returncode == 1
+    assert json_lines(redriven.stdout) == [{"redriven": 0, "events": 0, "still_parked": [1, 2]}]
+    assert "1 more dead letters not tried" in redriven.stderr
+    assert len(receiver.requests) == 1  # the destination was down: the second not tried
+
+    receiver.reset()
+    receiver.script(Reply(503))
+    replayed = engage("--store", store, "replay", "--destination", "hook", "--from", "1")
+    assert replayed.returncode == 1
+    (answer,) = json_lines(replayed.stdout)
+    assert (answer["stopped"], answer["parked"], answer["resume_from"]) == ("outage", 10, 11)
+    assert answer["not_replayed"] == report["pending"] - 10
+    assert "--from 11" in replayed.stderr
+    assert len(receiver.requests) == 1

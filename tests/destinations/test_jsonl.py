@@ -3,9 +3,12 @@ with older files shifted and none deleted."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import orjson
+import pytest
 
 from adapters.destinations import JsonlDestination, RetryPolicy, deliver
 from tests.destinations.conftest import Outbox, delivered
@@ -81,3 +84,47 @@ def test_an_unwritable_path_is_retried_then_parked(
     (letter,) = outbox.ledger.dead_letters()
     assert letter.reason.startswith("cannot write")
     assert letter.attempts == 5
+
+
+def test_the_newline_that_repairs_a_cut_line_counts_against_max_bytes(
+    outbox: Outbox, policy: RetryPolicy, tmp_path: Path
+) -> None:
+    (entry,) = outbox.add(delivered(1))
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"cut": ')
+    line = len(JsonlDestination("f", path).encode(entry))
+    # the cut line and the new one fit exactly, the repairing newline does not
+    limit = len(b'{"cut": ') + line
+    deliver(JsonlDestination("file", path, max_bytes=limit), outbox.view, outbox.ledger, policy)
+    assert path.stat().st_size <= limit
+    assert (tmp_path / "events.1.jsonl").read_bytes() == b'{"cut": \n'
+    assert [row["messageId"] for row in read_lines(path)] == [entry.message_id]
+
+
+def test_rotation_fsyncs_the_directory(
+    outbox: Outbox, policy: RetryPolicy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = outbox.add(delivered(2))
+    path = tmp_path / "events.jsonl"
+    line = len(JsonlDestination("f", path).encode(entries[0]))
+    destination = JsonlDestination("file", path, max_bytes=line, batch_size=1)
+    deliver(destination, outbox.view, outbox.ledger, policy)  # the file exists now
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        synced.append("directory" if stat.S_ISDIR(os.fstat(descriptor).st_mode) else "file")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    outbox.add(delivered(1, first=2))
+    deliver(destination, outbox.view, outbox.ledger, policy)  # rotates, then a new file
+    assert (tmp_path / "events.2.jsonl").exists()
+    # the renames are durable (directory), then the new file's data and its name
+    assert synced == ["directory", "file", "directory"]
+
+    synced.clear()
+    quiet = JsonlDestination("file", path, max_bytes=line, batch_size=1, fsync=False)
+    outbox.add(delivered(1, first=3))
+    deliver(quiet, outbox.view, outbox.ledger, policy)
+    assert synced == []  # fsync = false: none at all

@@ -33,10 +33,15 @@ def test_basic_auth_is_the_write_key_and_the_path_is_v1_batch(
     assert body == [e.body for e in entries]
     assert "sentAt" in orjson.loads(request.body)
     assert other.auth_ok is False
-    (letter,) = outbox.ledger.dead_letters("wrong")
-    assert refused.parked == 3
-    assert letter.reason.startswith("HTTP 401")
-    assert "not-the-key" not in letter.reason
+    # a wrong write key would fail every batch alike: the destination stops, nothing parked
+    assert (refused.delivered, refused.parked, refused.pending) == (0, 0, 3)
+    assert outbox.ledger.dead_letters("wrong") == []
+    assert outbox.ledger.cursor("wrong") == 0
+    assert refused.stopped is not None
+    assert refused.stopped.misconfigured
+    assert refused.stopped.reason.startswith("HTTP 401")
+    assert "write key" in refused.stopped.reason
+    assert "not-the-key" not in refused.stopped.reason
 
 
 def test_batches_stay_within_500_kb_and_2500_events(outbox: Outbox, policy: RetryPolicy) -> None:

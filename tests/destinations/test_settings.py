@@ -136,6 +136,37 @@ def test_config_path_from_the_option_or_the_environment(store: str, tmp_path: Pa
         ("[delivery]\nmax_attempts = -1\n", "max_attempts must be"),
         ("[deliveries]\n", "unknown section"),
         ('[destinations.webhook]\ntype = "jsonl"\n', "ENGAGE_WEBHOOK_URL sets destination"),
+        # TOML arrays where a string belongs: `in` a set of strings raised TypeError
+        ('[destinations.a]\ntype = ["jsonl"]\n', "type must be one of"),
+        ('[destinations.a]\ntype = "jsonl"\nstart = ["end"]\n', "start must be"),
+        # urllib would quote the path and query of these in every dead letter's reason
+        ('[destinations.a]\ntype = "webhook"\nurl = "https://h/a b?token=SECRET"\n', "spaces"),
+        (
+            '[destinations.a]\ntype = "webhook"\nurl = "https://h/?token=SECRET\\u0007"\n',
+            "control characters",
+        ),
+        (
+            '[destinations.a]\ntype = "segment"\nwrite_key = "k"\nbase_url = "https://h/ x"\n',
+            "base_url must not contain spaces",
+        ),
+        ("[delivery]\ntimeout = nan\n", "timeout must be a number of seconds above 0"),
+        ("[delivery]\npoll_interval = inf\n", "poll_interval must be"),
+        ("[delivery]\npoll_interval = 0\n", "poll_interval must be"),
+        ("[delivery]\nmax_delay = -inf\n", "max_delay must be"),
+        ("[delivery]\nmax_retry_after = 1e300\n", "max_retry_after must be"),
+        ('[destinations.a]\ntype = "webhook"\nurl = "https://h/"\ntimeout = 0\n', "timeout"),
+        ("[delivery]\ncooldown = 60\nmax_cooldown = 30\n", "max_cooldown must be at least"),
+        (
+            '[destinations.a]\ntype = "sql"\nurl = "postgresql://u:SECRET@[::1/db"\n',
+            "url is not a valid URL",
+        ),
+        (
+            '[destinations.a]\ntype = "sql"\nurl = "postgresql://u:SECRET@h/db?foo=bar"\n',
+            "not a valid PostgreSQL connection URL (ProgrammingError)",
+        ),
+        ('[destinations.a]\ntype = "jsonl"\npath = "a\\u0000b"\n', "NUL"),
+        ('[destinations.a]\ntype = "jsonl"\npath = "~no-such-user-here/x"\n', "cannot expand"),
+        ('[destinations.a]\ntype = "sql"\nurl = "sqlite:///a\\u0000b"\n', "NUL"),
     ],
 )
 def test_bad_settings_say_what_and_where(
@@ -147,6 +178,22 @@ def test_bad_settings_say_what_and_where(
         load_settings(store, environ=environ)
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+    assert "SECRET" not in str(raised.value)
+
+
+def test_a_malformed_sql_url_in_the_environment_is_a_settings_error(store: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings(store, environ={"ENGAGE_SQL_URL": "postgresql://u:s3cret@[::1/db"})
+    assert "url is not a valid URL" in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+def test_cooldown_settings(store: str, tmp_path: Path) -> None:
+    assert (load_settings(store, environ={}).cooldown.first,
+            load_settings(store, environ={}).cooldown.longest) == (30.0, 900.0)  # fmt: skip
+    write(tmp_path, "[delivery]\ncooldown = 5\nmax_cooldown = 60\n")
+    cooldown = load_settings(store, environ={}).cooldown
+    assert (cooldown.first, cooldown.longest) == (5.0, 60.0)
 
 
 def test_secrets_never_appear_in_errors(store: str, tmp_path: Path) -> None:

@@ -77,3 +77,19 @@ def test_postgres_down_is_transient(outbox: Outbox, policy: RetryPolicy) -> None
     assert letter.attempts == 5
     assert letter.reason.startswith("PostgreSQL:")
     assert "pw" not in letter.reason.replace("password", "")
+
+
+def test_a_malformed_postgres_url_stops_without_showing_it(
+    outbox: Outbox, policy: RetryPolicy
+) -> None:
+    outbox.add(delivered(2))
+    # settings refuse this URL; built directly, libpq's message quotes it, password and all
+    table = PostgresTableDestination("warehouse", "postgresql://u:s3cret@[::1/db")
+    report = deliver(table, outbox.view, outbox.ledger, policy)
+    assert report.stopped is not None
+    assert report.stopped.misconfigured  # every batch would fail alike: nothing parked
+    assert report.stopped.reason == (
+        "PostgreSQL: the connection URL cannot be used (ProgrammingError)"
+    )
+    assert outbox.ledger.dead_letters() == []
+    assert report.pending == 2

@@ -3,9 +3,12 @@ backoff honouring Retry-After, parking after N failures, and redrive after recov
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 from adapters.destinations import (
     RetryPolicy,
@@ -147,10 +150,15 @@ def test_redirects_are_not_followed(
 ) -> None:
     outbox.add(delivered(1))
     receiver.script(Reply(301, headers=(("Location", receiver.url + "/elsewhere"),)))
-    deliver(WebhookDestination("hook", receiver.url), outbox.view, outbox.ledger, policy)
-    (letter,) = outbox.ledger.dead_letters()
-    assert "HTTP 301" in letter.reason
-    assert "final URL" in letter.reason
+    hook = WebhookDestination("hook", receiver.url)
+    report = deliver(hook, outbox.view, outbox.ledger, policy)
+    # a moved URL answers every batch alike: a misconfiguration, not a reason to park them all
+    assert report.stopped is not None
+    assert report.stopped.misconfigured
+    assert "HTTP 301" in report.stopped.reason
+    assert "final URL" in report.stopped.reason
+    assert (report.parked, report.pending) == (0, 1)
+    assert outbox.ledger.dead_letters() == []
     assert len(receiver.requests) == 1
 
 
@@ -206,3 +214,59 @@ def test_a_redrive_split_differently_keeps_only_what_failed(
         redrive(smaller, parked, outbox.ledger, policy)
     assert outbox.ledger.dead_letters() == []
     assert Counter(receiver.acknowledged_ids()) == Counter(outbox.message_ids())
+
+
+def test_a_url_urllib_refuses_stops_without_leaking_it(
+    outbox: Outbox, policy: RetryPolicy, waits: Waits
+) -> None:
+    outbox.add(delivered(3))
+    # settings refuse this URL; built directly, urllib's InvalidURL quotes its path and query
+    hook = WebhookDestination("hook", "http://127.0.0.1:9/hook path?token=SECRET")
+    report = deliver(hook, outbox.view, outbox.ledger, policy)
+    assert report.stopped is not None
+    assert report.stopped.misconfigured  # not retried as if the receiver were down
+    assert "InvalidURL" in report.stopped.reason
+    assert "SECRET" not in report.stopped.reason
+    assert "path" not in report.stopped.reason
+    assert outbox.ledger.dead_letters() == []
+    assert waits == []
+
+
+class _SuperscriptRetryAfter(BaseHTTPRequestHandler):
+    """503 with `Retry-After: ²`, sent as the one byte 0xB2 (http.server writes headers in
+    Latin-1, as a server might): http.client reads it back as "²", a digit to str.isdigit."""
+
+    answers: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:  # http.server's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        status = 503 if len(self.answers) < 2 else 200
+        self.answers.append(status)
+        self.send_response(status)
+        if status == 503:
+            self.send_header("Retry-After", "²")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_retry_after_that_is_not_a_number_is_ignored(
+    outbox: Outbox, policy: RetryPolicy, waits: Waits
+) -> None:
+    outbox.add(delivered(2))
+    _SuperscriptRetryAfter.answers = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SuperscriptRetryAfter)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        report = deliver(WebhookDestination("hook", url), outbox.view, outbox.ledger, policy)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # float("²") raised ValueError inside the HTTPError handler: now the header is ignored
+    assert _SuperscriptRetryAfter.answers == [503, 503, 200]
+    assert (report.delivered, report.parked) == (2, 0)
+    assert waits == [1.0, 2.0]  # the usual backoff

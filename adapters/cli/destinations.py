@@ -20,6 +20,7 @@ from adapters.cli.render import dumps
 from adapters.destinations import (
     ConfigError,
     Configured,
+    CursorLost,
     CursorMoved,
     Ledger,
     Report,
@@ -185,8 +186,12 @@ def _deliver_loop(
                         configured.destination, views.outbox, ledger, configured.policy,
                         start_at_end=configured.start_at_end,
                     )  # fmt: skip
-                except CursorMoved as error:
+                except (CursorMoved, CursorLost) as error:
                     raise CommandFailed(str(error)) from None
+                if report.relocated_from is not None:
+                    print(f"engage: {name}: the outbox was rebuilt and renumbered; the cursor "
+                          f"(was position {report.relocated_from}) was found again by the "
+                          "messageId it was at", file=sys.stderr)  # fmt: skip
                 rest = cooldown.record(name, report) if args.follow else 0.0
                 refused = refused or bool(report.stopped and report.stopped.misconfigured)
                 if not args.follow or report.delivered or report.parked or report.stopped:

@@ -17,6 +17,7 @@ from adapters.destinations.base import (
 )
 from adapters.destinations.delivery import (
     Cooldown,
+    CursorLost,
     Report,
     RetryPolicy,
     Stopped,
@@ -40,6 +41,7 @@ __all__ = [
     "ConfigError",
     "Configured",
     "Cooldown",
+    "CursorLost",
     "CursorMoved",
     "DeadLetter",
     "DeliveryFailed",

@@ -216,6 +216,7 @@ class Report:
     position: int = 0
     pending: int = 0  # outbox events after `position`, left for the next run
     stopped: Stopped | None = None  # why the run ended before the end, if it did
+    relocated_from: int | None = None  # the cursor's position before a rebuild renumbered
 
     def add(self, step: Step) -> Report:
         return attrs.evolve(
@@ -249,17 +250,43 @@ def deliver(
     last = outbox.last_position()
     cursor = ledger.cursor(destination.name)
     if cursor is None:
-        cursor = ledger.start(destination.name, last if start_at_end else 0)
-    report = Report(destination.name, position=cursor)
+        start = last if start_at_end else 0
+        cursor = ledger.start(destination.name, start, outbox.message_id_at(start))
+    cursor, moved = _anchored(destination.name, cursor, outbox, ledger)
+    report = Report(destination.name, position=cursor, relocated_from=moved)
     pending = (e for e in outbox.entries(cursor) if e.position <= last)
     for step in send_all(destination, pending, policy):
         if step.last_position > cursor:
-            ledger.advance(destination.name, cursor, step.last_position, step.parked)
+            anchor = outbox.message_id_at(step.last_position)
+            ledger.advance(destination.name, cursor, step.last_position, step.parked, anchor)
             cursor = step.last_position
         report = report.add(step)
         if step.stopped is not None:
             break
     return attrs.evolve(report, position=cursor, pending=pending_after(outbox, cursor))
+
+
+class CursorLost(Exception):
+    """The outbox was rebuilt and the event a destination's cursor was at is no longer
+    published: where to continue cannot be known; `replay` from a time, then deliver."""
+
+
+def _anchored(name: str, cursor: int, outbox: OutboxView, ledger: Ledger) -> tuple[int, int | None]:
+    """The cursor, found again by its event's messageId when a rebuild of the outbox (by an
+    Engage whose mapping publishes more or fewer events) renumbered the positions; with the
+    position it moved from, when it moved."""
+    anchor = ledger.anchor(name)
+    if cursor == 0 or anchor is None or outbox.message_id_at(cursor) == anchor:
+        return cursor, None
+    found = outbox.position_of(anchor)
+    if found is None:
+        raise CursorLost(
+            f"destination {name!r}: the outbox was rebuilt and the event its cursor was at "
+            f"({anchor}) is no longer published; replay from a time (`engage replay "
+            f"--destination {name} --from ISO-8601`) to continue"
+        )
+    ledger.relocate(name, cursor, found)
+    return found, cursor
 
 
 @attrs.define

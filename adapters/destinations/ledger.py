@@ -21,8 +21,10 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 from adapters.views import OutboxEntry
 
 SCHEMA = (
+    # `anchor`: the messageId of the outbox event at `position` (null at 0), so a cursor can be
+    # found again after the outbox was rebuilt by an Engage that numbers events differently
     "CREATE TABLE IF NOT EXISTS destination_cursors ("
-    "name TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL)",
+    "name TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL, anchor TEXT)",
     "CREATE TABLE IF NOT EXISTS dead_letters ("
     "id INTEGER PRIMARY KEY, destination TEXT NOT NULL, source TEXT NOT NULL, "
     "first_position INTEGER NOT NULL, last_position INTEGER NOT NULL, events INTEGER NOT NULL, "
@@ -102,6 +104,28 @@ class Ledger:
         with datastore.transaction(commit=True) as cursor:
             for statement in SCHEMA:
                 cursor.execute(statement)
+            cursor.execute("PRAGMA table_info(destination_cursors)")
+            if "anchor" not in {row[1] for row in cursor.fetchall()}:  # a file from before
+                cursor.execute("ALTER TABLE destination_cursors ADD COLUMN anchor TEXT")
+
+    def anchor(self, name: str) -> str | None:
+        """The messageId of the event the destination's cursor is at (None at 0)."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SELECT anchor FROM destination_cursors WHERE name = ?", (name,))
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+
+    def relocate(self, name: str, expected: int, position: int) -> None:
+        """Move the cursor to where its anchor is now (after a rebuild renumbered the outbox);
+        `CursorMoved` if another process moved it first."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                "UPDATE destination_cursors SET position = ?, updated_at = ? "
+                "WHERE name = ? AND position = ?",
+                (position, _now(), name, expected),
+            )
+            if _rowcount(cursor) != 1:
+                raise CursorMoved(f"destination {name!r}: its cursor moved from {expected}")
 
     def cursor(self, name: str) -> int | None:
         """The destination's position, or None for a destination never delivered to."""
@@ -110,25 +134,33 @@ class Ledger:
             row = cursor.fetchone()
         return None if row is None else int(row[0])
 
-    def start(self, name: str, position: int) -> int:
+    def start(self, name: str, position: int, anchor: str | None = None) -> int:
         """Set a new destination's cursor (kept if another process set it first)."""
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(
-                "INSERT INTO destination_cursors VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                (name, position, _now()),
+                "INSERT INTO destination_cursors (name, position, updated_at, anchor) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, position, _now(), anchor),
             )
             cursor.execute("SELECT position FROM destination_cursors WHERE name = ?", (name,))
             return int(cursor.fetchone()[0])
 
-    def advance(self, name: str, expected: int, position: int, parked: Sequence[Parked]) -> None:
-        """Park `parked` and move the cursor from `expected` to `position`, in one
-        transaction; `CursorMoved` (and nothing recorded) if the cursor is no longer
-        `expected`."""
+    def advance(
+        self,
+        name: str,
+        expected: int,
+        position: int,
+        parked: Sequence[Parked],
+        anchor: str | None = None,
+    ) -> None:
+        """Park `parked` and move the cursor from `expected` to `position` (whose event's
+        messageId is `anchor`), in one transaction; `CursorMoved` (and nothing recorded) if
+        the cursor is no longer `expected`."""
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(
-                "UPDATE destination_cursors SET position = ?, updated_at = ? "
+                "UPDATE destination_cursors SET position = ?, updated_at = ?, anchor = ? "
                 "WHERE name = ? AND position = ?",
-                (position, _now(), name, expected),
+                (position, _now(), anchor, name, expected),
             )
             if _rowcount(cursor) != 1:
                 raise CursorMoved(

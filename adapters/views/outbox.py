@@ -203,6 +203,20 @@ class OutboxView(SQLiteView):
                 return
             after = found[-1].position
 
+    def message_id_at(self, position: int) -> str | None:
+        """The messageId of the event at an outbox position."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SELECT message_id FROM outbox WHERE position = ?", (position,))
+            row = cursor.fetchone()
+            return None if row is None else str(row[0])
+
+    def position_of(self, message_id: str) -> int | None:
+        """Where an event (by its messageId) is in the outbox now."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SELECT position FROM outbox WHERE message_id = ?", (message_id,))
+            row = cursor.fetchone()
+            return None if row is None else int(row[0])
+
     def last_position(self) -> int:
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute("SELECT MAX(position) FROM outbox")

@@ -1,0 +1,81 @@
+"""A destination's cursor survives a rebuild of the outbox that numbers events differently (a
+newer Engage whose mapping publishes more or fewer events): it is found again by the
+messageId of the event it was at, so nothing after it is skipped and nothing is sent twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from adapters.destinations import CursorLost, JsonlDestination, Ledger, RetryPolicy, deliver
+from adapters.stores import open_application
+from adapters.views import Views, catch_up, rebuild
+from adapters.views import outbox as outbox_module
+from engage_core import Observation, Send
+
+
+def messages(app, first: int, count: int) -> None:  # type: ignore[no-untyped-def]
+    for n in range(first, first + count):
+        sid = f"SM{n}"
+        app.observe([
+            Send.create("sms", "twilio", sid, to="+12135618345"),
+            Observation.create("sms", "twilio", sid, "queued", event_id=f"q{n}"),
+            Observation.create("sms", "twilio", sid, "delivered", event_id=f"d{n}"),
+        ])  # fmt: skip
+
+
+def test_a_renumbering_rebuild_neither_skips_nor_repeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = open_application("memory://")
+    views = Views(str(tmp_path / "views.db"))
+    ledger = Ledger(views.datastore)
+    path = tmp_path / "events.jsonl"
+    messages(app, 0, 4)
+    catch_up(app, [views.outbox])
+    first = deliver(JsonlDestination("file", path), views.outbox, ledger, RetryPolicy())
+    assert first.delivered == 12
+
+    # a "newer mapping" that no longer publishes Queued: every position after the first moves
+    original = outbox_module.message_events
+
+    def without_queued(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return [t for t in original(*args, **kwargs) if t.event != "SMS Queued"]
+
+    monkeypatch.setattr(outbox_module, "message_events", without_queued)
+    rebuild(app, [views.outbox])
+    messages(app, 4, 2)
+    catch_up(app, [views.outbox])
+    second = deliver(JsonlDestination("file", path), views.outbox, ledger, RetryPolicy())
+    assert second.relocated_from == 12
+    ids = [orjson.loads(line)["messageId"] for line in path.read_bytes().splitlines()]
+    assert len(ids) == len(set(ids))  # none twice
+    new = {
+        e.message_id
+        for e in views.outbox.entries()
+        if e.body["properties"]["provider_message_id"] in {"SM4", "SM5"}
+    }
+    assert new <= set(ids)  # none skipped
+    views.close()
+
+
+def test_a_cursor_whose_event_is_gone_stops_with_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = open_application("memory://")
+    views = Views(str(tmp_path / "views.db"))
+    ledger = Ledger(views.datastore)
+    messages(app, 0, 1)  # processed, queued, delivered: the cursor ends at Delivered
+    catch_up(app, [views.outbox])
+    deliver(JsonlDestination("file", tmp_path / "e.jsonl"), views.outbox, ledger, RetryPolicy())
+    original = outbox_module.message_events
+    monkeypatch.setattr(outbox_module, "message_events", lambda *a, **k: [
+        t for t in original(*a, **k) if t.event != "SMS Delivered"
+    ])  # fmt: skip
+    rebuild(app, [views.outbox])
+    with pytest.raises(CursorLost, match="replay"):
+        deliver(JsonlDestination("file", tmp_path / "e.jsonl"), views.outbox, ledger,
+                RetryPolicy())  # fmt: skip
+    views.close()

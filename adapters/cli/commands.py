@@ -23,6 +23,7 @@ from adapters.cli.render import dumps, message_json, result_json
 from adapters.imports.subscriptions_csv import ImportStopped
 from adapters.imports.subscriptions_csv import import_subscriptions as csv_import
 from adapters.stores import open_application
+from adapters.views import Views, catch_up, views_location
 from engage_core import (
     Channel,
     ConcurrentWriteError,
@@ -214,5 +215,15 @@ def demo(args: argparse.Namespace) -> int:
     traffic = simulate(seed=args.seed, messages=args.messages)
     with application(args.store) as app:
         result, messages = demo_run(app, traffic)
+        views = Views(views_location(args.store), upstream=app.name)
+        try:
+            catch_up(app, list(views.by_name.values()))
+            published = views.outbox.last_position()
+        finally:
+            views.close()
     print(demo_report(args.store, args.seed, result, messages))
+    print(
+        f"\nSegment-spec events published so far: {published:,}"
+        "  (.venv/bin/engage events --limit 5; .venv/bin/engage deliver --once)"
+    )
     return 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,6 +16,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters.cli.commands import CommandFailed, UsageError, application
 from adapters.cli.render import dumps
+from adapters.cli.stopping import stop_requested
 from adapters.destinations import (
     ConfigError,
     Configured,
@@ -174,11 +174,15 @@ def _deliver_loop(
     each run parks at most one batch, so without the rest an outage would park one batch per
     poll. Once: exit 1 when a destination refused its settings (someone must fix them)."""
     cooldown = settings.cooldown
-    with _closing(chosen):
+    with _closing(chosen), stop_requested() as stop:
         while True:
+            if stop.is_set():
+                return 130
             catch_up(app, [views.outbox])
             refused = False
             for name, configured in chosen.items():
+                if stop.is_set():
+                    return 130
                 if args.follow and cooldown.remaining(name) > 0:
                     continue
                 try:
@@ -200,7 +204,7 @@ def _deliver_loop(
                     _warn(report, rest)
             if not args.follow:
                 return 1 if refused else 0
-            time.sleep(settings.poll_interval)
+            stop.wait(settings.poll_interval)
 
 
 def _start(value: str) -> tuple[int, datetime | None]:

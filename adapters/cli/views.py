@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from adapters.cli.commands import UsageError, application
 from adapters.cli.render import dumps
+from adapters.cli.stopping import stop_requested
 from adapters.views import VIEW_CLASSES, SQLiteView, Views, catch_up, rebuild, views_location
 from engage_core import EngageApplication
 
@@ -64,8 +64,8 @@ def print_events(args: argparse.Namespace) -> int:
         raise UsageError("--since must be at least 0 and --limit at least 1")
     remaining = args.limit
     after = args.since
-    with _opened(args.store) as (app, views):
-        while True:
+    with _opened(args.store) as (app, views), stop_requested() as stop:
+        while not stop.is_set():
             catch_up(app, [views.outbox])
             for entry in views.outbox.entries(after):
                 print(dumps({"position": entry.position, **entry.body}), flush=args.follow)
@@ -76,7 +76,8 @@ def print_events(args: argparse.Namespace) -> int:
                         return 0
             if not args.follow:
                 return 0
-            time.sleep(FOLLOW_INTERVAL)
+            stop.wait(FOLLOW_INTERVAL)
+        return 130
 
 
 def _progress_bar() -> tuple[Callable[[int, int], None], Callable[[], None]]:

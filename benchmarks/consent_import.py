@@ -71,10 +71,8 @@ import csv
 import json
 import random
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,9 +88,10 @@ from benchmarks.harness import (
     Goal,
     Result,
     Run,
+    child_report,
     format_result,
     measure,
-    peak_rss_kib,
+    peak_during,
     profile_call,
 )
 from benchmarks.ingest import CREATE_TABLE, INSERT
@@ -113,7 +112,6 @@ FULL_REPEATS = 1  # at 1M rows a round of both contenders takes minutes
 PROFILE_ROWS = 100_000  # cProfile doubles the time: --profile imports at most this many rows
 BATCH = 1_000  # rows per transaction, both contenders (the import's default batch)
 TOPIC = "engage_core.consent.events:ChannelUpdateRecorded"
-ROOT = Path(__file__).resolve().parent.parent  # where `python -m benchmarks…` runs from
 
 HEADER = (
     "email",
@@ -368,26 +366,14 @@ class PeakMemory:
 def _child(csv_path: Path, directory: Path) -> dict[str, object]:
     """Run only the import, and read the peak RSS before and after it."""
     app = open_application(directory / "engage.db")
-    before = peak_rss_kib()
-    start = time.perf_counter()
-    result = import_file(app, csv_path, directory / "errors.csv")
-    seconds = time.perf_counter() - start
-    peak = peak_rss_kib()
+    result, measured = peak_during(lambda: import_file(app, csv_path, directory / "errors.csv"))
     app.close()
-    return {"before_kib": before, "peak_kib": peak, "seconds": seconds, **attrs.asdict(result)}
+    return {**measured, **attrs.asdict(result)}
 
 
 def peak_memory(csv_path: Path) -> PeakMemory:
     """Import `csv_path` into a fresh database in a fresh process and read its peak RSS."""
-    with tempfile.TemporaryDirectory(prefix="engage-bench-") as directory:
-        command = [sys.executable, "-m", "benchmarks.consent_import", "--child"]
-        done = subprocess.run(
-            [*command, str(csv_path), directory],
-            cwd=ROOT, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"the memory child failed ({done.returncode}):\n{done.stderr}")
-    report = json.loads(done.stdout)
+    report = child_report("benchmarks.consent_import", str(csv_path))
     result = ImportResult(
         rows=report["rows"],
         applied=report["applied"],

@@ -17,14 +17,21 @@ from __future__ import annotations
 import cProfile
 import gc
 import io
+import json
 import pstats
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
 
 import attrs
 
+T = TypeVar("T")
 Run = Callable[[], int]  # the timed part: does the work, returns how many items it processed
 Trial = Callable[[], AbstractContextManager[Run]]  # fresh, untimed setup around one Run
 
@@ -147,3 +154,28 @@ def peak_rss_kib() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def peak_during(work: Callable[[], T]) -> tuple[T, dict[str, float]]:
+    """Run `work` and report this process's peak RSS before and after it, and its seconds (for
+    a child process that runs only that work)."""
+    before = peak_rss_kib()
+    start = time.perf_counter()
+    value = work()
+    seconds = time.perf_counter() - start
+    return value, {"before_kib": before, "peak_kib": peak_rss_kib(), "seconds": seconds}
+
+
+def child_report(module: str, *args: str) -> dict[str, Any]:
+    """`python -m <module> --child <args> <fresh directory>` in a fresh process (so its peak
+    RSS is its own work's), and the JSON object it prints."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="engage-bench-") as directory:
+        done = subprocess.run(
+            [sys.executable, "-m", module, "--child", *args, directory],
+            cwd=root, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"the memory child failed ({done.returncode}):\n{done.stderr}")
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report

@@ -90,7 +90,7 @@ def stored_rows(stream: Stream) -> list[Row]:
 
 
 @contextmanager
-def _fresh_database() -> Iterator[Path]:
+def fresh_database() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="engage-bench-") as directory:
         yield Path(directory) / "events.db"
 
@@ -112,7 +112,7 @@ def _application_trial(
     instrument: Callable[[EngageApplication], None] = lambda app: None,
 ) -> Iterator[Run]:
     fresh = [[attrs.evolve(observation) for observation in batch] for batch in batches]
-    with _fresh_database() as path:
+    with fresh_database() as path:
         app = EngageApplication(env=env_for(path))
         if not isinstance(app.recorder, SQLiteApplicationRecorder):
             raise RuntimeError(
@@ -131,8 +131,8 @@ def _application_trial(
 
 
 @contextmanager
-def _raw_trial(chunks: Sequence[Sequence[Row]]) -> Iterator[Run]:
-    with _fresh_database() as path:
+def raw_trial(chunks: Sequence[Sequence[Row]]) -> Iterator[Run]:
+    with fresh_database() as path:
         connection = sqlite3.connect(path, isolation_level=None)  # explicit transactions
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
@@ -160,7 +160,7 @@ def run(*, observations: int, seed: int, repeats: int) -> tuple[Result, str]:
     contenders = [
         Contender(APPLICATION, lambda: _application_trial(engage_store_env, batches)),
         Contender(STOCK, lambda: _application_trial(stock_env, batches)),
-        Contender(RAW, lambda: _raw_trial(chunks)),
+        Contender(RAW, lambda: raw_trial(chunks)),
     ]
     result = measure("ingest", "events/s", contenders, repeats)
     mean_state = sum(len(row[3]) for row in rows) / len(rows)

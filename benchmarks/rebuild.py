@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +30,16 @@ import orjson
 
 from adapters.stores import store_env
 from adapters.views import VIEW_CLASSES, Views, rebuild
-from benchmarks.harness import Contender, Goal, Result, Run, format_result, measure, peak_rss_kib
+from benchmarks.harness import (
+    Contender,
+    Goal,
+    Result,
+    Run,
+    child_report,
+    format_result,
+    measure,
+    peak_during,
+)
 from benchmarks.traffic import observation_stream
 from engage_core.application import EngageApplication
 
@@ -43,7 +50,6 @@ FULL_EVENTS = 1_000_000
 QUICK_EVENTS = 20_000
 FULL_REPEATS = 1  # a full log takes minutes to write and to rebuild
 PAGE = 1_000
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_log(path: Path, *, observations: int, seed: int) -> int:
@@ -110,25 +116,14 @@ def _child(log: Path, directory: Path) -> dict[str, object]:
     """Only the rebuild, in this fresh process: its peak RSS before and after."""
     app = _open(log)
     views = Views(str(directory / "views.db"))
-    before = peak_rss_kib()
-    start = time.perf_counter()
-    read = rebuild(app, list(views.by_name.values()), page=PAGE)
-    seconds = time.perf_counter() - start
-    peak = peak_rss_kib()
+    read, measured = peak_during(lambda: rebuild(app, list(views.by_name.values()), page=PAGE))
     views.close()
     app.close()
-    return {"events": read, "before_kib": before, "peak_kib": peak, "seconds": seconds}
+    return {"events": read, **measured}
 
 
 def peak_memory(log: Path) -> PeakMemory:
-    with tempfile.TemporaryDirectory(prefix="engage-bench-") as directory:
-        done = subprocess.run(
-            [sys.executable, "-m", "benchmarks.rebuild", "--child", str(log), directory],
-            cwd=ROOT, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"the memory child failed ({done.returncode}):\n{done.stderr}")
-    report = json.loads(done.stdout)
+    report = child_report("benchmarks.rebuild", str(log))
     return PeakMemory(int(report["events"]), int(report["before_kib"]),
                       int(report["peak_kib"]), float(report["seconds"]))  # fmt: skip
 

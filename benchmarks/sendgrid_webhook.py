@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import base64
 import random
-import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -35,7 +32,7 @@ from adapters.providers.ingest import ingest
 from adapters.providers.sendgrid import SIGNATURE_HEADER, TIMESTAMP_HEADER, SendGridAdapter
 from adapters.stores import store_env
 from benchmarks.harness import Contender, Goal, Result, Run, format_result, measure, profile_call
-from benchmarks.ingest import CREATE_TABLE, INSERT, Row
+from benchmarks.ingest import Row, fresh_database, raw_trial
 from engage_core.application import EngageApplication
 
 SUBJECT = "verify, parse, observe, SQLite"
@@ -126,16 +123,10 @@ def stored_rows(requests: Sequence[InboundRequest], adapter: SendGridAdapter) ->
     return per_request
 
 
-@contextmanager
-def _fresh_path() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="engage-bench-") as directory:
-        yield Path(directory) / "events.db"
-
-
 def _subject(requests: Sequence[InboundRequest], public_key: str) -> Any:
     @contextmanager
     def trial() -> Iterator[Run]:
-        with _fresh_path() as path:
+        with fresh_database() as path:
             app = EngageApplication(env=store_env(f"sqlite:///{path}"))
             adapter = SendGridAdapter(public_key)
 
@@ -156,30 +147,6 @@ def _subject(requests: Sequence[InboundRequest], public_key: str) -> Any:
     return trial
 
 
-def _raw(chunks: Sequence[Sequence[Row]], events_count: int) -> Any:
-    @contextmanager
-    def trial() -> Iterator[Run]:
-        with _fresh_path() as path:
-            connection = sqlite3.connect(path, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.execute(CREATE_TABLE)
-
-            def run() -> int:
-                for chunk in chunks:
-                    connection.execute("BEGIN")
-                    connection.executemany(INSERT, chunk)
-                    connection.execute("COMMIT")
-                return events_count  # per provider event, as the subject counts
-
-            try:
-                yield run
-            finally:
-                connection.close()
-
-    return trial
-
-
 def run(*, observations: int, seed: int, repeats: int) -> tuple[Result, str]:
     """Measure signed batches through ingest against raw inserts of the same rows."""
     requests, public_key = signed_requests(seed, observations)
@@ -187,7 +154,7 @@ def run(*, observations: int, seed: int, repeats: int) -> tuple[Result, str]:
     rows = sum(len(chunk) for chunk in per_request)
     contenders = [
         Contender(SUBJECT, _subject(requests, public_key)),
-        Contender(RAW, _raw(per_request, observations)),
+        Contender(RAW, lambda: raw_trial(per_request)),  # one row per event here
     ]
     result = measure("sendgrid", "events/s", contenders, repeats)
     body = sum(len(r.body) for r in requests) / len(requests)

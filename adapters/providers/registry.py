@@ -31,16 +31,3 @@ def adapter_for(provider: str, environ: Mapping[str, str] | None = None) -> Prov
     if provider == "meta":
         return MetaAdapter.from_environment(env)
     raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
-
-
-def adapters_from_environment(
-    environ: Mapping[str, str] | None = None,
-) -> dict[str, ProviderAdapter]:
-    """Every adapter, each with its secret from `environ` (default: the process environment):
-    `ENGAGE_TWILIO_AUTH_TOKEN`, `ENGAGE_SENDGRID_PUBLIC_KEY`, `ENGAGE_META_APP_SECRET`."""
-    env = os.environ if environ is None else environ
-    return {
-        "twilio": TwilioAdapter.from_environment(env),
-        "sendgrid": SendGridAdapter.from_environment(env),
-        "meta": MetaAdapter.from_environment(env),
-    }

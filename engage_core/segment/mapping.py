@@ -74,9 +74,9 @@ class EventSettings:
         return name
 
 
-def anonymous_id(channel: SubscriptionChannel, key: str) -> str:
-    """SHA-256 hex of a normalised contact key."""
-    del channel  # the key alone, as Segment's SendGrid source hashes the address
+def anonymous_id(key: str) -> str:
+    """SHA-256 hex of a normalised contact key (the key alone, as Segment's SendGrid source
+    hashes the address)."""
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -116,7 +116,7 @@ def _who(event: MessageEvent, details: Mapping[str, Any], send: Send | None) -> 
         return send.user_id, None
     contact = _contact_of(event, details, send)
     if contact is not None:
-        return None, anonymous_id(contact.channel, contact.key)
+        return None, anonymous_id(contact.key)
     # no contact known at all: still a stable id, per message, so the event is not lost
     return None, hashlib.sha256(event.originator_id.bytes).hexdigest()
 
@@ -247,7 +247,7 @@ def consent_events(
     who: Who = (
         (provenance.user_id, None)
         if provenance.user_id
-        else (None, anonymous_id(event.channel, event.key))
+        else (None, anonymous_id(event.key))
     )
     at = provenance.effective_at
     if isinstance(event, GroupUpdateRecorded | GroupStateRejudged):

@@ -46,15 +46,9 @@ class IngestReport:
     held: UUID | None = None  # the quarantine entry keeping the request, when one does
 
     def as_dict(self) -> dict[str, object]:
-        counts: dict[str, object] = {
-            "received": self.received,
-            "applied": self.applied,
-            "duplicates": self.duplicates,
-            "late": self.late,
-            "conflicts": self.conflicts,
-            "rejected": self.rejected,
-            "quarantined": self.quarantined,
-        }
+        counts: dict[str, object] = attrs.asdict(
+            self, filter=lambda field, _: field.type in ("int", int)
+        )
         if self.ignored:
             counts["ignored"] = list(self.ignored)
         if self.errors:
@@ -131,6 +125,18 @@ def _report(
     )
 
 
+def _refusal(refusal: Refused, request: HeldRequest) -> Hold:
+    """What to hold of a request refused whole: unauthenticated when its signature failed."""
+    unauthenticated = isinstance(refusal, SignatureRefused)
+    return Hold(request, (Problem(None, refusal.reason),), True, unauthenticated)
+
+
+def _refused_report(refusal: Refused, hold: Hold, held: UUID) -> IngestReport:
+    return IngestReport(
+        received=1, rejected=1, errors=_errors(hold.problems), refused=refusal, held=held
+    )
+
+
 def ingest(
     app: EngageApplication,
     adapter: ProviderAdapter,
@@ -145,15 +151,8 @@ def ingest(
     try:
         parsed = _check(adapter, request, verify, now)
     except Refused as refusal:
-        refusal_problems = (Problem(None, refusal.reason),)
-        unauthenticated = isinstance(refusal, SignatureRefused)
-        entry = app.hold(
-            Hold(keep, refusal_problems, refused=True, unauthenticated=unauthenticated)
-        )
-        return IngestReport(
-            received=1, rejected=1, errors=_errors(refusal_problems), refused=refusal,
-            held=entry.id,
-        )  # fmt: skip
+        whole = _refusal(refusal, keep)
+        return _refused_report(refusal, whole, app.hold(whole).id)
     problems = _problems(parsed)
     hold = Hold(keep, problems, refused=False) if problems else None
     result = app.observe(parsed.inputs, hold=hold, count_sends=False)
@@ -187,14 +186,9 @@ def retry(
     try:
         parsed = _check(adapter, request, verify, now)
     except Refused as refusal:
-        refusal_problems = (Problem(None, refusal.reason),)
-        unauthenticated = isinstance(refusal, SignatureRefused)
-        outcome = Hold(held, refusal_problems, refused=True, unauthenticated=unauthenticated)
+        outcome = _refusal(refusal, held)
         app.retry_held(entry.id, [], outcome, verified=verify)
-        return IngestReport(
-            received=1, rejected=1, errors=_errors(refusal_problems), refused=refusal,
-            held=entry.id,
-        )  # fmt: skip
+        return _refused_report(refusal, outcome, entry.id)
     problems = _problems(parsed)
     result = app.retry_held(
         entry.id, parsed.inputs, Hold(held, problems, refused=False), verified=verify,

@@ -24,9 +24,8 @@ from eventsourcing.utils import get_topic
 
 from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.consent.commands import ConsentCommands, Decided
-from engage_core.consent.directory import GroupListed
-from engage_core.consent.events import ConsentEvent
 from engage_core.consent.policies import PolicySettings, policy_changes
+from engage_core.events import DomainEvent
 from engage_core.ids import message_id
 from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
@@ -58,7 +57,7 @@ class ReadsManyAggregates(Protocol):
     ) -> Mapping[UUID, Sequence[StoredEvent]]: ...
 
 
-StoredDomainEvent = MessageEvent | ConsentEvent | GroupListed | QuarantineEvent
+StoredDomainEvent = DomainEvent
 
 
 @attrs.frozen

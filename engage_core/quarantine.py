@@ -21,6 +21,7 @@ from uuid import UUID
 
 import attrs
 
+from engage_core.events import DomainEvent
 from engage_core.ids import name_of, uuid5
 
 
@@ -63,13 +64,8 @@ class Hold:
 
 
 @attrs.frozen(kw_only=True)
-class QuarantineEvent:
-    TOPIC: ClassVar[str]
-    class_version: ClassVar[int] = 1
-
-    originator_id: UUID
-    originator_version: int
-    recorded_at: datetime
+class QuarantineEvent(DomainEvent):
+    """Fields every quarantine event has."""
 
 
 @attrs.frozen(kw_only=True)

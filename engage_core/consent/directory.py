@@ -16,6 +16,7 @@ from uuid import UUID
 import attrs
 
 from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+from engage_core.events import DomainEvent
 from engage_core.ids import name_of, uuid5
 
 
@@ -25,15 +26,11 @@ def directory_id(email: ContactKey) -> UUID:
 
 
 @attrs.frozen(kw_only=True)
-class GroupListed:
+class GroupListed(DomainEvent):
     """An address got its first update for a group (whatever that update's outcome)."""
 
     TOPIC: ClassVar[str] = "engage.consent.GroupListed"
-    class_version: ClassVar[int] = 1
 
-    originator_id: UUID
-    originator_version: int
-    recorded_at: datetime
     channel: SubscriptionChannel
     key: str
     group: str

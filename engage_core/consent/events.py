@@ -8,24 +8,17 @@ Updated` event needs. The state itself is always the replay of the updates (see 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import ClassVar
-from uuid import UUID
 
 import attrs
 
 from engage_core.consent.contacts import SubscriptionChannel
 from engage_core.consent.rules import ErrorCode, Outcome, SubscriptionState, Update
+from engage_core.events import DomainEvent
 
 
 @attrs.frozen(kw_only=True)
-class ConsentEvent:
-    TOPIC: ClassVar[str]
-    class_version: ClassVar[int] = 1
-
-    originator_id: UUID
-    originator_version: int
-    recorded_at: datetime
+class ConsentEvent(DomainEvent):
     channel: SubscriptionChannel
     key: str
     update: Update

@@ -12,11 +12,11 @@ import enum
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
-from uuid import UUID
 
 import attrs
 
 from engage_core.channels import Channel
+from engage_core.events import DomainEvent
 from engage_core.observations import Send
 
 
@@ -30,15 +30,9 @@ class Outcome(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
-class MessageEvent:
+class MessageEvent(DomainEvent):
     """Fields every message event has. `originator_*` are what eventsourcing stores as columns."""
 
-    TOPIC: ClassVar[str]
-    class_version: ClassVar[int] = 1
-
-    originator_id: UUID
-    originator_version: int
-    recorded_at: datetime
     channel: Channel
     provider: str
     provider_message_id: str

@@ -244,11 +244,7 @@ def consent_events(
         # a group a late channel update changed was "rejudged"; that update is its source
         "outcome": "rejudged" if isinstance(event, GroupStateRejudged) else event.outcome.value,
     }
-    who: Who = (
-        (provenance.user_id, None)
-        if provenance.user_id
-        else (None, anonymous_id(event.key))
-    )
+    who: Who = (provenance.user_id, None) if provenance.user_id else (None, anonymous_id(event.key))
     at = provenance.effective_at
     if isinstance(event, GroupUpdateRecorded | GroupStateRejudged):
         properties["group"] = event.group

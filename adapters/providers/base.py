@@ -99,6 +99,25 @@ class BodyRefused(Refused):
     http_status = 400
 
 
+def media_type(headers: Headers) -> str:
+    """The declared media type, lower-cased, without its parameters ('' when none)."""
+    return headers.get("Content-Type", "").partition(";")[0].strip().lower()
+
+
+def require_json(headers: Headers, sender: str) -> None:
+    """`BodyRefused` unless the body is declared as JSON: a body declared as anything else
+    (or not declared) is not `sender`'s, and JSON is UTF-8 whatever a charset says."""
+    declared = headers.get("Content-Type", "")
+    if media_type(headers) != "application/json":
+        raise BodyRefused(
+            f"Content-Type {declared or 'missing'!r}: {sender} posts application/json"
+        )
+    for parameter in declared.partition(";")[2].split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip(' "').lower() not in {"utf-8", "utf8"}:
+            raise BodyRefused(f"Content-Type {declared!r}: JSON is UTF-8")
+
+
 @attrs.frozen
 class QuarantinedElement:
     """One element of a batch that could not be mapped: kept with its reason, not applied.

@@ -30,6 +30,7 @@ from adapters.providers.base import (
     Parsed,
     QuarantinedElement,
     SignatureRefused,
+    require_json,
 )
 from engage_core import Channel, InvalidInput, Observation
 
@@ -53,7 +54,6 @@ _SIGNATURE = re.compile(r"sha256=([0-9a-f]{64})", re.IGNORECASE)
 # Unix seconds as Meta writes them; 12 digits reach past year 9999, which the core refuses anyway.
 _SECONDS = re.compile(r"[0-9]{1,12}")
 _NUMBER = re.compile(r"\+?([0-9]+)")
-_UTF8 = frozenset({"utf-8", "utf8"})
 
 
 class SubscriptionRefused(SignatureRefused):
@@ -177,7 +177,7 @@ class MetaAdapter:
 
 
 def _document(request: InboundRequest) -> dict[str, Any]:
-    _check_content_type(request.headers.get("Content-Type"))
+    require_json(request.headers, "Meta")
     try:
         document = orjson.loads(request.body)
     except orjson.JSONDecodeError as error:
@@ -195,16 +195,6 @@ def _document(request: InboundRequest) -> dict[str, Any]:
     except orjson.JSONEncodeError as error:
         raise BodyRefused(f"nested deeper than Engage stores ({error})") from error
     return document
-
-
-def _check_content_type(value: str | None) -> None:
-    media_type, _, parameters = (value or "").partition(";")
-    if media_type.strip().lower() != "application/json":
-        raise BodyRefused(f"Content-Type: expected application/json (got {_shown(value)})")
-    for parameter in parameters.split(";"):
-        name, _, charset = parameter.partition("=")
-        if name.strip().lower() == "charset" and charset.strip(' "').lower() not in _UTF8:
-            raise BodyRefused(f"Content-Type: JSON is UTF-8 (got charset {charset.strip()!r})")
 
 
 def _elements(entries: list[Any], ignored: list[str]) -> Iterator[_Element]:

@@ -36,6 +36,7 @@ from adapters.providers.base import (
     Parsed,
     QuarantinedElement,
     SignatureRefused,
+    require_json,
 )
 from engage_core import Channel, InvalidInput, Observation, Send
 
@@ -186,7 +187,7 @@ class SendGridAdapter:
         """The batch's observations (and send records), in the order received; an event that
         cannot be mapped is quarantined alone with its reason. `BodyRefused` when the body is
         not a JSON array."""
-        _check_content_type(request.headers)
+        require_json(request.headers, "SendGrid")
         events = _load_array(request.body)
         inputs: list[Observation | Send] = []
         quarantined: list[QuarantinedElement] = []
@@ -215,22 +216,6 @@ def _decode_signature(signature: str) -> bytes:
         return base64.b64decode(signature.strip(), validate=True)
     except ValueError:  # binascii.Error, or non-ASCII text
         raise SignatureRefused(f"{SIGNATURE_HEADER} is not base64") from None
-
-
-def _check_content_type(headers: Headers) -> None:
-    """SendGrid always declares `application/json`; a body declared as anything else (or not
-    declared) is not SendGrid's, and JSON is UTF-8 whatever a charset parameter says."""
-    declared = headers.get("Content-Type", "")
-    media_type, _, parameters = declared.partition(";")
-    if media_type.strip().lower() != "application/json":
-        raise BodyRefused(
-            f"content type {declared or 'missing'!r}: SendGrid posts application/json"
-        )
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.partition("=")
-        charset = value.strip(' "').lower()
-        if name.strip().lower() == "charset" and charset not in {"utf-8", "utf8"}:
-            raise BodyRefused(f"content type {declared!r}: JSON is UTF-8")
 
 
 def _load_array(body: bytes) -> list[Any]:

@@ -27,11 +27,11 @@ import orjson
 
 from adapters.providers.base import (
     BodyRefused,
-    Headers,
     InboundRequest,
     Parsed,
     QuarantinedElement,
     SignatureRefused,
+    media_type,
 )
 from engage_core import Channel, InvalidInput, Observation
 
@@ -200,10 +200,6 @@ class TwilioAdapter:
 # Reading the body: one function for both verify and parse, so what is signed is what is read.
 
 
-def _media_type(headers: Headers) -> str:
-    return headers.get("Content-Type", "").partition(";")[0].strip().lower()
-
-
 def _form_pairs(body: bytes) -> list[tuple[str, str]]:
     try:
         return parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
@@ -213,10 +209,10 @@ def _form_pairs(body: bytes) -> list[tuple[str, str]]:
 
 def _params(request: InboundRequest) -> dict[str, Any]:
     """The request's parameters: a repeated form name keeps its distinct values as a list."""
-    media_type = _media_type(request.headers)
-    if media_type == FORM_CONTENT_TYPE:
+    declared = media_type(request.headers)
+    if declared == FORM_CONTENT_TYPE:
         return _collect(_form_pairs(request.body))
-    if media_type == JSON_CONTENT_TYPE:
+    if declared == JSON_CONTENT_TYPE:
         try:
             data = orjson.loads(request.body)
         except orjson.JSONDecodeError as error:
@@ -225,7 +221,7 @@ def _params(request: InboundRequest) -> dict[str, Any]:
             raise _Unreadable(f"a JSON body must be an object (got {type(data).__name__})")
         return data
     raise _Unreadable(
-        f"content type {media_type or 'missing'!r}: Twilio sends {FORM_CONTENT_TYPE} "
+        f"content type {declared or 'missing'!r}: Twilio sends {FORM_CONTENT_TYPE} "
         f"(or {JSON_CONTENT_TYPE} with {BODY_HASH_PARAMETER} in the URL)"
     )
 
@@ -233,10 +229,10 @@ def _params(request: InboundRequest) -> dict[str, Any]:
 def _signed_params(request: InboundRequest) -> list[tuple[str, str]]:
     """What the signature covers besides the URL: the form parameters, or for a JSON body none
     (the body is bound by `bodySHA256`, checked here against the raw bytes)."""
-    media_type = _media_type(request.headers)
-    if media_type != JSON_CONTENT_TYPE:
-        if media_type != FORM_CONTENT_TYPE:
-            raise SignatureRefused(f"cannot check the signature of a {media_type!r} body")
+    declared = media_type(request.headers)
+    if declared != JSON_CONTENT_TYPE:
+        if declared != FORM_CONTENT_TYPE:
+            raise SignatureRefused(f"cannot check the signature of a {declared!r} body")
         try:
             return _form_pairs(request.body)
         except _Unreadable as error:

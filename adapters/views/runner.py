@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -42,6 +43,14 @@ def views_location(store_url: str) -> str:
     return "engage.views.db"
 
 
+def installed_version() -> str:
+    """This Engage's version, for `context.library` of the published events."""
+    try:
+        return version("engage-core")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
 class Views:
     """The views of one store, sharing one SQLite datastore."""
 
@@ -55,7 +64,9 @@ class Views:
         """`event_settings` name the outbox's events (default: from the environment, e.g.
         `ENGAGE_LEGACY_GROUP_UNSUBSCRIBED`); changing them takes `engage rebuild outbox`."""
         self.datastore = SQLiteDatastore(location, lock_timeout=30)
-        settings = event_settings or EventSettings.from_environment(os.environ)
+        settings = event_settings or EventSettings.from_environment(
+            os.environ, library_version=installed_version()
+        )
         self.by_name: dict[str, SQLiteView] = {}
         for name, cls in VIEW_CLASSES.items():
             if cls is OutboxView:

@@ -48,7 +48,7 @@ from engage_core.segment.names import (
     GROUP_UNSUBSCRIBED,
     LEGACY_GROUP_UNSUBSCRIBED,
 )
-from engage_core.segment.track import TrackEvent
+from engage_core.segment.track import LIBRARY_NAME, TrackEvent
 
 LEGACY_SPELLING_VARIABLE = "ENGAGE_LEGACY_GROUP_UNSUBSCRIBED"
 _PUBLISHED = frozenset({Outcome.APPLIED, Outcome.LATE, Outcome.CONFLICT})
@@ -61,12 +61,24 @@ class EventSettings:
     users whose data already has it."""
 
     legacy_group_unsubscribed_spelling: bool = False
+    library_version: str | None = None  # for `context.library.version`, when known
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> EventSettings:
+    def from_environment(
+        cls, environ: Mapping[str, str], *, library_version: str | None = None
+    ) -> EventSettings:
         """`ENGAGE_LEGACY_GROUP_UNSUBSCRIBED=1` (or true, yes, on) for the legacy spelling."""
         flag = environ.get(LEGACY_SPELLING_VARIABLE, "").strip().lower()
-        return cls(legacy_group_unsubscribed_spelling=flag in {"1", "true", "yes", "on"})
+        return cls(
+            legacy_group_unsubscribed_spelling=flag in {"1", "true", "yes", "on"},
+            library_version=library_version,
+        )
+
+    def context(self) -> dict[str, Any]:
+        library: dict[str, str] = {"name": LIBRARY_NAME}
+        if self.library_version is not None:
+            library["version"] = self.library_version
+        return {"library": library}
 
     def name(self, name: str) -> str:
         if self.legacy_group_unsubscribed_spelling and name == GROUP_UNSUBSCRIBED:
@@ -121,10 +133,16 @@ def _who(event: MessageEvent, details: Mapping[str, Any], send: Send | None) -> 
     return None, hashlib.sha256(event.originator_id.bytes).hexdigest()
 
 
-def _track(name: str, message_id: str, at: datetime, properties: dict[str, Any], who: Who
-           ) -> TrackEvent:  # fmt: skip
+def _track(
+    name: str,
+    message_id: str,
+    at: datetime,
+    properties: dict[str, Any],
+    who: Who,
+    settings: EventSettings,
+) -> TrackEvent:
     return TrackEvent(event=name, message_id=message_id, timestamp=at, properties=properties,
-                      user_id=who[0], anonymous_id=who[1])  # fmt: skip
+                      user_id=who[0], anonymous_id=who[1], context=settings.context())  # fmt: skip
 
 
 def _facts(event: Observed) -> dict[str, Any]:
@@ -194,7 +212,11 @@ def message_events(
         properties["reported_status"] = "processed"
         sent_at = send.sent_at if send is not None else None
         at = _timestamp(sent_at, event.recorded_at)
-        return [_track(processed_name, _message_id(event), at, properties, _who(event, {}, send))]
+        return [
+            _track(
+                processed_name, _message_id(event), at, properties, _who(event, {}, send), settings
+            )
+        ]
     if not isinstance(event, Observed) or event.outcome not in _PUBLISHED:
         return []
     if event.status == "processed" and processed_published:
@@ -211,7 +233,7 @@ def message_events(
     properties.update(_facts(event))
     at = _timestamp(event.occurred_at, event.recorded_at)
     who = _who(event, event.details, send)
-    return [_track(settings.name(name), _message_id(event), at, properties, who)]
+    return [_track(settings.name(name), _message_id(event), at, properties, who, settings)]
 
 
 def publishes_processed(published: list[TrackEvent]) -> bool:
@@ -228,7 +250,7 @@ def consent_events(
     settings: EventSettings | None = None,
 ) -> list[TrackEvent]:
     """The track events one consent update publishes (none when the state did not change)."""
-    del settings  # no consent name has a legacy spelling
+    settings = settings or EventSettings()  # (no consent name has a legacy spelling)
     if event.before == event.after:
         return []
     provenance = event.update.provenance
@@ -248,12 +270,18 @@ def consent_events(
     at = provenance.effective_at
     if isinstance(event, GroupUpdateRecorded | GroupStateRejudged):
         properties["group"] = event.group
-        return [_track(GROUP_SUBSCRIPTION_UPDATED, _message_id(event), at, properties, who)]
-    published = [_track(CHANNEL_SUBSCRIPTION_UPDATED, _message_id(event), at, properties, who)]
+        return [
+            _track(GROUP_SUBSCRIPTION_UPDATED, _message_id(event), at, properties, who, settings)
+        ]
+    published = [
+        _track(CHANNEL_SUBSCRIPTION_UPDATED, _message_id(event), at, properties, who, settings)
+    ]
     became_subscribed = (
         event.after.status is SubscriptionStatus.SUBSCRIBED
         and event.before.status is not SubscriptionStatus.SUBSCRIBED
     )
     if event.channel is SubscriptionChannel.EMAIL and became_subscribed:
-        published.append(_track(EMAIL_SUBSCRIBED, _message_id(event, 1), at, properties, who))
+        published.append(
+            _track(EMAIL_SUBSCRIBED, _message_id(event, 1), at, properties, who, settings)
+        )
     return published

@@ -34,7 +34,7 @@ from engage_core.segment.names import (
     GROUP_UNSUBSCRIBED,
     LEGACY_GROUP_UNSUBSCRIBED,
 )
-from engage_core.segment.track import LIBRARY, MAX_MESSAGE_ID
+from engage_core.segment.track import LIBRARY_NAME, MAX_MESSAGE_ID
 
 
 @attrs.frozen
@@ -87,7 +87,7 @@ TOP_LEVEL: tuple[Field, ...] = (
     Field(
         "context.library",
         "every event",
-        f'`{{"name": "{LIBRARY["name"]}", "version": <the installed version>}}`',
+        f'`{{"name": "{LIBRARY_NAME}", "version": <the installed version>}}`',
     ),
     Field("properties", "every event", "the tables below"),
 )

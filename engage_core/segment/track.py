@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import attrs
@@ -13,15 +12,7 @@ from cattrs.gen import make_dict_unstructure_fn, override
 
 from engage_core.serialisation import converter
 
-
-def _library_version() -> str:
-    try:
-        return version("engage-core")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0+unknown"
-
-
-LIBRARY = {"name": "engage-core", "version": _library_version()}
+LIBRARY_NAME = "engage-core"
 MAX_MESSAGE_ID = 100  # Segment's limit on messageId
 
 
@@ -37,7 +28,9 @@ class TrackEvent:
     anonymous_id: str | None = None
     message_id: str
     timestamp: datetime
-    context: Mapping[str, Any] = attrs.field(factory=lambda: {"library": LIBRARY})
+    # `context.library`: the name, and the version the caller knows (the core reads no
+    # package metadata of its own; the views pass the installed version)
+    context: Mapping[str, Any] = attrs.field(factory=lambda: {"library": {"name": LIBRARY_NAME}})
     properties: Mapping[str, Any]
 
     def __attrs_post_init__(self) -> None:

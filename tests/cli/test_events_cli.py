@@ -4,6 +4,7 @@ legacy spelling as a setting (changing it takes a rebuild of the outbox)."""
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from pathlib import Path
 
 from tests.cli.test_ingest_cli import run
@@ -27,6 +28,9 @@ def test_published_events_and_the_legacy_spelling(tmp_path: Path) -> None:
     first, consent = events(store)
     assert first["event"] == "Email Group Unsubscribed"
     assert first["position"] == 1
+    assert first["context"] == {
+        "library": {"name": "engage-core", "version": version("engage-core")}
+    }
     assert consent["event"] == "Group Subscription Updated"  # the user's own group unsubscribe
     legacy = {"ENGAGE_LEGACY_GROUP_UNSUBSCRIBED": "1"}
     rebuilt = run("--store", store, "rebuild", "outbox", env=legacy)

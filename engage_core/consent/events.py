@@ -8,7 +8,7 @@ Updated` event needs. The state itself is always the replay of the updates (see 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 
@@ -19,9 +19,19 @@ from engage_core.events import DomainEvent
 
 @attrs.frozen(kw_only=True)
 class ConsentEvent(DomainEvent):
+    # v2: the update says whether it only unlocks (`unlock_only`) and, when its time was
+    # clamped by the clock-skew policy, the time its source claimed (`provenance.claimed_at`)
+    class_version: ClassVar[int] = 2
+
     channel: SubscriptionChannel
     key: str
     update: Update
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        update = state["update"]
+        update.setdefault("unlock_only", False)
+        update["provenance"].setdefault("claimed_at", None)
 
 
 @attrs.frozen(kw_only=True)

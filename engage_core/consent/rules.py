@@ -110,6 +110,11 @@ class Provenance:
     # the user the change was made for, when the source names one (an identify call's userId,
     # the send record of an email whose unsubscribe link was clicked): links contact and user
     user_id: str | None = None
+    # the effective time the source claimed, when it was later than the clock-skew policy
+    # allows and `effective_at` was clamped to when the change was recorded (None: not clamped)
+    claimed_at: datetime | None = attrs.field(
+        default=None, converter=attrs.converters.optional(_utc)
+    )
 
 
 ReplayKey = tuple[datetime, int, str]
@@ -123,6 +128,9 @@ class Update:
     provenance: Provenance
     lock: bool = False  # the user's STOP
     unlock: bool = False  # the user's START / YES / UNSTOP
+    # with `unlock`: re-subscribe only a vector the user's own STOP locked, otherwise change
+    # nothing (a WhatsApp START is not an opt-in by itself)
+    unlock_only: bool = False
 
     @cached_property
     def replay_key(self) -> ReplayKey:
@@ -152,6 +160,8 @@ def apply_channel_update(state: SubscriptionState, update: Update) -> Verdict:
     at = update.provenance.effective_at
     if update.lock:
         after = SubscriptionState(SubscriptionStatus.UNSUBSCRIBED, True, at)
+    elif update.unlock and update.unlock_only and not state.locked_by_user:
+        return Verdict(Outcome.UNCHANGED, state)
     elif update.unlock:
         after = SubscriptionState(update.status, False, at)
     elif (

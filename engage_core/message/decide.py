@@ -77,6 +77,21 @@ def _seen_before(state: MessageState | None, item: Observation | Send) -> bool:
     return state is not None and not state.seen.isdisjoint(item.dedup_keys)
 
 
+def _first_report_of_our_send(
+    rules: Lifecycle, state: MessageState | None, status: str, relation: Relation
+) -> bool:
+    """Whether this is the provider's first report of the initial status (`processed`) of a
+    message whose status stands on our own send record alone. The record is ours, not the
+    provider's: its report adds the provider's time and is applied, not late. (A second report
+    of it, or one after a later status, is late as ever.)"""
+    return (
+        relation is Relation.LATE
+        and state is not None
+        and status == rules.initial == state.status
+        and status not in state.reported
+    )
+
+
 def decide_observation(
     state: MessageState | None, observation: Observation, *, recorded_at: datetime
 ) -> MessageEvent:
@@ -97,6 +112,8 @@ def decide_observation(
         relation, status_after = _status_after(rules, current, observation.status)
         proved = rules.implied[observation.status]
         outcome = _OUTCOMES[relation]
+        if _first_report_of_our_send(rules, state, observation.status, relation):
+            outcome = Outcome.APPLIED
     return Observed(
         originator_id=observation.message_id,
         originator_version=_version(state),

@@ -57,12 +57,14 @@ def _send_recorded(event: SendRecorded, state: MessageState) -> MessageState:
         engagement=state.engagement,
         seen=state.seen.union(event.dedup_keys),
         known=state.known | {lifecycle(state.channel).initial},
+        reported=state.reported,  # our own record: not a provider's report of `processed`
     )
 
 
 def _observed(event: Observed, state: MessageState) -> MessageState:
     engagement = state.engagement
     known = state.known.union(event.inferred) if event.inferred else state.known
+    reported = state.reported
     if lifecycle(state.channel).is_engagement(event.status):
         at = event.occurred_at or event.recorded_at
         tally = engagement.get(event.status)
@@ -70,8 +72,11 @@ def _observed(event: Observed, state: MessageState) -> MessageState:
             **engagement,
             event.status: tally.add(at) if tally else Engagement(1, at, at),
         }
-    elif event.status not in known:
-        known = known | {event.status}
+    else:
+        if event.status not in known:
+            known = known | {event.status}
+        if event.status not in reported:
+            reported = reported | {event.status}
     return MessageState(
         id=state.id,
         version=event.originator_version,
@@ -83,6 +88,7 @@ def _observed(event: Observed, state: MessageState) -> MessageState:
         engagement=engagement,
         seen=state.seen.union(event.dedup_keys),
         known=known,
+        reported=reported,
     )
 
 

@@ -46,7 +46,9 @@ class HistoryEntry:
 @attrs.frozen
 class MessageState:
     """Everything decisions about one message need: `seen` holds the dedup keys of every input
-    so far, `known` the statuses it is known to have passed (reported, or proved by a report)."""
+    so far, `known` the statuses it is known to have passed (reported, or proved by a report),
+    `reported` the statuses a provider itself reported (so our own send record, which stands
+    for `processed`, never makes the provider's first `processed` report read as late)."""
 
     id: UUID
     version: int
@@ -58,6 +60,7 @@ class MessageState:
     engagement: Mapping[str, Engagement] = attrs.field(factory=dict)
     seen: frozenset[str] = frozenset()
     known: frozenset[str] = frozenset()
+    reported: frozenset[str] = frozenset()
 
 
 @attrs.frozen

@@ -719,3 +719,67 @@ def test_email_processed_carries_sendgrids_time_and_the_user() -> None:
     )
     assert published.body["userId"] == ARGS["user_id"]
     views.close()
+
+
+# Counts: our own send record never makes the provider's first `processed` late
+
+
+def test_a_processed_with_custom_args_is_applied_not_late(app: EngageApplication) -> None:
+    """The send record made from the args stands for `processed` before the report itself
+    lands; the report is still the provider's first word on the message, so it is applied. A
+    second `processed` (another event, another time) is late, as it always was."""
+    first = app.observe(parse(event("processed", **ARGS)).inputs, count_sends=False)
+    assert first.as_dict() == {"received": 1, "applied": 1, "duplicates": 0, "late": 0,
+                               "conflicts": 0, "rejected": 0}  # fmt: skip
+    message = app.find_message(Channel.EMAIL, DOC_PREFIX, "sendgrid")
+    assert message is not None
+    assert [(e.kind, e.status) for e in message.history] == [
+        ("applied", "processed"), ("applied", "processed"),
+    ]  # fmt: skip
+    again = event("processed", **ARGS, sg_event_id="ev-processed-2", timestamp=1767225601)
+    second = app.observe(parse(again).inputs, count_sends=False)
+    assert (second.applied, second.late) == (0, 1)
+    retried = app.observe(parse(event("processed", **ARGS)).inputs, count_sends=False)
+    assert (retried.received, retried.duplicates) == (1, 1)
+
+
+def test_a_processed_after_a_later_status_is_still_late(app: EngageApplication) -> None:
+    result = app.observe(
+        parse(event("delivered", **ARGS), event("processed", **ARGS)).inputs, count_sends=False
+    )
+    assert (result.applied, result.late) == (1, 1)  # it did arrive after `delivered`
+
+
+@given(st.data())
+def test_the_first_provider_processed_is_never_late_because_of_our_record(
+    data: st.DataObject,
+) -> None:
+    """Send records (ours, or from custom args) and `processed` reports, in any order: the
+    first `processed` report is applied, any later one late, and `Email Processed` goes out
+    once."""
+    from engage_core.message.events import MessageEvent, Observed, Outcome
+    from engage_core.segment.mapping import message_events, publishes_processed
+
+    own = Send.create("email", "sendgrid", DOC_PREFIX, to="jane@example.com", user_id="u-1")
+    reports = [
+        parse(event("processed", **ARGS, sg_event_id=f"p{n}", timestamp=1767225600 + n)).inputs
+        for n in range(3)
+    ]
+    batches = data.draw(st.permutations([[own], *reports]))
+    app = open_application("memory://")
+    for batch in batches:
+        app.observe(batch, count_sends=False)
+    message = app.find_message(Channel.EMAIL, DOC_PREFIX, "sendgrid")
+    assert message is not None
+    outcomes = [e.kind for e in message.history if e.event_id is not None]
+    assert outcomes == ["applied", "late", "late"]
+    log = list(app.repository.event_store.get(message.id))
+    published: list[str] = []
+    processed = False
+    for stored in log:
+        assert isinstance(stored, MessageEvent)
+        assert not isinstance(stored, Observed) or stored.outcome is not Outcome.DUPLICATE
+        out = message_events(stored, message.state.send, processed_published=processed)
+        processed = processed or publishes_processed(out)
+        published.extend(t.event for t in out)
+    assert published.count("Email Processed") == 1

@@ -13,11 +13,11 @@ from adapters.destinations.base import (
     TooLarge,
     TransientFailure,
     Unacceptable,
-    redact,
 )
 from adapters.destinations.delivery import (
     Cooldown,
     CursorLost,
+    OutboxBehind,
     Report,
     RetryPolicy,
     Stopped,
@@ -34,6 +34,7 @@ from adapters.destinations.settings import ConfigError, Configured, Settings, lo
 from adapters.destinations.signature import SIGNATURE_HEADER, sign, verify_signature
 from adapters.destinations.sql import PostgresTableDestination, SqliteTableDestination
 from adapters.destinations.webhook import WebhookDestination
+from adapters.redaction import redact
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -49,6 +50,7 @@ __all__ = [
     "JsonlDestination",
     "Ledger",
     "Misconfigured",
+    "OutboxBehind",
     "Parked",
     "PermanentFailure",
     "PostgresTableDestination",

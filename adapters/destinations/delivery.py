@@ -27,8 +27,9 @@ from adapters.destinations.base import (
     TransientFailure,
     Unacceptable,
 )
-from adapters.destinations.ledger import DeadLetter, Ledger, Parked
+from adapters.destinations.ledger import Cursor, DeadLetter, Ledger, Parked
 from adapters.views import OutboxEntry, OutboxView
+from adapters.views.base import Build, ViewRebuilt
 
 
 @attrs.frozen
@@ -217,6 +218,7 @@ class Report:
     pending: int = 0  # outbox events after `position`, left for the next run
     stopped: Stopped | None = None  # why the run ended before the end, if it did
     relocated_from: int | None = None  # the cursor's position before a rebuild renumbered
+    rebuilt: bool = False  # the outbox was rebuilt during the run, which ended early
 
     def add(self, step: Step) -> Report:
         return attrs.evolve(
@@ -246,23 +248,40 @@ def deliver(
     the destination stayed down through every retry, rather than an outage turning the whole
     backlog into dead letters; or when the receiver refused our settings (401, 403, 404), in
     which case nothing is parked and the cursor stays. Either way the events after stay
-    pending. `--follow` then rests the destination (`Cooldown`) before the next run."""
+    pending. `--follow` then rests the destination (`Cooldown`) before the next run.
+
+    A run reads one build of the outbox: when the outbox is rebuilt meanwhile, the run ends
+    (`Report.rebuilt`) with the cursor where it was last moved, and the next run finds it
+    again in the new build. `OutboxBehind` when a rebuilt outbox has not yet reached the
+    cursor's event: catch it up first."""
+    build = outbox.build()
     last = outbox.last_position()
-    cursor = ledger.cursor(destination.name)
-    if cursor is None:
+    found = ledger.at(destination.name)
+    if found is None:
         start = last if start_at_end else 0
-        cursor = ledger.start(destination.name, start, outbox.message_id_at(start))
-    cursor, moved = _anchored(destination.name, cursor, outbox, ledger)
+        ledger.start(destination.name, start, outbox, build.generation)
+        found = ledger.at(destination.name)
+        assert found is not None
+    try:
+        cursor, moved = _anchored(destination.name, found, outbox, ledger, build)
+    except ViewRebuilt:
+        return Report(destination.name, position=found.position, rebuilt=True)
     report = Report(destination.name, position=cursor, relocated_from=moved)
-    pending = (e for e in outbox.entries(cursor) if e.position <= last)
-    for step in send_all(destination, pending, policy):
-        if step.last_position > cursor:
-            anchor = outbox.message_id_at(step.last_position)
-            ledger.advance(destination.name, cursor, step.last_position, step.parked, anchor)
-            cursor = step.last_position
-        report = report.add(step)
-        if step.stopped is not None:
-            break
+    pending = (e for e in outbox.entries(cursor, generation=build.generation) if e.position <= last)
+    try:
+        for step in send_all(destination, pending, policy):
+            if step.last_position > cursor:
+                ledger.advance(
+                    destination.name, cursor, step.last_position, step.parked, outbox,
+                    build.generation,
+                )  # fmt: skip
+                cursor = step.last_position
+            report = report.add(step)
+            if step.stopped is not None:
+                break
+    except ViewRebuilt:
+        # what this batch sent was sent at least once; the cursor stays where it was moved
+        return attrs.evolve(report, position=cursor, rebuilt=True)
     return attrs.evolve(report, position=cursor, pending=pending_after(outbox, cursor))
 
 
@@ -271,22 +290,37 @@ class CursorLost(Exception):
     published: where to continue cannot be known; `replay` from a time, then deliver."""
 
 
-def _anchored(name: str, cursor: int, outbox: OutboxView, ledger: Ledger) -> tuple[int, int | None]:
-    """The cursor, found again by its event's messageId when a rebuild of the outbox (by an
-    Engage whose mapping publishes more or fewer events) renumbered the positions; with the
-    position it moved from, when it moved."""
-    anchor = ledger.anchor(name)
-    if cursor == 0 or anchor is None or outbox.message_id_at(cursor) == anchor:
-        return cursor, None
-    found = outbox.position_of(anchor)
-    if found is None:
+class OutboxBehind(Exception):
+    """The outbox was rebuilt and has not yet reached the event a destination's cursor is at:
+    catch the outbox up, then deliver."""
+
+
+def _anchored(
+    name: str, found: Cursor, outbox: OutboxView, ledger: Ledger, build: Build
+) -> tuple[int, int | None]:
+    """The cursor in the outbox's build now: as it is when it was taken in this build;
+    otherwise found again by its event's messageId (a rebuild renumbers positions when a newer
+    mapping publishes more or fewer events), with the position it moved from when it moved."""
+    if found.generation == build.generation:
+        return found.position, None
+    if found.position == 0 or found.anchor is None:
+        ledger.relocate(name, found.position, found.position, outbox, build.generation)
+        return found.position, None
+    if found.anchor_source is not None and build.position < found.anchor_source:
+        raise OutboxBehind(
+            f"destination {name!r}: the outbox is being rebuilt and has not reached the event "
+            f"its cursor is at ({found.anchor}) yet; catch it up (`engage digest outbox`) "
+            "and deliver again"
+        )
+    position = outbox.position_of(found.anchor)
+    if position is None:
         raise CursorLost(
             f"destination {name!r}: the outbox was rebuilt and the event its cursor was at "
-            f"({anchor}) is no longer published; replay from a time (`engage replay "
+            f"({found.anchor}) is no longer published; replay from a time (`engage replay "
             f"--destination {name} --from ISO-8601`) to continue"
         )
-    ledger.relocate(name, cursor, found)
-    return found, cursor
+    ledger.relocate(name, found.position, position, outbox, build.generation)
+    return position, (found.position if position != found.position else None)
 
 
 @attrs.define
@@ -364,12 +398,18 @@ def replay(
     Replay stops where a run of `deliver` would (`Report.stopped`): at the first batch that
     gave up through an outage (parked), or when the receiver refused our settings. Going on
     would park all history, batch after batch, during an outage. `pending` then counts the
-    events not replayed, and a replay from `position + 1` resumes."""
+    events not replayed, and a replay from `position + 1` resumes.
+
+    Positions are those of the outbox's build when the replay starts: `ViewRebuilt` if the
+    outbox is rebuilt during the replay (run it again)."""
+    generation = outbox.generation()
     last = outbox.last_position()
 
     def chosen(after: int) -> Iterator[OutboxEntry]:
         return (
-            e for e in outbox.entries(after) if e.position <= last and (keep is None or keep(e))
+            e
+            for e in outbox.entries(after, generation=generation)
+            if e.position <= last and (keep is None or keep(e))
         )
 
     report = Report(destination.name, position=max(from_position, 1) - 1)

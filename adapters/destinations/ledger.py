@@ -3,9 +3,12 @@ datastore next to the outbox (new tables; `engage rebuild` leaves them alone).
 
 A cursor is the outbox position up to which every event was delivered or parked; it moves
 only in the transaction that parks what failed, so a crash between sending and recording
-means sending again (at least once), never skipping. Dead letters keep the events themselves
-(their outbox positions and Segment bodies), so a redrive sends exactly what failed even if
-the outbox is rebuilt meanwhile.
+means sending again (at least once), never skipping. It also keeps the build of the outbox
+(`generation`) its position counts in, and the messageId and log position of the event it is
+at (`anchor`, `anchor_source`): checked in the same transaction, so a cursor never moves by a
+position of another build, and found again by its anchor after a rebuild. Dead letters keep
+the events themselves (their outbox positions and Segment bodies), so a redrive sends exactly
+what failed even if the outbox is rebuilt meanwhile.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ import attrs
 import orjson
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
-from adapters.views import OutboxEntry
+from adapters.views import OutboxEntry, OutboxView
+from adapters.views.base import ViewRebuilt
 
 SCHEMA = (
     # `anchor`: the messageId of the outbox event at `position` (null at 0), so a cursor can be
     # found again after the outbox was rebuilt by an Engage that numbers events differently
     "CREATE TABLE IF NOT EXISTS destination_cursors ("
-    "name TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL, anchor TEXT)",
+    "name TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL, anchor TEXT, "
+    "generation TEXT, anchor_source INTEGER)",
     "CREATE TABLE IF NOT EXISTS dead_letters ("
     "id INTEGER PRIMARY KEY, destination TEXT NOT NULL, source TEXT NOT NULL, "
     "first_position INTEGER NOT NULL, last_position INTEGER NOT NULL, events INTEGER NOT NULL, "
@@ -32,6 +37,17 @@ SCHEMA = (
     "parked_at TEXT NOT NULL, last_attempt_at TEXT NOT NULL, redriven_at TEXT)",
     "CREATE INDEX IF NOT EXISTS dead_letters_parked ON dead_letters (destination, redriven_at)",
 )
+
+
+@attrs.frozen
+class Cursor:
+    """Where a destination stands: its outbox position, in which build of the outbox, and
+    the event it is at (None at 0, or for a cursor from before anchors were kept)."""
+
+    position: int
+    anchor: str | None
+    anchor_source: int | None
+    generation: str | None
 
 
 class CursorMoved(Exception):
@@ -105,8 +121,23 @@ class Ledger:
             for statement in SCHEMA:
                 cursor.execute(statement)
             cursor.execute("PRAGMA table_info(destination_cursors)")
-            if "anchor" not in {row[1] for row in cursor.fetchall()}:  # a file from before
-                cursor.execute("ALTER TABLE destination_cursors ADD COLUMN anchor TEXT")
+            columns = {row[1] for row in cursor.fetchall()}
+            for column, kind in (
+                ("anchor", "TEXT"), ("generation", "TEXT"), ("anchor_source", "INTEGER")
+            ):  # fmt: skip
+                if column not in columns:  # a file from before
+                    cursor.execute(f"ALTER TABLE destination_cursors ADD COLUMN {column} {kind}")
+
+    def at(self, name: str) -> Cursor | None:
+        """The destination's cursor, or None for a destination never delivered to."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT position, anchor, anchor_source, generation FROM destination_cursors "
+                "WHERE name = ?",
+                (name,),
+            )
+            row = cursor.fetchone()
+        return None if row is None else Cursor(int(row[0]), row[1], row[2], row[3])
 
     def anchor(self, name: str) -> str | None:
         """The messageId of the event the destination's cursor is at (None at 0)."""
@@ -115,17 +146,37 @@ class Ledger:
             row = cursor.fetchone()
         return None if row is None else row[0]
 
-    def relocate(self, name: str, expected: int, position: int) -> None:
-        """Move the cursor to where its anchor is now (after a rebuild renumbered the outbox);
-        `CursorMoved` if another process moved it first."""
+    def relocate(
+        self, name: str, expected: int, position: int, outbox: OutboxView, generation: str
+    ) -> None:
+        """Move the cursor to `position` of the outbox's build `generation` (where its anchor
+        is after a rebuild renumbered the outbox); `CursorMoved` if another process moved it
+        first, `ViewRebuilt` if the outbox was rebuilt again meanwhile."""
         with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
-                "UPDATE destination_cursors SET position = ?, updated_at = ? "
-                "WHERE name = ? AND position = ?",
-                (position, _now(), name, expected),
+            self._move(cursor, name, expected, position, outbox, generation)
+
+    def _move(
+        self,
+        cursor: SQLiteCursor,
+        name: str,
+        expected: int,
+        position: int,
+        outbox: OutboxView,
+        generation: str,
+    ) -> None:
+        located = outbox.locate(cursor, position)
+        if located.generation != generation:
+            raise ViewRebuilt(f"destination {name!r}: the outbox was rebuilt while delivering")
+        cursor.execute(
+            "UPDATE destination_cursors SET position = ?, updated_at = ?, anchor = ?, "
+            "anchor_source = ?, generation = ? WHERE name = ? AND position = ?",
+            (position, _now(), located.message_id, located.source, generation, name, expected),
+        )
+        if _rowcount(cursor) != 1:
+            raise CursorMoved(
+                f"destination {name!r}: its cursor moved from {expected} while delivering "
+                "(is another `engage deliver` running?)"
             )
-            if _rowcount(cursor) != 1:
-                raise CursorMoved(f"destination {name!r}: its cursor moved from {expected}")
 
     def cursor(self, name: str) -> int | None:
         """The destination's position, or None for a destination never delivered to."""
@@ -134,13 +185,17 @@ class Ledger:
             row = cursor.fetchone()
         return None if row is None else int(row[0])
 
-    def start(self, name: str, position: int, anchor: str | None = None) -> int:
+    def start(self, name: str, position: int, outbox: OutboxView, generation: str) -> int:
         """Set a new destination's cursor (kept if another process set it first)."""
         with self.datastore.transaction(commit=True) as cursor:
+            located = outbox.locate(cursor, position)
+            if located.generation != generation:
+                raise ViewRebuilt(f"destination {name!r}: the outbox was rebuilt meanwhile")
             cursor.execute(
-                "INSERT INTO destination_cursors (name, position, updated_at, anchor) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                (name, position, _now(), anchor),
+                "INSERT INTO destination_cursors "
+                "(name, position, updated_at, anchor, anchor_source, generation) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, position, _now(), located.message_id, located.source, generation),
             )
             cursor.execute("SELECT position FROM destination_cursors WHERE name = ?", (name,))
             return int(cursor.fetchone()[0])
@@ -151,22 +206,14 @@ class Ledger:
         expected: int,
         position: int,
         parked: Sequence[Parked],
-        anchor: str | None = None,
+        outbox: OutboxView,
+        generation: str,
     ) -> None:
-        """Park `parked` and move the cursor from `expected` to `position` (whose event's
-        messageId is `anchor`), in one transaction; `CursorMoved` (and nothing recorded) if
-        the cursor is no longer `expected`."""
+        """Park `parked` and move the cursor from `expected` to `position` of the outbox's
+        build `generation`, in one transaction; `CursorMoved` (and nothing recorded) if the
+        cursor is no longer `expected`, `ViewRebuilt` if the outbox is another build now."""
         with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(
-                "UPDATE destination_cursors SET position = ?, updated_at = ?, anchor = ? "
-                "WHERE name = ? AND position = ?",
-                (position, _now(), anchor, name, expected),
-            )
-            if _rowcount(cursor) != 1:
-                raise CursorMoved(
-                    f"destination {name!r}: its cursor moved from {expected} while delivering "
-                    "(is another `engage deliver` running?)"
-                )
+            self._move(cursor, name, expected, position, outbox, generation)
             for item in parked:
                 self._park(cursor, name, "deliver", item)
 

@@ -4,7 +4,18 @@ impossible), rebuildable from position 0 and digestible row for row.
 
 All views live in one SQLite file next to the event store (`engage.db` → `engage.views.db`),
 one `tracking` row per view (eventsourcing's single-row tracking, keyed by
-`<application>:<view>`).
+`<application>:<view>`), and one `view_generations` row per view: which build of the view this
+is (a new value on every drop) and how many log events that build has applied.
+
+Several processes may keep the same views at once (followers, one-shot commands, a rebuild).
+Two rules make any interleaving safe, checked under the view's write lock:
+- a page is applied only if it starts at or before the view's tracked position (`after`): a
+  page that would leave a gap is refused (`ViewGap`) and its caller reads the position again;
+- a page read for one build of the view is never applied to another (`ViewRebuilt`): a rebuild
+  fences out every catch-up that started before it.
+So the view's rows are always the fold of one unbroken prefix of the log, and a rebuild can
+prove it saw the whole log: the events its build applied equal the events the log holds up to
+its position (`verify`).
 """
 
 from __future__ import annotations
@@ -12,11 +23,41 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import attrs
 from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+
+GENERATIONS = (
+    "CREATE TABLE IF NOT EXISTS view_generations ("
+    "view TEXT PRIMARY KEY, generation TEXT NOT NULL, applied INTEGER) WITHOUT ROWID"
+)
+
+
+class ViewGap(Exception):
+    """A page starts after the view's tracked position: applying it would skip events. Read
+    the position again and page from there."""
+
+
+class ViewRebuilt(Exception):
+    """The view was dropped (rebuilt) since the page was read for it: read its new build's
+    position and page from there."""
+
+
+class RebuildIncomplete(Exception):
+    """A rebuilt view did not apply every event of the log up to its position."""
+
+
+@attrs.frozen
+class Build:
+    """Which build of a view a process works on, and the log position it has reached."""
+
+    generation: str
+    position: int
+    applied: int | None = None  # log events this build applied (None: not counted)
 
 
 class SQLiteView(SQLiteTrackingRecorder):
@@ -31,7 +72,8 @@ class SQLiteView(SQLiteTrackingRecorder):
     def __init__(self, datastore: SQLiteDatastore, *, upstream: str = "Engage") -> None:
         super().__init__(datastore)
         self.upstream = upstream
-        self._last_committed: int | None = None  # the position this instance last committed
+        # the (build, position) this instance last committed or saw
+        self._last_committed: tuple[str, int] | None = None
         self._create_tables()
 
     def _create_tables(self, attempts: int = 50) -> None:
@@ -53,35 +95,84 @@ class SQLiteView(SQLiteTrackingRecorder):
         return f"{self.upstream}:{self.name}"
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.schema.values()]
+        return [*super().construct_create_table_statements(), GENERATIONS, *self.schema.values()]
 
     def position(self) -> int:
         """The last log position applied (0: none)."""
         return self.max_tracking_id(self.tracking_name) or 0
 
-    def process(self, events: Sequence[tuple[int, Any]]) -> None:
-        """Apply `(position, domain event)` pairs, in log order, and record the last position,
-        in one transaction. Positions at or before the tracked one are skipped (exactly once)."""
-        if not events:
-            return
+    def build(self) -> Build:
+        """The view's current build and position, read together."""
+        with self.datastore.transaction(commit=True) as cursor:
+            generation, applied = self._generation(cursor)
+            position = self._max_tracking_id(self.tracking_name, cursor) or 0
+            return Build(generation, position, applied)
+
+    def generation(self) -> str:
+        """Which build of the view this is: a new value every time it is dropped."""
+        return self.build().generation
+
+    def _generation(self, cursor: SQLiteCursor) -> tuple[str, int | None]:
+        """(generation, events applied by it; None when unknown), made on first use."""
+        cursor.execute(
+            "SELECT generation, applied FROM view_generations WHERE view = ?",
+            (self.tracking_name,),
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            return str(row[0]), None if row[1] is None else int(row[1])
+        # a view from before builds were counted (or never filled): what it applied is
+        # known only when it has applied nothing yet
+        done = self._max_tracking_id(self.tracking_name, cursor) or 0
+        applied = 0 if done == 0 else None
+        generation = uuid.uuid4().hex
+        cursor.execute(
+            "INSERT INTO view_generations VALUES (?, ?, ?)",
+            (self.tracking_name, generation, applied),
+        )
+        return generation, applied
+
+    def process(
+        self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
+    ) -> None:
+        """Apply `(position, domain event)` pairs, read from the log after position `after`,
+        in log order, and record the last position, in one transaction. Positions at or
+        before the tracked one are skipped (exactly once). `ViewGap` when `after` is beyond
+        the tracked position; `ViewRebuilt` when `generation` is not the view's build now."""
         with self.datastore.transaction(commit=True) as cursor:
             # take the write lock before reading the position: another process catching up
             # the same view waits here and then skips what this one applied (a read first
             # would leave it a stale snapshot it could not write from)
             cursor.execute("UPDATE tracking SET notification_id = notification_id WHERE 0")
             done = self._max_tracking_id(self.tracking_name, cursor) or 0
-            if done != self._last_committed:
+            current, _ = self._generation(cursor)
+            if generation is not None and generation != current:
+                raise ViewRebuilt(f"view {self.name!r} was rebuilt since this page was read")
+            if after > done:
+                raise ViewGap(
+                    f"view {self.name!r} is at position {done}; a page after {after} would "
+                    "skip events"
+                )
+            if (current, done) != self._last_committed:
                 # another process moved (or dropped) this view since this instance's last
                 # page: whatever it remembers between pages may be stale
                 self._forget()
+            fresh = 0
             for position, event in events:
                 if position > done:
                     self._apply(cursor, position, event)
+                    fresh += 1
+            if not fresh:
+                self._last_committed = (current, done)
+                return
             self._flush(cursor)
             last = events[-1][0]
-            if last > done:
-                self._insert_tracking(cursor, Tracking(self.tracking_name, last))
-        self._last_committed = max(last, done)
+            self._insert_tracking(cursor, Tracking(self.tracking_name, last))
+            cursor.execute(
+                "UPDATE view_generations SET applied = applied + ? WHERE view = ?",
+                (fresh, self.tracking_name),
+            )
+        self._last_committed = (current, last)
         self._committed()
 
     def _forget(self) -> None:
@@ -105,6 +196,11 @@ class SQLiteView(SQLiteTrackingRecorder):
                            (self.tracking_name,))  # fmt: skip
             for statement in self.schema.values():
                 cursor.execute(statement)
+            cursor.execute(
+                "INSERT INTO view_generations VALUES (?, ?, 0) ON CONFLICT (view) DO UPDATE "
+                "SET generation = excluded.generation, applied = 0",
+                (self.tracking_name, uuid.uuid4().hex),
+            )
             self._dropped(cursor)
         self._last_committed = None
 

@@ -120,9 +120,11 @@ class FunnelView(SQLiteView):
         self._changes: dict[tuple[str, str], dict[str, int]] = {}  # funnel row -> deltas
         super().__init__(*args, **kwargs)
 
-    def process(self, events: Sequence[tuple[int, Any]]) -> None:
+    def process(
+        self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
+    ) -> None:
         try:
-            super().process(events)
+            super().process(events, after=after, generation=generation)
         finally:  # a failed page leaves nothing half-remembered
             self._messages.clear()
             self._changes.clear()

@@ -8,16 +8,15 @@ log in memory: a rebuild runs in bounded memory.
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import attrs
 import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
-from adapters.views.base import SQLiteView
+from adapters.views.base import SQLiteView, ViewRebuilt
 from engage_core.consent.events import (
     ChannelUpdateRecorded,
     GroupStateRejudged,
@@ -38,6 +37,17 @@ class OutboxEntry:
     message_id: str
     event: str
     body: dict[str, Any]
+    # the log position of the fact it publishes (0 where not known, as in a dead letter)
+    source: int = attrs.field(default=0, eq=False)
+
+
+@attrs.frozen
+class Located:
+    """The outbox's build, and the event at a position in it (if any)."""
+
+    generation: str
+    message_id: str | None
+    source: int | None
 
 
 @attrs.frozen
@@ -93,26 +103,6 @@ class OutboxView(SQLiteView):
         self._sends.clear()
         super().drop()
 
-    def _dropped(self, cursor: SQLiteCursor) -> None:
-        cursor.execute("CREATE TABLE IF NOT EXISTS outbox_generation (generation TEXT)")
-        cursor.execute("DELETE FROM outbox_generation")
-        cursor.execute("INSERT INTO outbox_generation VALUES (?)", (uuid.uuid4().hex,))
-
-    def generation(self) -> str:
-        """Which build of the outbox this is: a new value on every rebuild. Positions are
-        stable within a generation; a rebuild by a newer Engage whose mapping publishes more
-        or fewer events may number them differently, so a destination's cursor is only
-        meaningful for the generation it was taken in."""
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute("CREATE TABLE IF NOT EXISTS outbox_generation (generation TEXT)")
-            cursor.execute("SELECT generation FROM outbox_generation")
-            row = cursor.fetchone()
-            if row is None:
-                found = uuid.uuid4().hex
-                cursor.execute("INSERT INTO outbox_generation VALUES (?)", (found,))
-                return found
-            return str(row[0])
-
     def _forget(self) -> None:
         self._sends.clear()
 
@@ -132,9 +122,11 @@ class OutboxView(SQLiteView):
         while len(self._sends) > self.cache_size:
             self._sends.popitem(last=False)
 
-    def process(self, events: Any) -> None:
+    def process(
+        self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
+    ) -> None:
         try:
-            super().process(events)
+            super().process(events, after=after, generation=generation)
         finally:  # a failed page leaves nothing half-remembered
             self._rows.clear()
             self._pending.clear()
@@ -184,24 +176,55 @@ class OutboxView(SQLiteView):
         )
         self._pending[message] = known
 
-    def read(self, after: int = 0, limit: int = 1000) -> list[OutboxEntry]:
-        """Published events after an outbox position, in order."""
-        with self.datastore.transaction(commit=False) as cursor:
+    def read(
+        self, after: int = 0, limit: int = 1000, *, generation: str | None = None
+    ) -> list[OutboxEntry]:
+        """Published events after an outbox position, in order; `ViewRebuilt` when the outbox
+        is no longer the build `generation` names (its positions were renumbered)."""
+        with self.datastore.transaction(commit=True) as cursor:
+            if generation is not None and self._generation(cursor)[0] != generation:
+                raise ViewRebuilt("the outbox was rebuilt: its positions were renumbered")
             cursor.execute(
-                "SELECT position, message_id, event, body FROM outbox WHERE position > ? "
-                "ORDER BY position LIMIT ?",
+                "SELECT position, message_id, event, body, source_position FROM outbox "
+                "WHERE position > ? ORDER BY position LIMIT ?",
                 (after, limit),
             )
-            return [OutboxEntry(r[0], r[1], r[2], orjson.loads(r[3])) for r in cursor.fetchall()]
+            return [
+                OutboxEntry(r[0], r[1], r[2], orjson.loads(r[3]), r[4]) for r in cursor.fetchall()
+            ]
 
-    def entries(self, after: int = 0, page: int = 1000) -> Iterator[OutboxEntry]:
-        """Every published event after `after`, read a page at a time."""
+    def entries(
+        self, after: int = 0, page: int = 1000, *, generation: str | None = None
+    ) -> Iterator[OutboxEntry]:
+        """Every published event after `after`, read a page at a time (all from one build of
+        the outbox when `generation` is given)."""
         while True:
-            found = self.read(after, page)
+            found = self.read(after, page, generation=generation)
             yield from found
             if len(found) < page:
                 return
             after = found[-1].position
+
+    def locate(self, cursor: SQLiteCursor, position: int) -> Located:
+        """Inside a transaction of the views datastore (a destination's ledger shares it): the
+        outbox's build now and the event at `position` (its messageId and the log position it
+        publishes; None at 0 or where there is none)."""
+        generation, _ = self._generation(cursor)
+        cursor.execute(
+            "SELECT message_id, source_position FROM outbox WHERE position = ?", (position,)
+        )
+        row = cursor.fetchone()
+        if row is None:
+            return Located(generation, None, None)
+        return Located(generation, str(row[0]), int(row[1]))
+
+    def before_source(self, source: int) -> int:
+        """The outbox position just before the first event published for a log position at
+        or after `source` (where a reader that had every event up to `source`, but not all
+        of those for `source` itself, resumes)."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute("SELECT MAX(position) FROM outbox WHERE source_position < ?", (source,))
+            return int(cursor.fetchone()[0] or 0)
 
     def message_id_at(self, position: int) -> str | None:
         """The messageId of the event at an outbox position."""

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.views.base import SQLiteView
+from adapters.views.base import RebuildIncomplete, SQLiteView, ViewGap, ViewRebuilt
 from adapters.views.funnel import FunnelView
 from adapters.views.outbox import OutboxView
 from adapters.views.status import MessageStatusView
@@ -88,6 +88,9 @@ class Views:
 Progress = Callable[[int, int], None]  # (position reached, last position in the log)
 
 
+RESTARTS = 1000  # pages refused in one catch-up before it gives up (each one means progress)
+
+
 def catch_up(
     app: EngageApplication,
     views: Sequence[SQLiteView],
@@ -97,27 +100,40 @@ def catch_up(
 ) -> int:
     """Apply every notification after each view's tracked position; returns how many domain
     events were read. Each page is one transaction per view, so an interrupted catch-up (or
-    rebuild) resumes where it stopped."""
+    rebuild) resumes where it stopped.
+
+    Other processes may catch the same views up, or rebuild them, meanwhile: a view refuses a
+    page that would leave a gap or that was read for a build since dropped, and the catch-up
+    then reads every view's build and position again and pages on from there."""
     if not views:
         return 0
     recorder: Any = app.recorder
     last = recorder.max_notification_id() or 0
-    start = min(view.position() for view in views)
     read = 0
-    while start < last:
-        notifications = recorder.select_notifications(
-            start, page, stop=last, inclusive_of_start=False
-        )
-        if not notifications:
-            break
-        events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
-        for view in views:
-            view.process(events)  # skips what the view has, read under its write lock
-        read += len(events)
-        start = notifications[-1].id
-        if on_progress is not None:
-            on_progress(start, last)
-    return read
+    for _ in range(RESTARTS):
+        builds = [view.build() for view in views]
+        start = min(build.position for build in builds)
+        try:
+            while start < last:
+                notifications = recorder.select_notifications(
+                    start, page, stop=last, inclusive_of_start=False
+                )
+                if not notifications:
+                    break
+                events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+                for view, build in zip(views, builds, strict=True):
+                    # skips what the view has, read under its write lock
+                    view.process(events, after=start, generation=build.generation)
+                read += len(events)
+                start = notifications[-1].id
+                if on_progress is not None:
+                    on_progress(start, last)
+            return read
+        except (ViewGap, ViewRebuilt):
+            continue  # another process rebuilt a view: page on from where it is now
+    raise RebuildIncomplete(
+        f"catching up was interrupted by rebuilds {RESTARTS} times; run it again"
+    )
 
 
 def rebuild(
@@ -127,7 +143,48 @@ def rebuild(
     page: int = PAGE,
     on_progress: Progress | None = None,
 ) -> int:
-    """Drop the views and their tracking, and replay the log from position 0."""
+    """Drop the views and their tracking, replay the log from position 0, and check that
+    every view's new build applied every event the log holds up to its position
+    (`RebuildIncomplete` if not). Catch-ups in other processes that started before the drop
+    cannot apply their pages to the new build; those that start after it help."""
     for view in views:
         view.drop()
-    return catch_up(app, views, page=page, on_progress=on_progress)
+    read = catch_up(app, views, page=page, on_progress=on_progress)
+    verify(app, views)
+    return read
+
+
+def verify(app: EngageApplication, views: Sequence[SQLiteView]) -> None:
+    """`RebuildIncomplete` unless each view's build applied exactly the events the log holds
+    up to the view's position (a view from before builds were counted is not checked). A
+    rebuild by another process meanwhile is no failure: its build counts from 0 as well."""
+    for view in views:
+        build = view.build()  # build, position and count read together
+        if build.applied is None:
+            continue
+        expected = count_notifications(app, build.position)
+        if build.applied != expected:
+            raise RebuildIncomplete(
+                f"view {view.name!r} applied {build.applied} events but the log holds {expected} "
+                f"up to position {build.position}: run `engage rebuild {view.name}` again"
+            )
+
+
+def count_notifications(app: EngageApplication, upto: int) -> int:
+    """How many events the log holds at positions up to `upto` (positions may have gaps on
+    PostgreSQL, so this is counted, not assumed)."""
+    recorder: Any = app.recorder
+    datastore = getattr(recorder, "datastore", None)
+    table = getattr(recorder, "events_table_name", None)
+    if isinstance(datastore, SQLiteDatastore) and table:
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE rowid <= ?", (upto,))
+            return int(cursor.fetchone()[0])
+    counted, start = 0, 0
+    while start < upto:
+        found = recorder.select_notifications(start, PAGE, stop=upto, inclusive_of_start=False)
+        if not found:
+            break
+        counted += len(found)
+        start = found[-1].id
+    return counted

@@ -100,9 +100,11 @@ class MessageStatusView(SQLiteView):
         self._page: dict[str, dict[str, Any]] = {}  # rows this page read or wrote
         super().__init__(*args, **kwargs)
 
-    def process(self, events: Sequence[tuple[int, Any]]) -> None:
+    def process(
+        self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
+    ) -> None:
         try:
-            super().process(events)
+            super().process(events, after=after, generation=generation)
         finally:  # a failed page leaves nothing half-remembered
             self._page.clear()
 

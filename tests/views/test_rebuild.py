@@ -117,7 +117,7 @@ def test_catching_up_twice_applies_nothing_twice(app: Any, views: Views) -> None
     before = {view.name: rows(view) for view in chosen}
     assert catch_up(app, chosen) == 0
     for view in chosen:  # the same positions handed over again are skipped
-        view.process([(1, object())])
+        view.process([(1, object())], after=0)
     assert {view.name: rows(view) for view in chosen} == before
 
 

@@ -21,6 +21,7 @@ import orjson
 from engage_core.channels import Channel
 from engage_core.ids import message_id, normalise_provider
 from engage_core.lifecycles import lifecycle
+from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
 
 
 class InvalidInput(ValueError):
@@ -238,8 +239,23 @@ OBSERVATION_FIELDS = frozenset(
 )
 
 
-def parse_observation(data: object) -> Observation:
-    """Validate one provider-neutral observation (the `engage observe` line format)."""
+def check_details_size(observation: Observation, limit: int) -> None:
+    """`InvalidInput` naming `details` and the limit when the observation's details, as compact
+    JSON, are over `limit` bytes: they are stored with the report and read back with every
+    history of its message, so one oversized report would weigh on all of them."""
+    if not observation.details:
+        return
+    size = len(orjson.dumps(observation.details))
+    if size > limit:
+        raise InvalidInput(
+            "details",
+            f"{size} bytes as JSON, over the limit of {limit} ({SETTINGS['details_bytes']})",
+        )
+
+
+def parse_observation(data: object, *, limits: Limits = DEFAULT_LIMITS) -> Observation:
+    """Validate one provider-neutral observation (the `engage observe` line format), its
+    `details` no bigger than `limits.details_bytes`."""
     if not isinstance(data, Mapping):
         raise InvalidInput("observation", f"a JSON object (got {type(data).__name__})")
     unknown = sorted(set(data) - OBSERVATION_FIELDS, key=str)
@@ -249,7 +265,7 @@ def parse_observation(data: object) -> Observation:
     channel = _channel(data.get("channel"))
     raw_status = _required_text(data, "status")
     status = lifecycle(channel).canonical(raw_status) or raw_status
-    return Observation(
+    observation = Observation(
         channel=channel,
         provider=data.get("provider"),  # validated by the class
         provider_message_id=_required_text(data, "provider_message_id"),
@@ -258,6 +274,8 @@ def parse_observation(data: object) -> Observation:
         event_id=_optional_text(data, "event_id"),
         details=data.get("details"),
     )
+    check_details_size(observation, limits.details_bytes)
+    return observation
 
 
 @attrs.frozen

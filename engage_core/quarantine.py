@@ -9,6 +9,12 @@ aggregates' dedup keys make re-application idempotent.
 
 One aggregate per distinct request (provider, URL and body digest), so the same bad request
 arriving again is one entry seen twice, not two entries.
+
+A request held without a verified signature (a bad or missing one, or a body over its size
+limit, which is never verified) keeps only its first bytes, with its full size and SHA-256:
+whoever sent it is unknown, and unsigned junk must not fill the disk. Such a hold says what
+came but cannot be run again (`HeldRequest.truncated`); the provider's own retries, answered
+with an error, bring the request back whole.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 import attrs
@@ -25,20 +31,49 @@ from engage_core.events import DomainEvent
 from engage_core.ids import name_of, uuid5
 
 
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
 @attrs.frozen
 class HeldRequest:
-    """A request exactly as received (the body is the signed bytes, never re-encoded)."""
+    """A request as received (the body is the signed bytes, never re-encoded): the whole body,
+    or when `truncated` only its first bytes; `body_size` and `body_sha256` are always the
+    whole body's (by default, computed from `body`)."""
 
     provider: str
     body: bytes
     headers: tuple[tuple[str, str], ...]
     url: str
     received_at: datetime
+    body_size: int = attrs.field(
+        default=attrs.Factory(lambda self: len(self.body), takes_self=True)
+    )
+    body_sha256: str = attrs.field(
+        default=attrs.Factory(lambda self: _sha256(self.body), takes_self=True)
+    )
+
+    @property
+    def truncated(self) -> bool:
+        """Only a prefix of the body was kept: the request cannot be run again."""
+        return self.body_size > len(self.body)
+
+    def prefix(self, keep: int) -> HeldRequest:
+        """The same request keeping at most its first `keep` bytes (size and digest kept)."""
+        return self if len(self.body) <= keep else attrs.evolve(self, body=self.body[:keep])
 
     @property
     def quarantine_id(self) -> UUID:
-        digest = hashlib.sha256(self.body).hexdigest()
-        return uuid5(name_of("quarantine", self.provider, self.url, digest))
+        return uuid5(name_of("quarantine", self.provider, self.url, self.body_sha256))
+
+
+def _upcast_request(request: dict[str, Any]) -> None:
+    """A v1 hold kept the whole body: its size and digest are the kept bytes'."""
+    from engage_core.serialisation import converter  # the converter that stored the bytes
+
+    body = converter.structure(request["body"], bytes)
+    request.setdefault("body_size", len(body))
+    request.setdefault("body_sha256", _sha256(body))
 
 
 @attrs.frozen
@@ -73,11 +108,17 @@ class RequestQuarantined(QuarantineEvent):
     """A request first held: the whole of it, and what was wrong."""
 
     TOPIC: ClassVar[str] = "engage.quarantine.RequestQuarantined"
+    # v2: the request records its whole body's size and SHA-256 (its body may be a prefix)
+    class_version: ClassVar[int] = 2
 
     request: HeldRequest
     refused: bool  # nothing of it was applied (else only the elements in `problems`)
     problems: tuple[Problem, ...]
     unauthenticated: bool = False
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        _upcast_request(state["request"])
 
 
 @attrs.frozen(kw_only=True)
@@ -85,12 +126,20 @@ class RequestHeldAgain(QuarantineEvent):
     """The same request (same provider, URL and body) arrived and was held again."""
 
     TOPIC: ClassVar[str] = "engage.quarantine.RequestHeldAgain"
+    # v2: `body`, the whole body when the entry had kept only a prefix and this arrival was
+    # held whole (its signature verified): the entry can be run again from then on
+    class_version: ClassVar[int] = 2
 
     received_at: datetime
     headers: tuple[tuple[str, str], ...]  # this arrival's (a provider may sign a retry anew)
     refused: bool
     problems: tuple[Problem, ...]
     unauthenticated: bool = False
+    body: bytes | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("body", None)
 
 
 @attrs.frozen(kw_only=True)
@@ -146,6 +195,8 @@ def evolve_held(entry: HeldEntry | None, event: QuarantineEvent) -> HeldEntry:
         raise ValueError(f"{type(event).__name__} before RequestQuarantined")
     if isinstance(event, RequestHeldAgain):
         request = attrs.evolve(entry.request, headers=event.headers, received_at=event.received_at)
+        if event.body is not None:
+            request = attrs.evolve(request, body=event.body)
         return attrs.evolve(
             entry, version=version, request=request, refused=event.refused,
             problems=event.problems, times_held=entry.times_held + 1, released=False,
@@ -176,10 +227,13 @@ def decide_hold(entry: HeldEntry | None, hold: Hold, *, recorded_at: datetime) -
             request=request, refused=hold.refused, problems=hold.problems,
             unauthenticated=hold.unauthenticated,
         )  # fmt: skip
+    # a prefix kept before is completed by an arrival that brought the whole body
+    whole = entry.request.truncated and not request.truncated
     return RequestHeldAgain(
         originator_id=entry.id, originator_version=entry.version + 1, recorded_at=recorded_at,
         received_at=request.received_at, headers=request.headers, refused=hold.refused,
         problems=hold.problems, unauthenticated=hold.unauthenticated,
+        body=request.body if whole else None,
     )  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from engage_core import (
 )
 from engage_core.consent.csv_format import HeaderError, RowError
 from engage_core.lifecycles.diagram import mermaid
+from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
 from engage_core.serialisation import UnreadableEventError
 from engage_core.simulation import simulate
 
@@ -96,9 +97,21 @@ class Rejected:
     reason: str
 
 
-def _read_observations(stream: BinaryIO) -> Iterator[Observation | Rejected]:
-    """Parse JSON Lines one line at a time (bounded memory); blank lines are skipped."""
-    for number, raw in enumerate(stream, start=1):
+def _read_observations(
+    stream: BinaryIO, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[Observation | Rejected]:
+    """Parse JSON Lines one line at a time; blank lines are skipped. Memory stays near the line
+    limit whatever the input: a line over it is rejected with its size, and the rest of it is
+    read in small chunks and let go, never held whole."""
+    limit = limits.observation_line_bytes
+    number = 0
+    while raw := stream.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            size = len(raw) + _skip_line(stream)
+            setting = SETTINGS["observation_line_bytes"]
+            yield Rejected(number, f"line is {size} bytes, over the limit of {limit} ({setting})")
+            continue
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]  # a UTF-8 byte order mark, as some editors write: not content
         if not raw.strip():
@@ -109,19 +122,33 @@ def _read_observations(stream: BinaryIO) -> Iterator[Observation | Rejected]:
             yield Rejected(number, f"not valid JSON ({error})")
             continue
         try:
-            yield parse_observation(data)
+            yield parse_observation(data, limits=limits)
         except InvalidInput as error:
             yield Rejected(number, str(error))
+
+
+def _skip_line(stream: BinaryIO, chunk: int = 64 * 1024) -> int:
+    """Read past the rest of the current line in `chunk`-sized pieces; its bytes, without the
+    line ending."""
+    skipped = 0
+    while piece := stream.readline(chunk):
+        if piece.endswith(b"\n"):
+            return skipped + len(piece) - 1
+        skipped += len(piece)
+    return skipped
 
 
 def observe(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    from adapters.cli.limits import limits_from_environment  # it imports this module
+
+    limits = limits_from_environment()
     result = ObserveResult()
     with _input(args.file) as stream, application(args.store) as app:
         batch: list[Observation | Send] = []
         try:
-            for item in _read_observations(stream):
+            for item in _read_observations(stream, limits):
                 if isinstance(item, Rejected):
                     print(f"engage: rejected line {item.line}: {item.reason}", file=sys.stderr)
                     result += ObserveResult(received=1, rejected=1)

@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from adapters.cli.commands import CommandFailed, UsageError, _input, application
+from adapters.cli.commands import CommandFailed, UsageError, application
+from adapters.cli.limits import check_items, limits_from_environment, read_request
 from adapters.cli.render import dumps
 from engage_core.consent.api import ItemChanges, ItemFailure, read_identify_call, read_item
 from engage_core.consent.contacts import (
@@ -26,8 +27,8 @@ from engage_core.observations import InvalidInput, parse_timestamp
 
 
 def set_subscriptions(args: argparse.Namespace) -> int:
-    with _input(args.file) as stream:
-        body = stream.read()
+    limits = limits_from_environment()
+    body = read_request(args.file, limits)
     try:
         request = orjson.loads(body)
     except orjson.JSONDecodeError as error:
@@ -35,6 +36,7 @@ def set_subscriptions(args: argparse.Namespace) -> int:
     items = request.get("subscriptions") if isinstance(request, dict) else None
     if not isinstance(items, list):
         raise CommandFailed(f'{args.file}: expected {{"subscriptions": [...]}}')
+    check_items(args.file, len(items), limits)
     # each call is a new request (a PUT sent again applies again), unless the caller names it:
     # then a retry of the same request id is recognised and changes nothing
     request_id = args.request_id or f"request-{uuid.uuid4().hex}"
@@ -165,8 +167,8 @@ def add_parsers(sub: Any, subscription_verbs: Any) -> None:
 def identify(args: argparse.Namespace) -> int:
     """Segment identify calls (one JSON object, or JSON Lines of them): their
     `context.messaging_subscriptions`, with each call's `messageId` as provenance."""
-    with _input(args.file) as stream:
-        body = stream.read()
+    limits = limits_from_environment()
+    body = read_request(args.file, limits)
     try:
         calls = [orjson.loads(body)]
     except orjson.JSONDecodeError:
@@ -178,6 +180,10 @@ def identify(args: argparse.Namespace) -> int:
                 calls.append(orjson.loads(line))
             except orjson.JSONDecodeError as error:
                 raise CommandFailed(f"{args.file}: line {number} is not JSON ({error})") from error
+    # items counted before any is judged (a call without a list of them counts as one)
+    contexts = [call.get("context") if isinstance(call, dict) else None for call in calls]
+    listed = [c.get("messaging_subscriptions") if isinstance(c, dict) else None for c in contexts]
+    check_items(args.file, sum(len(i) if isinstance(i, list) else 1 for i in listed), limits)
     now = datetime.now(UTC)
     judged: list[ItemChanges | ItemFailure] = []
     for number, call in enumerate(calls, start=1):

@@ -9,12 +9,20 @@ import sys
 from typing import Any
 from uuid import UUID
 
-from adapters.cli.commands import CommandFailed, UsageError, application, read_input
+from adapters.cli.commands import CommandFailed, UsageError, _input, application
+from adapters.cli.limits import limits_from_environment
 from adapters.cli.render import dumps
-from adapters.providers.base import Headers, InboundRequest, ProviderAdapter
-from adapters.providers.ingest import IngestReport, UnverifiedRetryRefused, ingest, retry
+from adapters.providers.base import BodyPrefix, Headers, InboundRequest, ProviderAdapter, read_body
+from adapters.providers.ingest import (
+    IngestReport,
+    NotRetryable,
+    UnverifiedRetryRefused,
+    ingest,
+    refuse_oversized,
+    retry,
+)
 from adapters.providers.registry import DEFAULT_CONTENT_TYPES, PROVIDERS, adapter_for
-from engage_core.quarantine import HeldEntry
+from engage_core.quarantine import HeldEntry, HeldRequest
 
 
 def add_parsers(sub: Any) -> None:
@@ -88,11 +96,17 @@ def _tell(report: IngestReport) -> None:
 def ingest_request(args: argparse.Namespace) -> int:
     headers = _headers(args.header, args.provider)
     url = _text("--url", args.url)
-    body = read_input(args.file)
+    limits = limits_from_environment()
+    body = _read_body(args.file, limits.provider_body_bytes,
+                      keep=limits.unauthenticated_body_prefix_bytes)  # fmt: skip
     adapter = _adapter(args.provider)
-    request = InboundRequest(body=body, headers=headers, url=url)
     with application(args.store) as app:
-        report = ingest(app, adapter, request, verify=not args.no_verify)
+        if isinstance(body, BodyPrefix):  # over the limit: never held whole
+            request = InboundRequest(body=body.prefix, headers=headers, url=url)
+            report = refuse_oversized(app, adapter, request, body, limits=limits)
+        else:
+            request = InboundRequest(body=body, headers=headers, url=url)
+            report = ingest(app, adapter, request, verify=not args.no_verify, limits=limits)
     print(dumps(report.as_dict()))
     if report.refused is not None:
         print(f"engage: refused: {report.refused.reason} (held: see `engage quarantine list`)",
@@ -100,6 +114,14 @@ def ingest_request(args: argparse.Namespace) -> int:
     else:
         _tell(report)
     return _exit_code(report)
+
+
+def _read_body(name: str, limit: int, *, keep: int) -> bytes | BodyPrefix:
+    with _input(name) as stream:
+        try:
+            return read_body(stream, limit, keep=keep)
+        except OSError as error:
+            raise CommandFailed(f"cannot read {name}: {error.strerror or error}") from error
 
 
 def _adapter(provider: str) -> ProviderAdapter:
@@ -111,10 +133,8 @@ def _adapter(provider: str) -> ProviderAdapter:
 
 def _entry_json(entry: HeldEntry) -> dict[str, Any]:
     held = entry.request
-    try:
-        body: dict[str, str] = {"body": held.body.decode("utf-8")}
-    except UnicodeDecodeError:
-        body = {"body_base64": base64.b64encode(held.body).decode("ascii")}
+    size = {"body_size": held.body_size, "body_sha256": held.body_sha256,
+            "truncated": held.truncated}  # fmt: skip
     return {
         "id": str(entry.id),
         "provider": held.provider,
@@ -128,8 +148,21 @@ def _entry_json(entry: HeldEntry) -> dict[str, Any]:
         "last_retry_verified": entry.last_retry_verified,
         "url": held.url,
         "headers": dict(held.headers),
-        **body,
+        **size,
+        **_body_json(held),
     }
+
+
+def _body_json(held: HeldRequest) -> dict[str, str]:
+    """The kept body as text when it is UTF-8, else as base64. A prefix may end inside a
+    character: up to three bytes of its end are left out of the text rather than show text
+    bodies as base64."""
+    for cut in range(4 if held.truncated else 1):
+        try:
+            return {"body": held.body[: len(held.body) - cut].decode("utf-8")}
+        except UnicodeDecodeError:
+            continue
+    return {"body_base64": base64.b64encode(held.body).decode("ascii")}
 
 
 def list_held(args: argparse.Namespace) -> int:
@@ -144,6 +177,7 @@ def retry_held(args: argparse.Namespace) -> int:
         wanted = [UUID(text) for text in args.ids]
     except ValueError as error:
         raise UsageError(f"not a quarantine id: {error}") from error
+    limits = limits_from_environment()
     adapters: dict[str, ProviderAdapter] = {}
     still_held = 0
     with application(args.store) as app:
@@ -164,7 +198,13 @@ def retry_held(args: argparse.Namespace) -> int:
                 report = retry(
                     app, adapters, entry, verify=not args.no_verify,
                     allow_unauthenticated=bool(wanted),  # named by the operator
+                    limits=limits,
                 )  # fmt: skip
+            except NotRetryable as refusal:
+                # a permanent state, not a failed attempt: it fails the run only when named
+                print(f"engage: skipped {refusal}", file=sys.stderr)
+                still_held += bool(wanted)
+                continue
             except UnverifiedRetryRefused as refusal:
                 print(f"engage: skipped {refusal}", file=sys.stderr)
                 still_held += 1

@@ -10,9 +10,10 @@ its reason, while the rest apply.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import attrs
 
@@ -97,6 +98,38 @@ class BodyRefused(Refused):
     """The body is not what this provider sends (content type, encoding, shape)."""
 
     http_status = 400
+
+
+class BodyTooLarge(Refused):
+    """The body is over its size limit: never verified, never parsed."""
+
+    http_status = 413
+
+
+@attrs.frozen
+class BodyPrefix:
+    """The first bytes of a body over its limit, with the whole body's size and SHA-256: what
+    can be said of it without ever holding it whole."""
+
+    prefix: bytes
+    size: int
+    sha256: str
+
+
+_CHUNK = 64 * 1024
+
+
+def read_body(stream: BinaryIO, limit: int, *, keep: int) -> bytes | BodyPrefix:
+    """The whole body when it is at most `limit` bytes; else its first `keep` bytes, its size
+    and its digest, the rest read in small chunks and let go (memory stays near `limit`)."""
+    head = stream.read(limit + 1)
+    if len(head) <= limit:
+        return head
+    digest, size = hashlib.sha256(head), len(head)
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return BodyPrefix(head[:keep], size, digest.hexdigest())
 
 
 def media_type(headers: Headers) -> str:

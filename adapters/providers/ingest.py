@@ -5,6 +5,10 @@ over the raw bytes, parse, apply what mapped, and keep in quarantine whatever di
 request whole; a batch's bad elements with their reasons, the request kept once), in the same
 transaction as what was applied. `retry` runs a held request again after a fix: what was
 applied the first time is a duplicate now, so only what failed before can land.
+
+Sizes are bounded (`engage_core.limits`, `docs/limits.md`): a body over its limit is refused
+unread (`refuse_oversized`), a request whose signature did not verify is held as its first
+bytes only, and an observation whose details are over their limit is quarantined alone.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ from uuid import UUID
 import attrs
 
 from adapters.providers.base import (
+    BodyPrefix,
+    BodyTooLarge,
     InboundRequest,
     Parsed,
     ProviderAdapter,
+    QuarantinedElement,
     Refused,
     SignatureRefused,
 )
-from engage_core import EngageApplication, ObserveResult
+from engage_core import EngageApplication, InvalidInput, Observation, ObserveResult, Send
+from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
+from engage_core.observations import check_details_size
 from engage_core.quarantine import HeldEntry, HeldRequest, Hold, Problem
 
 
@@ -75,21 +84,51 @@ def _without_userinfo(url: str) -> str:
     return f"{scheme}://{authority.rpartition('@')[2]}{rest[end:]}"
 
 
-def held_request(adapter: ProviderAdapter, request: InboundRequest) -> HeldRequest:
-    """The request as the quarantine keeps it: the body's bytes exactly as received, the
-    headers (but credentials no provider sends), the URL (without user:password)."""
-    return HeldRequest(
+def held_request(
+    adapter: ProviderAdapter, request: InboundRequest, *, whole: BodyPrefix | None = None
+) -> HeldRequest:
+    """The request as the quarantine keeps it: the body's bytes exactly as received (or, with
+    `whole`, the first bytes of a body over its limit, with its size and digest), the headers
+    (but credentials no provider sends), the URL (without user:password)."""
+    held = HeldRequest(
         provider=adapter.name,
         body=request.body,
         headers=tuple((k, v) for k, v in request.headers.items() if k.lower() not in _NOT_KEPT),
         url=_without_userinfo(request.url),
         received_at=request.received_at,
     )
+    if whole is None:
+        return held
+    return attrs.evolve(held, body=whole.prefix, body_size=whole.size, body_sha256=whole.sha256)
 
 
 class UnverifiedRetryRefused(Exception):
     """A request held because its signature did not verify may only be applied unverified
     when an operator names it and says so (`allow_unauthenticated`)."""
+
+
+class NotRetryable(Exception):
+    """A held request of which only a prefix was kept (it came unsigned, or over its size
+    limit): there is nothing whole to run again."""
+
+
+def _within_limits(parsed: Parsed, limits: Limits) -> Parsed:
+    """Observations whose details are over their limit move to the quarantined elements (the
+    adapters do not know the limits; the core refuses the same in `parse_observation`)."""
+    kept: list[Observation | Send] = []
+    over: list[QuarantinedElement] = []
+    for item in parsed.inputs:
+        if isinstance(item, Observation):
+            try:
+                check_details_size(item, limits.details_bytes)
+            except InvalidInput as error:
+                where = f"message {item.provider_message_id!r} ({item.status})"
+                over.append(QuarantinedElement(None, b"", f"{where}: {error}"))
+                continue
+        kept.append(item)
+    if not over:
+        return parsed
+    return attrs.evolve(parsed, inputs=tuple(kept), quarantined=(*parsed.quarantined, *over))
 
 
 def _problems(parsed: Parsed) -> tuple[Problem, ...]:
@@ -102,11 +141,19 @@ def _errors(problems: tuple[Problem, ...]) -> tuple[str, ...]:
     )
 
 
-def _check(adapter: ProviderAdapter, request: InboundRequest, verify: bool, now: datetime | None
-           ) -> Parsed:  # fmt: skip
+def _check(adapter: ProviderAdapter, request: InboundRequest, verify: bool, now: datetime | None,
+           limits: Limits) -> Parsed:  # fmt: skip
+    size = len(request.body)
+    if size > limits.provider_body_bytes:
+        raise BodyTooLarge(_over_limit(size, limits))
     if verify:
         adapter.verify(request, now=now)
-    return adapter.parse(request)
+    return _within_limits(adapter.parse(request), limits)
+
+
+def _over_limit(size: int, limits: Limits) -> str:
+    limit, setting = limits.provider_body_bytes, SETTINGS["provider_body_bytes"]
+    return f"body over the limit of {limit} bytes ({setting}): {size} bytes"
 
 
 def _report(
@@ -125,9 +172,12 @@ def _report(
     )
 
 
-def _refusal(refusal: Refused, request: HeldRequest) -> Hold:
-    """What to hold of a request refused whole: unauthenticated when its signature failed."""
-    unauthenticated = isinstance(refusal, SignatureRefused)
+def _refusal(refusal: Refused, request: HeldRequest, limits: Limits) -> Hold:
+    """What to hold of a request refused whole: unauthenticated when its signature failed or
+    was never checked (a body over its limit), and then only the body's first bytes."""
+    unauthenticated = isinstance(refusal, SignatureRefused | BodyTooLarge)
+    if unauthenticated:
+        request = request.prefix(limits.unauthenticated_body_prefix_bytes)
     return Hold(request, (Problem(None, refusal.reason),), True, unauthenticated)
 
 
@@ -144,19 +194,35 @@ def ingest(
     *,
     verify: bool = True,
     now: datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> IngestReport:
     """Verify (unless `verify` is False: replaying captured payloads), parse and apply one
     request; whatever is not applied is held in quarantine, in the same transaction."""
     keep = held_request(adapter, request)
     try:
-        parsed = _check(adapter, request, verify, now)
+        parsed = _check(adapter, request, verify, now, limits)
     except Refused as refusal:
-        whole = _refusal(refusal, keep)
+        whole = _refusal(refusal, keep, limits)
         return _refused_report(refusal, whole, app.hold(whole).id)
     problems = _problems(parsed)
     hold = Hold(keep, problems, refused=False) if problems else None
     result = app.observe(parsed.inputs, hold=hold, count_sends=False)
     return _report(parsed, result, problems, keep.quarantine_id if hold else None)
+
+
+def refuse_oversized(
+    app: EngageApplication,
+    adapter: ProviderAdapter,
+    request: InboundRequest,
+    whole: BodyPrefix,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+) -> IngestReport:
+    """Refuse a request whose body was over its limit and never read whole (`read_body`):
+    `request.body` is ignored, `whole` says what came; held with its first bytes only."""
+    refusal = BodyTooLarge(_over_limit(whole.size, limits))
+    hold = _refusal(refusal, held_request(adapter, request, whole=whole), limits)
+    return _refused_report(refusal, hold, app.hold(hold).id)
 
 
 def retry(
@@ -167,16 +233,23 @@ def retry(
     verify: bool = True,
     allow_unauthenticated: bool = False,
     now: datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> IngestReport:
     """Run a held request again (verified again, unless `verify` is False) and record the
     attempt on its entry; it is released when nothing of it fails any more. A request whose
     signature never verified is not run unverified unless `allow_unauthenticated`: whoever
-    sent it is unknown (`UnverifiedRetryRefused`)."""
+    sent it is unknown (`UnverifiedRetryRefused`). A request kept as a prefix only cannot be
+    run at all (`NotRetryable`)."""
+    held = entry.request
+    if held.truncated:
+        raise NotRetryable(
+            f"{entry.id}: only the first {len(held.body)} of its {held.body_size} bytes were "
+            "kept, so it cannot be retried (the provider's own retries bring it whole)"
+        )
     if not verify and entry.unauthenticated and not allow_unauthenticated:
         raise UnverifiedRetryRefused(
             f"{entry.id}: its signature never verified; name it to retry it unverified"
         )
-    held = entry.request
     adapter = adapters.get(held.provider)
     if adapter is None:
         raise LookupError(f"no adapter for provider {held.provider!r}")
@@ -184,9 +257,9 @@ def retry(
         body=held.body, headers=held.headers, url=held.url, received_at=held.received_at
     )
     try:
-        parsed = _check(adapter, request, verify, now)
+        parsed = _check(adapter, request, verify, now, limits)
     except Refused as refusal:
-        outcome = _refusal(refusal, held)
+        outcome = _refusal(refusal, held, limits)
         app.retry_held(entry.id, [], outcome, verified=verify)
         return _refused_report(refusal, outcome, entry.id)
     problems = _problems(parsed)

@@ -64,6 +64,9 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text is not None else None
 
 
+_UNLOCK_ONLY = 2  # `unlock`: 0 no, 1 unlocks, 2 unlocks only a vector its user's STOP locked
+
+
 def _update(row: Any) -> Update:
     """The update a history row records, as the consent rules take it."""
     provenance = Provenance(
@@ -75,7 +78,7 @@ def _update(row: Any) -> Update:
     )
     return Update(
         SubscriptionStatus(row["requested_status"]), provenance, bool(row["lock"]),
-        bool(row["unlock"]),
+        bool(row["unlock"]), unlock_only=row["unlock"] == _UNLOCK_ONLY,
     )  # fmt: skip
 
 
@@ -100,7 +103,7 @@ def _recorded(where: Subscription, event: ChannelUpdateRecorded | GroupUpdateRec
     update, p = event.update, event.update.provenance
     values = (
         *where, event.originator_version, update.status.value, int(update.lock),
-        int(update.unlock), p.kind.value, p.source_id, p.user_id, instant(p.effective_at),
+        _UNLOCK_ONLY if update.unlock and update.unlock_only else int(update.unlock), p.kind.value, p.source_id, p.user_id, instant(p.effective_at),
         instant(p.recorded_at), update.replay_key[1], event.outcome.value,
         event.error.value if event.error is not None else None,
     )  # fmt: skip

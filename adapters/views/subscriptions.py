@@ -101,9 +101,10 @@ def _recorded(where: Subscription, event: ChannelUpdateRecorded | GroupUpdateRec
               ) -> dict[str, Any]:  # fmt: skip
     """A new history row: the update and what its arrival recorded (replay columns to come)."""
     update, p = event.update, event.update.provenance
+    unlock = _UNLOCK_ONLY if update.unlock and update.unlock_only else int(update.unlock)
     values = (
         *where, event.originator_version, update.status.value, int(update.lock),
-        _UNLOCK_ONLY if update.unlock and update.unlock_only else int(update.unlock), p.kind.value, p.source_id, p.user_id, instant(p.effective_at),
+        unlock, p.kind.value, p.source_id, p.user_id, instant(p.effective_at),
         instant(p.recorded_at), update.replay_key[1], event.outcome.value,
         event.error.value if event.error is not None else None,
     )  # fmt: skip

@@ -4,6 +4,7 @@ errors below, which `main` turns into a one-line message."""
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from engage_core import (
     parse_observation,
 )
 from engage_core.consent.csv_format import HeaderError, RowError
+from engage_core.consent.policies import PolicySettings
 from engage_core.lifecycles.diagram import mermaid
 from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
 from engage_core.serialisation import UnreadableEventError
@@ -55,10 +57,15 @@ _STORE_ERRORS = (PersistenceError, sqlite3.Error, UnreadableEventError)
 
 @contextmanager
 def application(store: str) -> Iterator[EngageApplication]:
+    try:  # the consent keywords a deployment adds (docs/consent.md)
+        policy_settings = PolicySettings.from_environment(os.environ)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     try:
         app = open_application(store)
     except (*_STORE_ERRORS, OSError) as error:
         raise CommandFailed(f"cannot open store {store}: {error}") from error
+    app.policy_settings = policy_settings
     try:
         yield app
     except _STORE_ERRORS as error:

@@ -33,6 +33,7 @@ from adapters.providers.base import (
     require_json,
 )
 from engage_core import Channel, InvalidInput, Observation
+from engage_core.consent.keywords import CHOICE_KEY
 
 APP_SECRET_VAR = "ENGAGE_META_APP_SECRET"
 VERIFY_TOKEN_VAR = "ENGAGE_META_VERIFY_TOKEN"
@@ -272,14 +273,15 @@ def _status(status: dict[str, Any]) -> Observation:
 
 
 def _inbound(message: dict[str, Any]) -> Observation:
-    """A message a user sent us, with `Body` and `From` where the core's keyword rule reads
-    them. Its id is also the event id, so consent changes it causes cite the message."""
+    """A message a user sent us, with `Body` (typed text only) and `From` where the core's
+    keyword rule reads them, and a tapped button's or list row's title as `choice` (an answer,
+    never a keyword). Its id is also the event id, so consent changes it causes cite it."""
     wamid = _id(message)
     seconds = _seconds(message.get("timestamp"))
     details = dict(message)
-    body = _body(message)
-    if body is not None:
-        details["Body"] = body
+    typed, value = _words(message)
+    if value is not None:
+        details["Body" if typed else CHOICE_KEY] = value
     sender = _sender(message.get("from"))
     if sender is not None:
         details["From"] = sender
@@ -326,24 +328,25 @@ def _sender(value: object) -> str | None:
     return f"+{number.group(1)}" if number else None
 
 
-def _body(message: dict[str, Any]) -> str | None:
-    """The words the user sent or chose: a text's body, a template quick-reply button's text,
-    an interactive reply's title. Other types (media, reactions, locations…) carry none."""
+def _words(message: dict[str, Any]) -> tuple[bool, str | None]:
+    """The words the user typed (True) or chose (False): a text's body; a template quick-reply
+    button's text, an interactive reply's title. Other types (media, reactions, locations…)
+    carry none."""
     kind = message.get("type")
     if not isinstance(kind, str):
         raise _Unmappable(f"type: expected a string (got {_shown(kind)})")
     if kind == "text":
-        return _text_at(message, "text", "body")
+        return True, _text_at(message, "text", "body")
     if kind == "button":
-        return _text_at(message, "button", "text")
+        return False, _text_at(message, "button", "text")
     if kind == "interactive":
         interactive = message.get("interactive")
         if not isinstance(interactive, dict):
             raise _Unmappable(f"interactive: expected an object (got {_shown(interactive)})")
         reply = interactive.get("type")
         if isinstance(reply, str) and reply in {"button_reply", "list_reply"}:
-            return _text_at(interactive, reply, "title", prefix="interactive.")
-    return None
+            return False, _text_at(interactive, reply, "title", prefix="interactive.")
+    return True, None
 
 
 def _text_at(parent: dict[str, Any], name: str, field: str, prefix: str = "") -> str:

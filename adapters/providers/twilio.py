@@ -3,7 +3,8 @@
 One request is one report about one message, form-encoded (or, for Twilio's JSON webhooks, a
 JSON object whose hash rides in the URL as `bodySHA256`). Twilio adds parameters without notice
 and signs over all of them, so every parameter is kept in `details` under its own name: the
-core's keyword policy reads `Body` and `From` from there, and nothing is lost for later.
+core's keyword policy reads `Body`, `From` and Advanced Opt-Out's `OptOutType` from there, and
+nothing is lost for later.
 
 Twilio signs no timestamp, so nothing can be stale; a replayed request carries the same
 `I-Twilio-Idempotency-Token` and the same (`MessageSid`, `MessageStatus`, `RawDlrDoneDate`,
@@ -34,6 +35,7 @@ from adapters.providers.base import (
     media_type,
 )
 from engage_core import Channel, InvalidInput, Observation
+from engage_core.consent.keywords import CHOICE_KEY
 
 PROVIDER = "twilio"
 AUTH_TOKEN_ENV_VAR = "ENGAGE_TWILIO_AUTH_TOKEN"
@@ -46,6 +48,7 @@ BODY_HASH_PARAMETER = "bodySHA256"
 
 # Keys Engage adds to `details` beside Twilio's own (which are all PascalCase, so never clash).
 URL_QUERY_KEY = "url_query"  # the query of the URL Twilio called, e.g. our engage_message_id
+# CHOICE_KEY ("choice"): a tapped WhatsApp button's or list row's title (see `_choice`)
 RAW_DLR_DONE_AT_KEY = "raw_dlr_done_at"  # RawDlrDoneDate as ISO 8601, no zone (none is known)
 
 # Twilio's `MessageInstance.Status` values, each the core's status of the same name (the SMS and
@@ -65,6 +68,8 @@ _DEFAULT_PORTS = MappingProxyType({"https": "443", "http": "80"})
 _CHANNEL_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9_-]*):")
 _DLR_DATE = re.compile(r"[0-9]{10}")
 _SHOWN = 80  # characters of a bad value quoted in a reason
+_CHOICE_TYPES = frozenset({"button", "interactive"})
+_CHOICE_PARAMETERS = ("ButtonText", "ButtonPayload", "ListTitle", "ListId")
 
 
 def expected_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ()) -> str:
@@ -272,7 +277,26 @@ def _details(params: Mapping[str, Any], url: str) -> dict[str, Any]:
     done_at = _dlr_done_at(params.get("RawDlrDoneDate"))
     if done_at is not None:
         details.setdefault(RAW_DLR_DONE_AT_KEY, done_at)
+    choice = _choice(params)
+    if choice is not None:
+        details.setdefault(CHOICE_KEY, choice)
     return details
+
+
+def _choice(params: Mapping[str, Any]) -> str | None:
+    """The title of a tapped WhatsApp button or list row, which Twilio also puts in `Body`:
+    an answer in a conversation, not typed text, so marked for the core's keyword rule.
+    Twilio says so with `MessageType` `button` / `interactive`, or with the reply's own
+    parameters (`ButtonText`/`ButtonPayload`, `ListTitle`/`ListId`)."""
+    kind = params.get("MessageType")
+    tapped = isinstance(kind, str) and kind.strip().lower() in _CHOICE_TYPES
+    if not tapped and not any(name in params for name in _CHOICE_PARAMETERS):
+        return None
+    for name in ("ButtonText", "ListTitle", "Body"):
+        value = params.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _dlr_done_at(value: object) -> str | None:

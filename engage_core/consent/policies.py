@@ -5,8 +5,10 @@ causes them:
 - email `unsubscribe` → the address's channel UNSUBSCRIBED (the user's own action);
 - `group_unsubscribe` / `group_resubscribe` → that group UNSUBSCRIBED / SUBSCRIBED;
 - `spamreport` → the channel UNSUBSCRIBED (a setting, on by default);
-- an inbound SMS or WhatsApp message whose whole text is a STOP word → unsubscribed and locked;
-  a START word → subscribed and unlocked.
+- an inbound SMS or WhatsApp message that is a STOP (`keywords.py`: Twilio's `OptOutType`, else
+  the whole typed text) → unsubscribed and locked; a START → on SMS subscribed and unlocked, on
+  WhatsApp re-subscribed only if the user's own STOP locked the number (a WhatsApp START is no
+  opt-in by itself: opting in to WhatsApp is the business's to collect); a HELP → nothing.
 
 Where the fact names no contact (no `email` in the report and no send record; no sender on an
 inbound message), or no group, there is nothing to change: the message event still records it.
@@ -22,12 +24,11 @@ import attrs
 from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
 from engage_core.consent.contacts import DEFAULT_REGION, ContactKey, SubscriptionChannel
+from engage_core.consent.keywords import DEFAULT_KEYWORDS, Keyword, Keywords
 from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
 from engage_core.message.events import Observed
 from engage_core.observations import InvalidInput, Send
 
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-START_WORDS = frozenset({"START", "YES", "UNSTOP"})
 _INBOUND = frozenset({"receiving", "received"})
 
 
@@ -35,6 +36,14 @@ _INBOUND = frozenset({"receiving", "received"})
 class PolicySettings:
     spam_report_unsubscribes: bool = True
     default_region: str = DEFAULT_REGION
+    keywords: Keywords = DEFAULT_KEYWORDS
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> PolicySettings:
+        """The defaults, with the keywords `ENGAGE_STOP_WORDS`, `ENGAGE_START_WORDS` and
+        `ENGAGE_HELP_WORDS` add (`ValueError` naming the variable for a word of two kinds).
+        The core reads no environment itself: the CLI (or an embedding service) calls this."""
+        return cls(keywords=Keywords.from_environment(environ))
 
 
 def _first_text(details: Mapping[str, Any], *names: str) -> str | None:
@@ -96,22 +105,24 @@ def policy_changes(
 
     if event.status not in _INBOUND:
         return []
-    text = _first_text(details, "Body", "body", "text")
-    word = text.strip().upper() if text else ""
-    if word not in STOP_WORDS | START_WORDS:
+    keyword = settings.keywords.verdict(details)
+    if keyword is None or keyword is Keyword.HELP:
         return []
     channel = SubscriptionChannel(event.channel.value.upper())
     sender = _contact(channel, _first_text(details, "From", "from"), settings)
     if sender is None:
         return []
-    if word in STOP_WORDS:
+    if keyword is Keyword.STOP:
         return [
             ChannelChange(
                 sender, update(SubscriptionStatus.UNSUBSCRIBED, SourceKind.KEYWORD, lock=True)
             )
         ]
-    return [
-        ChannelChange(
-            sender, update(SubscriptionStatus.SUBSCRIBED, SourceKind.KEYWORD, unlock=True)
-        )
-    ]
+    # on WhatsApp a START re-subscribes only what the user's STOP locked
+    start = update(
+        SubscriptionStatus.SUBSCRIBED,
+        SourceKind.KEYWORD,
+        unlock=True,
+        unlock_only=channel is SubscriptionChannel.WHATSAPP,
+    )
+    return [ChannelChange(sender, start)]

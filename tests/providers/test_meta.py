@@ -217,22 +217,23 @@ def test_failed_keeps_meta_errors_and_sent_keeps_the_senders_own_data() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "body"),
+    ("name", "key", "words"),
     [
-        ("message_text", "Does it come in another color?"),
-        ("message_button", "No"),
-        ("message_interactive_button_reply", "Change"),
-        ("message_interactive_list_reply", "Express shipping"),
+        ("message_text", "Body", "Does it come in another color?"),
+        # a tapped choice is kept, as `choice`, never as typed text
+        ("message_button", "choice", "No"),
+        ("message_interactive_button_reply", "choice", "Change"),
+        ("message_interactive_list_reply", "choice", "Express shipping"),
     ],
 )
-def test_documented_inbound_messages_map(name: str, body: str) -> None:
+def test_documented_inbound_messages_map(name: str, key: str, words: str) -> None:
     (observation,) = parse(payload(name)).inputs
     raw = first(name, "messages")
     assert isinstance(observation, Observation)
     assert (observation.status, observation.provider_message_id) == ("received", raw["id"])
     assert observation.event_id == raw["id"]  # consent changes cite the message
     assert observation.occurred_at == datetime.fromtimestamp(int(raw["timestamp"]), UTC)
-    assert observation.details == {**raw, "Body": body, "From": USER}
+    assert observation.details == {**raw, key: words, "From": USER}
 
 
 def test_other_inbound_types_have_no_body() -> None:
@@ -344,10 +345,53 @@ def test_an_inbound_stop_unsubscribes_and_locks_the_whatsapp_number(
 
 def test_start_after_stop_resubscribes(app: EngageApplication) -> None:
     receive(app, envelope(messages=[text("wamid.S1", "stop", 100), text("wamid.S2", "Start", 200)]))
-    whatsapp = app.channel_subscription(ContactKey.parse(SubscriptionChannel.WHATSAPP, USER))
+    contact = ContactKey.parse(SubscriptionChannel.WHATSAPP, USER)
+    whatsapp = app.channel_subscription(contact)
     assert whatsapp is not None
     assert whatsapp.current.status is SubscriptionStatus.SUBSCRIBED
     assert not whatsapp.current.locked_by_user
+    assert app.can_send(contact).allowed
+
+
+def tapped(wamid: str, kind: str, title: str, at: int) -> dict[str, Any]:
+    """An inbound button or list answer as Meta sends it (`button` is a template's quick-reply
+    button, the others answers to an interactive message)."""
+    message: dict[str, Any] = {"from": USER[1:], "id": wamid, "timestamp": str(at)}
+    if kind == "button":
+        return message | {"type": "button", "button": {"text": title, "payload": title}}
+    reply = {"id": f"choice-{title}", "title": title}
+    return message | {"type": "interactive", "interactive": {"type": kind, kind: reply}}
+
+
+_TAPS = [(kind, title) for kind in ("button", "button_reply", "list_reply")
+         for title in ("Yes", "START", "stop")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "title"), _TAPS)
+def test_a_tapped_choice_is_no_keyword(app: EngageApplication, kind: str, title: str) -> None:
+    contact = ContactKey.parse(SubscriptionChannel.WHATSAPP, USER)
+    receive(app, envelope(messages=[tapped("wamid.TAP1", kind, title, 100)]))
+    assert app.channel_subscription(contact) is None  # no opt-in, no opt-out
+    receive(app, envelope(messages=[text("wamid.TAP2", "STOP", 200)]))
+    receive(app, envelope(messages=[tapped("wamid.TAP3", kind, title, 300)]))
+    whatsapp = app.channel_subscription(contact)
+    assert whatsapp is not None
+    assert whatsapp.current.status is SubscriptionStatus.UNSUBSCRIBED  # a tapped START unlocks
+    assert whatsapp.current.locked_by_user  # nothing: only the typed word does
+    assert [u.provenance.source_id for u in whatsapp.updates] == ["wamid.TAP2"]
+    message = app.find_message(Channel.WHATSAPP, "wamid.TAP3", "meta")
+    assert message is not None  # the tap itself is kept, title and all
+    assert message.history[-1].details["choice"] == title
+
+
+@pytest.mark.parametrize("word", ["START", "yes", " Unstop "])
+def test_a_typed_start_alone_changes_nothing_on_whatsapp(app: EngageApplication, word: str) -> None:
+    # opting in to WhatsApp is the business's to collect; a START only undoes a STOP
+    receive(app, envelope(messages=[text("wamid.Y1", word, 100)]))
+    contact = ContactKey.parse(SubscriptionChannel.WHATSAPP, USER)
+    whatsapp = app.channel_subscription(contact)
+    assert whatsapp is None or whatsapp.current.status is None
+    assert not app.can_send(contact).allowed
 
 
 # Quarantine: one bad element alone

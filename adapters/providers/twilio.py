@@ -68,6 +68,8 @@ _DEFAULT_PORTS = MappingProxyType({"https": "443", "http": "80"})
 _CHANNEL_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9_-]*):")
 _DLR_DATE = re.compile(r"[0-9]{10}")
 _SHOWN = 80  # characters of a bad value quoted in a reason
+_SHOWN_URL = 300  # characters of a URL named in a refusal
+_PORT = re.compile(r"[0-9]{1,5}")
 _CHOICE_TYPES = frozenset({"button", "interactive"})
 _CHOICE_PARAMETERS = ("ButtonText", "ButtonPayload", "ListTitle", "ListId")
 
@@ -92,13 +94,13 @@ def body_sha256(body: bytes) -> str:
 
 
 def signed_url_variants(url: str) -> tuple[str, ...]:
-    """The URLs Twilio may have signed for the one received: as received, and with the scheme's
-    default port added when absent or removed when present (Twilio's back ends differ, and so
-    may the proxy in front of us). The fragment is dropped: Twilio's connection overrides
-    (`#rc=2`) ride there and are not signed. Basic-auth credentials in the URL
-    (`user:password@`) are not signed for messaging either: the variants without them count
-    too. Other ports are never dropped: for messaging Twilio keeps the port, so a URL that
-    differs in it is another URL."""
+    """The URLs Twilio may have signed for the one received, as Twilio's own
+    `RequestValidator.validate` tries them: as received, and with its port removed when it has
+    one (any port: Twilio does not always sign the port), or with the scheme's default port
+    added when it has none (Twilio's back ends differ, and so may the proxy in front of us).
+    The fragment is dropped: Twilio's connection overrides (`#rc=2`) ride there and are not
+    signed. Basic-auth credentials in the URL (`user:password@`) are not signed for messaging
+    either: the variants without them count too."""
     url = url.partition("#")[0]
     scheme, separator, rest = url.partition("://")
     default = _DEFAULT_PORTS.get(scheme.lower())
@@ -113,12 +115,24 @@ def signed_url_variants(url: str) -> tuple[str, ...]:
     for head in heads:
         if not colon or host_port.endswith("]"):  # no port (an IPv6 literal's colons: in [])
             found = [f"{head}{host_port}{tail}", f"{head}{host_port}:{default}{tail}"]
-        elif port == default:
+        elif _PORT.fullmatch(port) and 0 < int(port) < 65536:
             found = [f"{head}{host_port}{tail}", f"{head}{host}{tail}"]
-        else:
+        else:  # not a port (the SDK fails on it): only the URL as received
             found = [f"{head}{host_port}{tail}"]
         variants.extend(v for v in found if v not in variants)
     return tuple(variants)
+
+
+def shown_url(url: str) -> str:
+    """The URL a signature was checked against, for a refusal: without the fragment (never
+    signed), a basic-auth password masked, cut short."""
+    url = _encodable(url).partition("#")[0]
+    scheme, separator, rest = url.partition("://")
+    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    userinfo, at, host_port = rest[:end].rpartition("@")
+    if separator and at and ":" in userinfo:
+        url = f"{scheme}://{userinfo.partition(':')[0]}:***@{host_port}{rest[end:]}"
+    return url if len(url) <= _SHOWN_URL else f"{url[: _SHOWN_URL - 1]}…"
 
 
 class _Unreadable(Exception):
@@ -180,8 +194,9 @@ class TwilioAdapter:
         ]
         if not any(matches):
             raise SignatureRefused(
-                f"{SIGNATURE_HEADER} does not match this URL and body: check the URL is exactly "
-                f"the one Twilio called (scheme, host, path, query) and {AUTH_TOKEN_ENV_VAR}"
+                f"{SIGNATURE_HEADER} does not match the URL {shown_url(request.url)} (checked "
+                "with and without its port) and this body: check the URL is exactly the one "
+                f"Twilio called (scheme, host, path, query) and {AUTH_TOKEN_ENV_VAR}"
             )
 
     def parse(self, request: InboundRequest) -> Parsed:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
@@ -200,15 +200,39 @@ def test_the_default_port_and_the_fragment_do_not_matter(received: str, signed: 
     ADAPTER.verify(request(payload("sms-sent"), url=received, signed_url=signed))
 
 
-def test_another_port_is_another_url() -> None:
-    # Twilio's RequestValidator drops any port; for messaging Twilio keeps the port it called,
-    # so only the scheme's default port is optional here.
-    url, signed = "https://engage.example.com:8443/t", "https://engage.example.com/t"
-    req = request(payload("sms-sent"), url=url, signed_url=signed)
-    signature = req.headers["X-Twilio-Signature"]
-    assert RequestValidator(TOKEN).validate(url, payload("sms-sent"), signature)
-    refusal(ADAPTER, req)
-    assert signed_url_variants(url) == (url,)
+def test_a_port_twilio_did_not_sign_is_accepted_as_twilios_validator_accepts_it() -> None:
+    # Twilio does not always sign the port it called: its RequestValidator tries the URL with
+    # the port and without it, and so does Engage; the default port, or another, is not tried.
+    url = "https://engage.example.com:8443/t"
+    assert signed_url_variants(url) == (url, "https://engage.example.com/t")
+    for signed, accepted in [
+        ("https://engage.example.com/t", True),
+        (url, True),
+        ("https://engage.example.com:443/t", False),
+        ("https://engage.example.com:8444/t", False),
+    ]:
+        req = request(payload("sms-sent"), url=url, signed_url=signed)
+        signature = req.headers["X-Twilio-Signature"]
+        assert RequestValidator(TOKEN).validate(url, payload("sms-sent"), signature) is accepted
+        if accepted:
+            ADAPTER.verify(req)
+        else:
+            refusal(ADAPTER, req)
+
+
+def test_a_refusal_names_the_url_it_checked_but_never_a_password() -> None:
+    url = "https://engage:hunter2@engage.example.com:8443/t?engage_message_id=m-42#rc=2"
+    reason = refusal(ADAPTER, request(payload("sms-sent"), url=url, token="0" * 32))
+    assert "https://engage:***@engage.example.com:8443/t?engage_message_id=m-42 " in reason
+    assert "with and without its port" in reason
+    assert "hunter2" not in reason
+    assert "rc=2" not in reason  # the fragment is never signed, so not what was checked
+
+
+def test_what_is_no_port_is_never_dropped() -> None:
+    # the SDK cannot read these as ports (urlparse raises); nothing is tried but the URL
+    for url in ["https://engage.example.com:x443/t", "https://engage.example.com:99999/t"]:
+        assert signed_url_variants(url) == (url,)
 
 
 def test_a_repeated_parameter_is_signed_as_twilios_validator_signs_a_multidict() -> None:
@@ -304,6 +328,50 @@ def test_the_json_variant_agrees_with_twilios_request_validator(
     except SignatureRefused:
         accepted = False
     assert accepted == twilio_says == (not tamper)
+
+
+_ports = st.integers(1, 65535).filter(lambda port: port not in {80, 443})
+_ipv4 = st.tuples(*[st.integers(0, 255)] * 4).map(lambda parts: ".".join(map(str, parts)))
+
+
+@st.composite
+def _urls_with_a_port(draw: st.DrawFn) -> tuple[str, str, str]:
+    """A URL with a port that is not its scheme's default, and its parts before and after."""
+    scheme = draw(st.sampled_from(["https", "http"]))
+    query = draw(_queries)
+    head = f"{scheme}://{draw(_hosts | _ipv4)}"
+    tail = (draw(_paths) or "/") + (f"?{urlencode(query)}" if query else "")
+    return head, f":{draw(_ports)}", tail
+
+
+@given(
+    parts=_urls_with_a_port(),
+    params=st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=6),
+    signed_with=st.sampled_from(["as received", "without port", "default port", "other port"]),
+    other=_ports,
+)
+def test_a_url_with_a_port_is_accepted_iff_twilios_validator_accepts_it(
+    parts: tuple[str, str, str], params: dict[str, str], signed_with: str, other: int
+) -> None:
+    head, port, tail = parts
+    assume(f":{other}" != port)
+    url = head + port + tail
+    default = ":443" if head.startswith("https") else ":80"
+    signed_url = {
+        "as received": url,
+        "without port": head + tail,
+        "default port": head + default + tail,
+        "other port": f"{head}:{other}{tail}",
+    }[signed_with]
+    req = request(params, url=url, signed_url=signed_url)
+    twilio_says = RequestValidator(TOKEN).validate(url, params, req.headers["X-Twilio-Signature"])
+    try:
+        ADAPTER.verify(req)
+        accepted = True
+    except SignatureRefused:
+        accepted = False
+    assert accepted == twilio_says
+    assert accepted == (signed_with in {"as received", "without port"})
 
 
 # Mapping

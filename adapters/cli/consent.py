@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from adapters.cli import arguments
 from adapters.cli.commands import CommandFailed, UsageError, application
 from adapters.cli.limits import check_items, limits_from_environment, read_request
 from adapters.cli.render import dumps
@@ -136,30 +137,43 @@ def add_parsers(sub: Any, subscription_verbs: Any) -> None:
     setter = subscription_verbs.add_parser(
         "set", help='apply {"subscriptions": [{key, type, status?, groups?}]} (Public API shape)'
     )
-    setter.add_argument("file", metavar="FILE.json|-")
+    setter.add_argument("file", metavar="FILE.json|-", type=arguments.path)
     setter.add_argument(
-        "--request-id", help="an idempotency key: the same id again changes nothing (provenance)"
+        "--request-id",
+        type=arguments.name,
+        help="an idempotency key: the same id again changes nothing (provenance)",
     )
     setter.set_defaults(handler=set_subscriptions)
 
     identify_call = subscription_verbs.add_parser(
         "identify", help="apply Segment identify calls' context.messaging_subscriptions"
     )
-    identify_call.add_argument("file", metavar="FILE.json|-", help="one call, or JSON Lines")
+    identify_call.add_argument(
+        "file", metavar="FILE.json|-", type=arguments.path, help="one call, or JSON Lines"
+    )
     identify_call.set_defaults(handler=identify)
 
     query = sub.add_parser("subscription", help="a contact's subscription state, groups, history")
-    query.add_argument("channel", metavar="CHANNEL", help="EMAIL, SMS or WHATSAPP (any case)")
-    query.add_argument("key", metavar="KEY", help="the email address or phone number")
-    query.add_argument("--group", action="append", metavar="NAME", help="repeatable")
-    query.add_argument("--as-of", metavar="ISO-8601", help="answer as it stood at that time")
+    query.add_argument(
+        "channel", metavar="CHANNEL", type=arguments.text, help="EMAIL, SMS or WHATSAPP (any case)"
+    )
+    query.add_argument(
+        "key", metavar="KEY", type=arguments.text, help="the email address or phone number"
+    )
+    query.add_argument(
+        "--group", action="append", metavar="NAME", type=arguments.group_name, help="repeatable"
+    )
+    query.add_argument(
+        "--as-of", metavar="ISO-8601", type=arguments.timestamp,
+        help="answer as it stood at that time",
+    )  # fmt: skip
     query.add_argument("--history", action="store_true", help="every update with its provenance")
     query.set_defaults(handler=subscription)
 
     check = sub.add_parser("can-send", help="may a message go to this contact?")
-    check.add_argument("channel", metavar="CHANNEL")
-    check.add_argument("key", metavar="KEY")
-    check.add_argument("--group", metavar="NAME")
+    check.add_argument("channel", metavar="CHANNEL", type=arguments.text)
+    check.add_argument("key", metavar="KEY", type=arguments.text)
+    check.add_argument("--group", metavar="NAME", type=arguments.group_name)
     check.add_argument("--transactional", action="store_true")
     check.set_defaults(handler=can_send_to)
 

@@ -12,34 +12,12 @@ Every reason is `redact`ed when the failure is made: reasons end up in dead lett
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 
 import attrs
 
+from adapters.redaction import redact
 from adapters.views import OutboxEntry
-
-# `scheme://user:password@` (greedy up to the authority's last `@`: a password may hold one)
-_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#]*@")
-# a URL's query string or fragment: where tokens travel (`?token=…`, `#access_token=…`)
-_QUERY = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s?#\"'<>]*)[?#][^\s\"'<>]*")
-# `password=…` in a libpq key/value connection string, and the like
-_KEYWORD = re.compile(
-    r"\b(password|passwd|pwd|secret|token|api_?key|write_?key|access_token)(\s*=\s*)"
-    r"(\"[^\"]*\"|'[^']*'|[^\s&;,'\"]+)",
-    re.IGNORECASE,
-)
-
-
-def redact(text: str) -> str:
-    """`text` without what may be a secret: credentials in URLs become `scheme://***@`, query
-    strings and fragments go, `password=…` keeps only its name; and it is made one line. A
-    defence in depth: reasons are built not to carry secrets, but some come from libraries
-    (urllib, psycopg) that quote what they were given."""
-    text = _USERINFO.sub(r"\1***@", text)
-    text = _QUERY.sub(r"\1", text)
-    text = _KEYWORD.sub(r"\1\2***", text)
-    return " ".join(text.split())
 
 
 class DeliveryFailed(Exception):

@@ -30,6 +30,7 @@ from adapters.destinations.jsonl import DEFAULT_MAX_BYTES, JsonlDestination
 from adapters.destinations.segment import DEFAULT_BASE_URL, MAX_BATCH_EVENTS, SegmentDestination
 from adapters.destinations.sql import TABLE, PostgresTableDestination, SqliteTableDestination
 from adapters.destinations.webhook import WebhookDestination
+from adapters.redaction import remember, remember_url_password
 from adapters.views import views_location
 
 CONFIG_ENV = "ENGAGE_CONFIG"
@@ -239,7 +240,7 @@ def _sql(
     environ: Mapping[str, str],
     where: str,
 ) -> Destination:
-    url = _secret(table, "url", environ, where)
+    url = _secret(table, "url", environ, where, whole=False)
     name_of_table = _text(table, "table", "segment_events", where)
     if not TABLE.match(name_of_table):
         raise ConfigError(f"{where}: table must be a plain SQL name (letters, digits, _)")
@@ -359,8 +360,10 @@ def _secret(
     where: str,
     *,
     required: bool = False,
+    whole: bool = True,
 ) -> str:
-    """`key` itself, or the environment variable `<key>_env` names; its value never printed."""
+    """`key` itself, or the environment variable `<key>_env` names; its value never printed
+    (with `whole` false only a URL's password is secret: a SQLite URL is a path, not one)."""
     variable = table.get(f"{key}_env")
     if variable is not None:
         if key in table:
@@ -370,10 +373,19 @@ def _secret(
         value = environ.get(variable, "")
         if not value:
             raise ConfigError(f"{where}: environment variable {variable} ({key}_env) is not set")
-        return value
+        return _kept_secret(value, whole)
     value = table.get(key, "")
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string")
     if required and not value:
         raise ConfigError(f"{where}: {key} (or {key}_env) is required")
+    return _kept_secret(value, whole)
+
+
+def _kept_secret(value: str, whole: bool) -> str:
+    """A secret from the settings: masked in all this process prints from now on (a URL's
+    password too, on its own: a library may quote it decoded)."""
+    if whole:
+        remember(value)
+    remember_url_password(value)
     return value

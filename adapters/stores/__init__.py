@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from eventsourcing.utils import get_topic
 
+from adapters.redaction import redact_url, remember
 from adapters.stores.sqlite import BatchingSQLiteApplicationRecorder
 from engage_core import EngageApplication
 
@@ -39,7 +40,12 @@ def store_env(url: str) -> dict[str, str]:
     except ValueError as error:  # urlsplit and .port refuse malformed URLs with ValueError
         if isinstance(error, StoreURLError):
             raise
-        raise StoreURLError(f"{url!r}: not a valid URL ({error})") from error
+        raise StoreURLError(f"{_shown(url)!r}: not a valid URL ({error})") from error
+
+
+def _shown(url: str) -> str:
+    """The URL as messages quote it: its password never (a store URL carries one)."""
+    return redact_url(url)
 
 
 def _store_env(url: str) -> dict[str, str]:
@@ -52,16 +58,16 @@ def _store_env(url: str) -> dict[str, str]:
     if scheme == "sqlite":
         if parts.netloc:
             raise StoreURLError(
-                f"{url!r}: a SQLite URL has no host; use sqlite:///relative.db "
+                f"{_shown(url)!r}: a SQLite URL has no host; use sqlite:///relative.db "
                 "or sqlite:////absolute/path.db"
             )
         path = unquote(parts.path)[1:] if parts.path.startswith("/") else unquote(parts.path)
         if not path:
-            raise StoreURLError(f"{url!r}: no file name; for example sqlite:///engage.db")
+            raise StoreURLError(f"{_shown(url)!r}: no file name; for example sqlite:///engage.db")
         if path != ":memory:":
             parent = Path(path).expanduser().resolve().parent
             if not parent.is_dir():
-                raise StoreURLError(f"{url!r}: directory {parent} does not exist")
+                raise StoreURLError(f"{_shown(url)!r}: directory {parent} does not exist")
             path = str(Path(path).expanduser())
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -72,7 +78,10 @@ def _store_env(url: str) -> dict[str, str]:
         }
     if scheme in {"postgresql", "postgres"}:
         if not parts.hostname or not parts.path.strip("/"):
-            raise StoreURLError(f"{url!r}: expected postgresql://user:password@host:port/dbname")
+            raise StoreURLError(
+                f"{_shown(url)!r}: expected postgresql://user:password@host:port/dbname"
+            )
+        remember(parts.password, unquote(parts.password or ""))  # never printed from now on
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_HOST": parts.hostname,
@@ -87,7 +96,7 @@ def _store_env(url: str) -> dict[str, str]:
             env[f"POSTGRES_{key.upper()}"] = value
         return env
     raise StoreURLError(
-        f"{url!r}: unknown store; use sqlite:///path.db, postgresql://… or memory://"
+        f"{_shown(url)!r}: unknown store; use sqlite:///path.db, postgresql://… or memory://"
     )
 
 

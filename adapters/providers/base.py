@@ -120,8 +120,9 @@ _CHUNK = 64 * 1024
 
 
 def read_body(stream: BinaryIO, limit: int, *, keep: int) -> bytes | BodyPrefix:
-    """The whole body when it is at most `limit` bytes; else its first `keep` bytes, its size
-    and its digest, the rest read in small chunks and let go (memory stays near `limit`)."""
+    """The whole body when it is at most `limit` bytes; else its first `keep` bytes (never more
+    than `limit`), its size and its digest, the rest read in small chunks and let go (memory
+    stays near `limit`)."""
     head = stream.read(limit + 1)
     if len(head) <= limit:
         return head
@@ -129,7 +130,7 @@ def read_body(stream: BinaryIO, limit: int, *, keep: int) -> bytes | BodyPrefix:
     while chunk := stream.read(_CHUNK):
         digest.update(chunk)
         size += len(chunk)
-    return BodyPrefix(head[:keep], size, digest.hexdigest())
+    return BodyPrefix(head[: min(keep, limit)], size, digest.hexdigest())
 
 
 def media_type(headers: Headers) -> str:

@@ -177,7 +177,10 @@ def _refusal(refusal: Refused, request: HeldRequest, limits: Limits) -> Hold:
     was never checked (a body over its limit), and then only the body's first bytes."""
     unauthenticated = isinstance(refusal, SignatureRefused | BodyTooLarge)
     if unauthenticated:
-        request = request.prefix(limits.unauthenticated_body_prefix_bytes)
+        keep = limits.unauthenticated_body_prefix_bytes
+        if isinstance(refusal, BodyTooLarge):
+            keep = min(keep, limits.provider_body_bytes)  # as `read_body` keeps it
+        request = request.prefix(keep)
     return Hold(request, (Problem(None, refusal.reason),), True, unauthenticated)
 
 

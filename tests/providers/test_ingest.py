@@ -4,6 +4,8 @@ and retries after a fix. Signatures are real (SendGrid's scheme with a P-256 key
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -13,13 +15,26 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
-from adapters.providers.base import InboundRequest, SignatureRefused
-from adapters.providers.ingest import UnverifiedRetryRefused, ingest, retry
+from adapters.providers.base import (
+    BodyPrefix,
+    BodyTooLarge,
+    InboundRequest,
+    SignatureRefused,
+    read_body,
+)
+from adapters.providers.ingest import (
+    NotRetryable,
+    UnverifiedRetryRefused,
+    ingest,
+    refuse_oversized,
+    retry,
+)
 from adapters.providers.meta import MetaAdapter
 from adapters.providers.sendgrid import SIGNATURE_HEADER, TIMESTAMP_HEADER, SendGridAdapter
 from adapters.providers.twilio import TwilioAdapter
 from adapters.stores import open_application
 from engage_core import Channel, EngageApplication
+from engage_core.limits import Limits
 from tests.providers.test_sendgrid import NOW, PUBLIC_KEY, sign, stamp
 
 URL = "https://engage.example.com/webhooks/twilio"
@@ -212,3 +227,95 @@ def test_a_repeat_arrival_is_retried_with_its_own_headers(app: EngageApplication
     assert SIGNATURE_HEADER in dict(entry.request.headers)
     fixed = retry(app, {"sendgrid": SendGridAdapter(PUBLIC_KEY)}, entry)
     assert fixed.applied == 1
+
+
+def test_an_unsigned_request_keeps_only_its_first_bytes_and_cannot_be_retried(
+    app: EngageApplication,
+) -> None:
+    signed = sendgrid_request([delivered(f"m{n}", n) for n in range(40)])
+    unsigned = InboundRequest(signed.body, {"Content-Type": "application/json"}, url=signed.url,
+                              received_at=signed.received_at)  # fmt: skip
+    limits = Limits(unauthenticated_body_prefix_bytes=64)
+    report = ingest(app, SendGridAdapter(PUBLIC_KEY), unsigned, limits=limits)
+    assert (report.received, report.rejected) == (1, 1)
+    (entry,) = app.held()
+    assert entry.request.body == signed.body[:64]
+    assert (entry.request.body_size, entry.request.truncated) == (len(signed.body), True)
+    assert entry.request.body_sha256 == hashlib.sha256(signed.body).hexdigest()
+    for verify in (True, False):
+        with pytest.raises(NotRetryable, match="only the first 64 of its"):
+            retry(app, {"sendgrid": SendGridAdapter(PUBLIC_KEY)}, entry, verify=verify,
+                  allow_unauthenticated=True)  # fmt: skip
+    # the provider's own retry, signed, lands whole
+    assert ingest(app, SendGridAdapter(PUBLIC_KEY), signed, limits=limits).applied == 40
+    assert app.find_message(Channel.EMAIL, "m39", "sendgrid") is not None
+
+
+def test_a_signed_arrival_completes_a_prefix_hold_so_it_can_be_retried(
+    app: EngageApplication,
+) -> None:
+    request = sendgrid_request([delivered("m1", 1), {"event": "processed"}])
+    unsigned = InboundRequest(request.body, {"Content-Type": "application/json"},
+                              url=request.url, received_at=request.received_at)  # fmt: skip
+    limits = Limits(unauthenticated_body_prefix_bytes=10)
+    ingest(app, SendGridAdapter(PUBLIC_KEY), unsigned, limits=limits)
+    (entry,) = app.held()
+    assert entry.request.truncated
+    signed = ingest(app, SendGridAdapter(PUBLIC_KEY), request, limits=limits)
+    assert (signed.applied, signed.quarantined, signed.held) == (1, 1, entry.id)
+    (completed,) = app.held()
+    assert (completed.request.body, completed.request.truncated) == (request.body, False)
+    again = retry(app, {"sendgrid": SendGridAdapter(PUBLIC_KEY)}, completed, limits=limits)
+    assert (again.duplicates, again.quarantined) == (1, 1)
+
+
+def test_a_body_over_its_limit_is_refused_unverified_and_held_as_a_prefix(
+    app: EngageApplication,
+) -> None:
+    request = sendgrid_request([delivered(f"m{n}", n) for n in range(20)])
+    limits = Limits(provider_body_bytes=len(request.body) - 1, unauthenticated_body_prefix_bytes=32)
+    report = ingest(app, SendGridAdapter(PUBLIC_KEY), request, limits=limits)
+    assert (report.received, report.rejected, report.applied) == (1, 1, 0)
+    assert isinstance(report.refused, BodyTooLarge)
+    assert report.errors == (
+        f"body over the limit of {len(request.body) - 1} bytes "
+        f"(ENGAGE_MAX_PROVIDER_BODY_BYTES): {len(request.body)} bytes",
+    )
+    (entry,) = app.held()
+    assert (entry.id, entry.refused, entry.unauthenticated) == (report.held, True, True)
+    assert (entry.request.body, entry.request.body_size) == (request.body[:32], len(request.body))
+    # the same body read as a prefix only (as `engage ingest` reads it) is the same entry
+    whole = read_body(io.BytesIO(request.body), limits.provider_body_bytes, keep=32)
+    assert isinstance(whole, BodyPrefix)
+    again = refuse_oversized(app, SendGridAdapter(PUBLIC_KEY), request, whole, limits=limits)
+    assert again.held == entry.id
+    (held_twice,) = app.held()
+    assert held_twice.times_held == 2
+    assert ingest(app, SendGridAdapter(PUBLIC_KEY), request).applied == 20  # within the default
+
+
+def test_an_observation_with_details_over_their_limit_is_quarantined_alone(
+    app: EngageApplication,
+) -> None:
+    big = {**delivered("m2", 2), "note": "x" * 500}  # SendGrid keeps unknown fields as details
+    request = sendgrid_request([delivered("m1", 1), big])
+    report = ingest(app, SendGridAdapter(PUBLIC_KEY), request, limits=Limits(details_bytes=400))
+    assert (report.received, report.applied, report.quarantined) == (2, 1, 1)
+    (reason,) = report.errors
+    assert reason.startswith("message 'm2' (delivered): details: ")
+    assert reason.endswith("over the limit of 400 (ENGAGE_MAX_DETAILS_BYTES)")
+    (entry,) = app.held()
+    assert (entry.request.body, entry.refused) == (request.body, False)  # kept whole: signed
+    assert app.find_message(Channel.EMAIL, "m2", "sendgrid") is None
+
+
+@given(st.binary(max_size=300), st.integers(1, 200), st.integers(0, 100))
+def test_read_body_is_whole_within_the_limit_else_a_prefix_with_size_and_digest(
+    body: bytes, limit: int, keep: int
+) -> None:
+    read = read_body(io.BytesIO(body), limit, keep=keep)
+    if len(body) <= limit:
+        assert read == body
+    else:
+        digest = hashlib.sha256(body).hexdigest()
+        assert read == BodyPrefix(body[: min(keep, limit)], len(body), digest)

@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from engage_core.channels import USUAL_PROVIDERS, Channel
+from engage_core.clock import DEFAULT_CLOCK_SKEW
 from engage_core.consent.commands import ConsentCommands, Decided
 from engage_core.consent.policies import PolicySettings, policy_changes
 from engage_core.events import DomainEvent
@@ -104,6 +105,8 @@ class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
     state_cache_size = 10_000
     # How message facts change consent (spam reports unsubscribe, the default phone region).
     policy_settings = PolicySettings()
+    # How far ahead of ours a source's clock may be (engage_core/clock.py).
+    clock_skew = DEFAULT_CLOCK_SKEW
 
     def __init__(
         self,
@@ -189,7 +192,9 @@ class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
             if isinstance(item, Send):
                 event = decide_send(state, item, recorded_at=recorded_at)
             else:
-                event = decide_observation(state, item, recorded_at=recorded_at)
+                event = decide_observation(
+                    state, item, recorded_at=recorded_at, clock_skew=self.clock_skew
+                )
             states[aggregate_id] = evolve(state, event)
             decided.append(event)
         return decided, states

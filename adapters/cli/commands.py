@@ -35,6 +35,7 @@ from engage_core import (
     Send,
     parse_observation,
 )
+from engage_core.clock import ClockSkewPolicy
 from engage_core.consent.csv_format import HeaderError, RowError
 from engage_core.consent.policies import PolicySettings
 from engage_core.lifecycles.diagram import mermaid
@@ -57,8 +58,9 @@ _STORE_ERRORS = (PersistenceError, sqlite3.Error, UnreadableEventError)
 
 @contextmanager
 def application(store: str) -> Iterator[EngageApplication]:
-    try:  # the consent keywords a deployment adds (docs/consent.md)
+    try:  # the consent keywords a deployment adds, its clock-skew allowance (docs/consent.md)
         policy_settings = PolicySettings.from_environment(os.environ)
+        clock_skew = ClockSkewPolicy.from_environment(os.environ)
     except ValueError as error:
         raise UsageError(str(error)) from None
     try:
@@ -66,6 +68,7 @@ def application(store: str) -> Iterator[EngageApplication]:
     except (*_STORE_ERRORS, OSError) as error:
         raise CommandFailed(f"cannot open store {store}: {error}") from error
     app.policy_settings = policy_settings
+    app.clock_skew = clock_skew
     try:
         yield app
     except _STORE_ERRORS as error:

@@ -20,7 +20,7 @@ from engage_core.consent.contacts import (
     group_subscription_id,
     normalise_group_name,
 )
-from engage_core.consent.events import changed_anything, first_refusal
+from engage_core.consent.events import clamped, first_refusal, request_outcome
 from engage_core.consent.rules import (
     SourceKind,
 )
@@ -56,9 +56,10 @@ def set_subscriptions(args: argparse.Namespace) -> int:
             if isinstance(item, ItemFailure):
                 failures.append(_failure(item.item, item.error_code, item.error_message))
                 continue
-            refused = first_refusal([next(events) for _ in item.changes])
-            if refused is None:
-                successes.append(dict(item.item))
+            decided = [next(events) for _ in item.changes]
+            refused = first_refusal(decided)
+            if refused is None:  # a stale or repeated item is answered as such
+                successes.append({**dict(item.item), "outcome": request_outcome(decided)})
             else:
                 failures.append(_failure(item.item, refused.value, f"refused: {refused.value}"))
     print(dumps({"successes": successes, "failures": failures}))
@@ -117,6 +118,9 @@ def subscription(args: argparse.Namespace) -> int:
                 "effective_at": update.provenance.effective_at.isoformat(),
                 "recorded_at": update.provenance.recorded_at.isoformat(),
                 **({"user_id": update.provenance.user_id} if update.provenance.user_id else {}),
+                # the time the source claimed, when the clock-skew policy clamped it
+                **({"claimed_at": update.provenance.claimed_at.isoformat()}
+                   if update.provenance.claimed_at else {}),
             })  # fmt: skip
             before = after
         answer["history"] = history
@@ -202,7 +206,10 @@ def identify(args: argparse.Namespace) -> int:
     judged: list[ItemChanges | ItemFailure] = []
     for number, call in enumerate(calls, start=1):
         judged.extend(read_identify_call(call, number, now))
-    counts = {"calls": len(calls), "items": len(judged), "applied": 0, "unchanged": 0, "failed": 0}
+    counts = {
+        "calls": len(calls), "items": len(judged), "applied": 0, "stale": 0, "duplicate": 0,
+        "unchanged": 0, "failed": 0, "clamped": 0,
+    }  # fmt: skip
     with application(args.store) as app:
         changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
         events = iter(app.change_consent(changes))
@@ -217,6 +224,7 @@ def identify(args: argparse.Namespace) -> int:
                 print(f"engage: {refused.value}: {dict(item.item)}", file=sys.stderr)
                 counts["failed"] += 1
             else:
-                counts["applied" if changed_anything(decided) else "unchanged"] += 1
+                counts[request_outcome(decided)] += 1
+            counts["clamped"] += clamped(decided)
     print(dumps(counts))
     return 1 if counts["failed"] and counts["failed"] == counts["items"] else 0

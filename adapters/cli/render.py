@@ -52,6 +52,8 @@ def message_json(message: Message) -> dict[str, Any]:
                 "recorded_at": _time(entry.recorded_at),
                 "event_id": entry.event_id,
                 "details": dict(entry.details),
+                # the report's own time, when it was too far ahead to be taken (docs/consent.md)
+                **({"claimed_at": _time(entry.claimed_at)} if entry.claimed_at else {}),
             }
             for entry in message.history
         ],

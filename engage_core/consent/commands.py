@@ -15,6 +15,7 @@ from uuid import UUID
 import attrs
 from eventsourcing.persistence import EventStore
 
+from engage_core.clock import ClockSkewPolicy
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
 from engage_core.consent.channel import (
     ChannelSubscription,
@@ -72,6 +73,7 @@ class ConsentCommands:
     """Channel and group subscriptions: set them, ask about them."""
 
     events: EventStore[UUID]  # the application's event store
+    clock_skew: ClockSkewPolicy  # how far ahead of ours a source's clock may be
 
     def _save_consent(self, decide: Decide) -> Decided:
         raise NotImplementedError  # EngageApplication saves through its shared retry loop
@@ -110,6 +112,8 @@ class ConsentCommands:
         """The events recording `changes`, one per change in order, then the listings of
         groups new to their addresses; a group change sees the channel changes decided before
         it in the same batch."""
+        # no source's clock outranks the others by claiming the future (engage_core/clock.py)
+        changes = [attrs.evolve(c, update=self.clock_skew.update(c.update, now)) for c in changes]
         contacts = {c.contact if isinstance(c, ChannelChange) else c.email for c in changes}
         emails = {c for c in contacts if c.channel is SubscriptionChannel.EMAIL}
         group_ids = {c.subscription_id for c in changes if isinstance(c, GroupChange)}

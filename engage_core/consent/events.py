@@ -132,3 +132,25 @@ def changed_anything(events: Iterable[ConsentEvent]) -> bool:
         and event.before != event.after
         for event in events
     )
+
+
+def request_outcome(events: Iterable[ConsentEvent]) -> str:
+    """What a request's changes came to, in one word an API or CLI answers with: `applied`
+    (some state changed), `stale` (older than what holds: recorded, nothing changed),
+    `duplicate` (seen before) or `unchanged` (what held already). Refusals are answered
+    apart (`first_refusal`)."""
+    decided = list(events)
+    if changed_anything(decided):
+        return "applied"
+    if any(isinstance(e, ChannelUpdateRecorded | GroupUpdateRecorded) and e.outcome is Outcome.STALE
+           for e in decided):  # fmt: skip
+        return "stale"
+    if decided and all(isinstance(e, ChannelUpdateDuplicated | GroupUpdateDuplicated)
+                       for e in decided):  # fmt: skip
+        return "duplicate"
+    return "unchanged"
+
+
+def clamped(events: Iterable[ConsentEvent]) -> bool:
+    """Whether the clock-skew policy clamped the time of any of `events`' updates."""
+    return any(e.update.provenance.claimed_at is not None for e in events)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from engage_core.clock import DEFAULT_CLOCK_SKEW, ClockSkewPolicy
 from engage_core.lifecycles import Lifecycle, Relation, lifecycle
 from engage_core.message.events import (
     DuplicateIgnored,
@@ -93,9 +94,14 @@ def _first_report_of_our_send(
 
 
 def decide_observation(
-    state: MessageState | None, observation: Observation, *, recorded_at: datetime
+    state: MessageState | None,
+    observation: Observation,
+    *,
+    recorded_at: datetime,
+    clock_skew: ClockSkewPolicy = DEFAULT_CLOCK_SKEW,
 ) -> MessageEvent:
-    """The one event recording `observation` against a message in `state`."""
+    """The one event recording `observation` against a message in `state`; a time the report
+    claims beyond `clock_skew` is recorded as `recorded_at` (the claim kept as `claimed_at`)."""
     if _seen_before(state, observation):
         assert state is not None
         return _duplicate(state, observation, observation.status, recorded_at)
@@ -114,6 +120,7 @@ def decide_observation(
         outcome = _OUTCOMES[relation]
         if _first_report_of_our_send(rules, state, observation.status, relation):
             outcome = Outcome.APPLIED
+    occurred = clock_skew.occurred(observation.occurred_at, recorded_at)
     return Observed(
         originator_id=observation.message_id,
         originator_version=_version(state),
@@ -122,7 +129,8 @@ def decide_observation(
         provider=observation.provider,
         provider_message_id=observation.provider_message_id,
         status=observation.status,
-        occurred_at=observation.occurred_at,
+        occurred_at=occurred,
+        claimed_at=observation.occurred_at if occurred != observation.occurred_at else None,
         event_id=observation.event_id,
         dedup_keys=observation.dedup_keys,
         details=observation.details,

@@ -55,6 +55,8 @@ class Observed(MessageEvent):
     """A provider reported a status or an engagement, and this is what it did."""
 
     TOPIC: ClassVar[str] = "engage.message.Observed"
+    # v2: `claimed_at`, the time the report claimed when the clock-skew policy clamped it
+    class_version: ClassVar[int] = 2
 
     status: str
     occurred_at: datetime | None
@@ -64,6 +66,13 @@ class Observed(MessageEvent):
     outcome: Outcome
     inferred: tuple[str, ...]  # statuses this report newly proves the message passed
     status_after: str
+    # the report's own time when it was further ahead of ours than the clock-skew policy
+    # allows, and `occurred_at` is when we recorded it instead (None: not clamped)
+    claimed_at: datetime | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("claimed_at", None)
 
 
 @attrs.frozen(kw_only=True)

@@ -41,6 +41,8 @@ class HistoryEntry:
     occurred_at: datetime | None = None
     event_id: str | None = None
     details: Mapping[str, Any] = attrs.field(factory=dict)
+    # the time the report claimed, when the clock-skew policy recorded `occurred_at` instead
+    claimed_at: datetime | None = None
 
 
 @attrs.frozen

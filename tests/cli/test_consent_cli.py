@@ -34,8 +34,14 @@ def test_the_public_api_shape_item_by_item(tmp_path: Path) -> None:
         ("pgibbonsexample.com", "INVALID_EMAIL"),
         ("2135618345", "INVALID_REQUEST"),
     ]
+    assert [s["outcome"] for s in answer["successes"]] == ["applied"] * 3
     again = engage("--store", store, "subscriptions", "set", "-", stdin=json.dumps(REQUEST))
-    assert json.loads(again.stdout) == answer  # the same request is the same answer
+    repeated = json.loads(again.stdout)
+    # the same request is the same answer, each success saying it changed nothing this time
+    assert [s.pop("outcome") for s in repeated["successes"]] == ["unchanged"] * 3
+    for success in answer["successes"]:
+        del success["outcome"]
+    assert repeated == answer
 
 
 def test_subscription_history_as_of_and_can_send(tmp_path: Path) -> None:
@@ -43,9 +49,16 @@ def test_subscription_history_as_of_and_can_send(tmp_path: Path) -> None:
     subscribe = {"subscriptions": [{"key": "+12135618345", "type": "SMS", "status": "SUBSCRIBED"}]}
     assert engage("--store", store, "subscriptions", "set", "-",
                   stdin=json.dumps(subscribe)).returncode == 0  # fmt: skip
-    stop = lines({"channel": "sms", "provider": "twilio", "provider_message_id": "in1",
-                  "status": "received", "occurred_at": "2099-01-01T00:00:00Z",
-                  "details": {"From": "+12135618345", "Body": "stop"}})  # fmt: skip
+    stop = lines(
+        {
+            "channel": "sms",
+            "provider": "twilio",
+            "provider_message_id": "in1",
+            "status": "received",
+            "details": {"From": "+12135618345", "Body": "stop"},
+        }
+    )
+    # fmt: skip
     assert engage("--store", store, "observe", "-", stdin=stop).returncode == 0
 
     shown = engage("--store", store, "subscription", "sms", "(213) 561-8345", "--history")
@@ -55,8 +68,9 @@ def test_subscription_history_as_of_and_can_send(tmp_path: Path) -> None:
     assert [(h["source"], h["status"], h["previous_status"]) for h in state["history"]] == [
         ("api", "SUBSCRIBED", None), ("keyword", "UNSUBSCRIBED", "SUBSCRIBED"),
     ]  # fmt: skip
+    subscribed_at = state["history"][0]["effective_at"]  # before the STOP
     before = engage("--store", store, "subscription", "SMS", "+12135618345",
-                    "--as-of", "2098-12-31T00:00:00Z")  # fmt: skip
+                    "--as-of", subscribed_at)  # fmt: skip
     assert json.loads(before.stdout)["status"] == "SUBSCRIBED"
 
     for flags, allowed in [([], False), (["--transactional"], False)]:
@@ -87,12 +101,14 @@ def test_identify_calls(tmp_path: Path) -> None:
     result = engage("--store", store, "subscriptions", "identify", "-", stdin=json.dumps(call))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "calls": 1, "items": 3, "applied": 3, "unchanged": 0, "failed": 0,
+        "calls": 1, "items": 3, "applied": 3, "stale": 0, "duplicate": 0, "unchanged": 0,
+        "failed": 0, "clamped": 0,
     }  # fmt: skip
     replay = engage("--store", store, "subscriptions", "identify", "-",
                     stdin=lines(call, {"messageId": "msg-2", "context": {}}))  # fmt: skip
     counts = json.loads(replay.stdout)
     assert (counts["calls"], counts["applied"], counts["failed"]) == (2, 0, 1)  # msg-1 again
+    assert counts["duplicate"] == 3  # answered as repeats, not as successes
     shown = engage("--store", store, "subscription", "email", "test@example.com",
                    "--group", "newsletter", "--history")  # fmt: skip
     answer = json.loads(shown.stdout)

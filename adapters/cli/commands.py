@@ -36,7 +36,7 @@ from engage_core import (
     parse_observation,
 )
 from engage_core.clock import ClockSkewPolicy
-from engage_core.consent.csv_format import HeaderError, RowError
+from engage_core.consent.csv_format import CsvLimits, CsvLimitSettingError, HeaderError, RowError
 from engage_core.consent.policies import PolicySettings
 from engage_core.lifecycles.diagram import mermaid
 from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
@@ -202,6 +202,10 @@ def message(args: argparse.Namespace) -> int:
 
 
 def import_subscriptions(args: argparse.Namespace) -> int:
+    try:  # the `ENGAGE_CSV_MAX_*` settings (docs/consent.md); a bad one is a usage error
+        limits = CsvLimits.from_environment(os.environ)
+    except CsvLimitSettingError as error:
+        raise UsageError(str(error)) from error
     try:
         stream = Path(args.file).open(encoding="utf-8-sig", newline="")  # noqa: SIM115
     except OSError as error:
@@ -227,7 +231,7 @@ def import_subscriptions(args: argparse.Namespace) -> int:
         with stream, application(args.store) as app, progress_bar(stream) as on_batch:
             result = csv_import(
                 app, stream, source=Path(args.file).name, errors=errors,
-                on_error=report, on_batch=on_batch,
+                on_error=report, on_batch=on_batch, limits=limits,
             )  # fmt: skip
     except HeaderError as error:
         raise CommandFailed(f"{args.file}: {error}; nothing was applied") from error

@@ -1,30 +1,37 @@
 """Import Segment's subscription CSV: streamed in bounded memory, rows applied in order in
 batches, bad rows never stopping good ones, and a re-uploadable error file.
 
-The rules are the core's (`engage_core.consent.csv_format` judges rows; the application decides
-the changes); this module only reads the file, batches, and reports.
+The rules are the core's (`engage_core.consent.csv_format` judges rows and sets the limits; the
+application decides the changes); this module only reads the file, batches, and reports. Rows
+and cells over their limits are refused like any bad row (counted, kept in the error file);
+the error file's cells never start like a spreadsheet formula, and read back to what they were.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
 import attrs
 
+from adapters.imports.csv_rows import TooLarge, Unreadable, bounded_rows
 from engage_core import EngageApplication
 from engage_core.consent.csv_format import (
+    DEFAULT_CSV_LIMITS,
     ERROR_COLUMNS,
+    CsvLimits,
     Header,
     HeaderError,
     RowChanges,
     RowError,
+    escape_cell,
+    over_limit,
     read_header,
     read_row,
 )
-from engage_core.consent.events import changed_anything, first_refusal
+from engage_core.consent.events import ConsentEvent, changed_anything, first_refusal
 
 ROWS_PER_BATCH = 1000
 
@@ -35,6 +42,8 @@ class ImportResult:
 
     rows: int = 0
     applied: int = 0
+    # some of the row's cells were accepted and some refused: the error file says which
+    partial: int = 0
     unchanged: int = 0
     failed: int = 0
 
@@ -45,20 +54,23 @@ class ImportResult:
 
 
 class ErrorFile:
-    """Failed rows with `row_number`, `error_code`, `error_message` and their original cells."""
+    """Failed rows with `row_number`, `error_code`, `error_message` and their original cells,
+    each escaped (`escape_cell`) so that a spreadsheet shows it as text."""
 
     def __init__(self, stream: TextIO | None, header: Header) -> None:
         self._writer = csv.writer(stream) if stream is not None else None
         self._keep = [
             i for i, c in enumerate(header.columns) if c.strip().lower() not in ERROR_COLUMNS
         ]
-        if self._writer is not None:
-            self._writer.writerow([*ERROR_COLUMNS, *(header.columns[i] for i in self._keep)])
+        self._write([*ERROR_COLUMNS, *(header.columns[i] for i in self._keep)])
 
-    def add(self, error: RowError, cells: list[str]) -> None:
+    def add(self, error: RowError, cells: Sequence[str]) -> None:
+        kept = [cells[i] if i < len(cells) else "" for i in self._keep]
+        self._write([str(error.row_number), error.error_code, error.error_message, *kept])
+
+    def _write(self, cells: list[str]) -> None:
         if self._writer is not None:
-            kept = [cells[i] if i < len(cells) else "" for i in self._keep]
-            self._writer.writerow([error.row_number, error.error_code, error.error_message, *kept])
+            self._writer.writerow([escape_cell(cell) for cell in cells])
 
 
 class ImportStopped(Exception):
@@ -71,25 +83,13 @@ class ImportStopped(Exception):
         self.last_row = last_row
 
 
-class _Unreadable(Exception):
-    def __init__(self, row_number: int, reason: str) -> None:
-        super().__init__(reason)
-        self.row_number = row_number
-        self.reason = reason
-
-
-def _rows(stream: TextIO) -> Iterator[list[str]]:
-    reader = csv.reader(stream)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except (csv.Error, UnicodeDecodeError) as error:
-            if reader.line_num <= 1:
-                raise HeaderError(f"not a readable CSV file ({error})") from error
-            raise _Unreadable(reader.line_num, f"not readable as CSV ({error})") from error
-        yield row
+def _accepted_cells(parsed: RowChanges, decided: list[ConsentEvent]) -> list[int]:
+    """The positions of a row's cells whose changes were accepted (applied, or already so)."""
+    return [
+        position
+        for position, event in zip(parsed.positions, decided, strict=True)
+        if first_refusal([event]) is None
+    ]
 
 
 def import_subscriptions(
@@ -102,20 +102,30 @@ def import_subscriptions(
     on_batch: Callable[[ImportResult], None] | None = None,
     clock: Callable[[], datetime] | None = None,
     rows_per_batch: int = ROWS_PER_BATCH,
+    limits: CsvLimits = DEFAULT_CSV_LIMITS,
 ) -> ImportResult:
     """Apply a subscription CSV; `HeaderError` (nothing applied) when the file is unusable.
-    `on_error` hears of each failed row, `on_batch` of the running counts after each batch."""
+    `on_error` hears of each failed row, `on_batch` of the running counts after each batch.
+    A batch also ends early once its rows hold four rows' worth of the row limit, so memory
+    stays a small multiple of `limits.max_row_chars` whatever the file."""
     now = (clock or (lambda: datetime.now(UTC)))()
-    rows = _rows(stream)
-    first = next(rows, None)
+    rows = bounded_rows(stream, limits)
+    try:
+        first = next(rows, None)
+    except Unreadable as error:
+        raise HeaderError(f"not a readable CSV file ({error.reason})") from error
     if first is None:
         raise HeaderError("the file is empty: no header row")
-    header = read_header(first)
+    if isinstance(first, TooLarge):
+        raise HeaderError(over_limit(limits, "max_row_chars", "the header row is"))
+    header = read_header(first, limits)
     error_file = ErrorFile(errors, header)
     result = ImportResult()
     batch: list[tuple[RowChanges | RowError, list[str]]] = []  # in row order, errors too
+    batch_chars = 0
+    most_chars = 4 * limits.max_row_chars
 
-    def fail(error: RowError, cells: list[str]) -> None:
+    def fail(error: RowError, cells: Sequence[str]) -> None:
         error_file.add(error, cells)
         if on_error is not None:
             on_error(error)
@@ -125,39 +135,60 @@ def import_subscriptions(
             c for parsed, _ in batch if isinstance(parsed, RowChanges) for c in parsed.changes
         ]
         events = iter(app.change_consent(changes))
-        applied = unchanged = failed = 0
+        counts = dict.fromkeys(("applied", "partial", "unchanged", "failed"), 0)
         for parsed, cells in batch:
             if isinstance(parsed, RowError):
                 fail(parsed, cells)
-                failed += 1
+                counts["failed"] += 1
                 continue
             decided = [next(events) for _ in parsed.changes]
             refused = first_refusal(decided)
-            if refused is not None:
-                fail(RowError(parsed.row_number, refused.value, _MESSAGES[refused.value]), cells)
-                failed += 1
-            elif changed_anything(decided):
-                applied += 1
-            else:
-                unchanged += 1
-        done = ImportResult(len(batch), applied, unchanged, failed)
+            if refused is None:
+                counts["applied" if changed_anything(decided) else "unchanged"] += 1
+                continue
+            message = _MESSAGES[refused.value]
+            accepted = _accepted_cells(parsed, decided)
+            if not accepted:
+                fail(RowError(parsed.row_number, refused.value, message), cells)
+                counts["failed"] += 1
+                continue
+            # what was accepted is named, and blanked so the fixed file re-imported does not
+            # apply it again (a blank cell never overwrites); the same file again says the same
+            named = ", ".join(f"{header.columns[p]}={cells[p].strip()}" for p in accepted)
+            message += f"; accepted, and blanked here: {named}"
+            left = ["" if i in accepted else c for i, c in enumerate(cells)]
+            fail(RowError(parsed.row_number, refused.value, message), left)
+            counts["partial"] += 1
+        done = ImportResult(rows=len(batch), **counts)
         batch.clear()
         return done
 
+    number = 1
     try:
-        for number, cells in enumerate(rows, start=2):
-            if not any(cell.strip() for cell in cells):
+        for cells in rows:
+            number += 1
+            if isinstance(cells, TooLarge):
+                message = over_limit(limits, "max_row_chars", f"line {cells.line}: the row is")
+                parsed: RowChanges | RowError = RowError(
+                    number, "ROW_TOO_LARGE", message + "; not read, so no cell is copied here"
+                )
+                cells = []
+            elif not any(cell.strip() for cell in cells):
                 continue  # blank lines
-            parsed = read_row(
-                header, cells, number, source=source, effective_at=now, recorded_at=now
-            )
+            else:
+                parsed = read_row(
+                    header, cells, number, source=source, effective_at=now, recorded_at=now,
+                    limits=limits,
+                )  # fmt: skip
             batch.append((parsed, cells))
-            if len(batch) >= rows_per_batch:
+            batch_chars += sum(map(len, cells))
+            if len(batch) >= rows_per_batch or batch_chars >= most_chars:
                 result += flush()
+                batch_chars = 0
                 if on_batch is not None:
                     on_batch(result)
-    except _Unreadable as stop:
-        raise ImportStopped(result + flush(), stop.row_number, stop.reason) from stop
+    except Unreadable as stop:
+        raise ImportStopped(result + flush(), stop.line, stop.reason) from stop
     return result + flush()
 
 

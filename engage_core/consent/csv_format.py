@@ -6,12 +6,17 @@ Columns: `email`, `phone`, `email_subscription_status`, `sms_subscription_status
 match in any case. A blank cell never overwrites. A row's channel changes come before its group
 changes, so a row that subscribes an address and a group at once works. Row numbers count the
 header as row 1, as a spreadsheet shows them.
+
+Two promises about the files around the import live here too, because they are the format's:
+how big a file may be (`CsvLimits`), and how a cell is written to the error file so that a
+spreadsheet never runs it as a formula and the file still imports to the same values
+(`escape_cell`, `unescape_cell`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -42,6 +47,83 @@ class HeaderError(ValueError):
     """The header makes the whole file unusable; nothing is applied."""
 
 
+# Cells a spreadsheet may run as a formula (OWASP's CSV injection list): written to the error
+# file behind a `'`, which spreadsheets show as text and the importer reads back off.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _quoted_formula(cell: str) -> bool:
+    """Whether `cell` is one or more `'` and then a formula start: what an escaped cell looks
+    like, so a cell that already does is escaped too and the escape stays reversible."""
+    rest = cell.lstrip("'")
+    return len(rest) < len(cell) and rest.startswith(FORMULA_STARTS)
+
+
+def escape_cell(cell: str) -> str:
+    """A cell as the error file writes it: behind a `'` when it starts like a formula (or like
+    an escaped one), else as it is. `unescape_cell(escape_cell(c)) == c` for every `c`."""
+    if cell.startswith(FORMULA_STARTS) or _quoted_formula(cell):
+        return "'" + cell
+    return cell
+
+
+def unescape_cell(cell: str) -> str:
+    """A cell as read from a file: the `'` that `escape_cell` added taken back off. Only a cell
+    of `'`s then a formula start loses one; any other cell, `'` or not, is read as it is."""
+    return cell[1:] if _quoted_formula(cell) else cell
+
+
+class CsvLimitSettingError(ValueError):
+    """A CSV limit setting that is not a whole number in range; the message names it."""
+
+
+def _at_least_one(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise CsvLimitSettingError(
+            f"{CSV_SETTINGS[attribute.name]}: a whole number of at least 1 (got {value!r})"
+        )
+
+
+@attrs.frozen
+class CsvLimits:
+    """How big a subscription CSV may be, so that no file can take memory out of proportion.
+    Segment's columns are a handful and their cells short: the defaults leave ample room."""
+
+    max_columns: int = attrs.field(default=1_000, validator=_at_least_one)
+    max_cell_chars: int = attrs.field(default=64 * 1024, validator=_at_least_one)
+    # one row, all its lines (a quoted cell may hold line breaks) without the last line ending
+    max_row_chars: int = attrs.field(default=1024 * 1024, validator=_at_least_one)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> CsvLimits:
+        """The defaults, with each `ENGAGE_CSV_MAX_*` setting found in `environ` instead;
+        `CsvLimitSettingError` (one line naming the setting) for a bad one. The core reads no
+        environment itself: the CLI (or an embedding service) calls this."""
+        given: dict[str, int] = {}
+        for field, name in CSV_SETTINGS.items():
+            text = environ.get(name, "").strip()
+            if not text:
+                continue
+            try:
+                given[field] = int(text, 10)
+            except ValueError:
+                raise CsvLimitSettingError(f"{name}: a whole number (got {text!r})") from None
+        return cls(**given)
+
+
+CSV_SETTINGS = {
+    "max_columns": "ENGAGE_CSV_MAX_COLUMNS",
+    "max_cell_chars": "ENGAGE_CSV_MAX_CELL_CHARS",
+    "max_row_chars": "ENGAGE_CSV_MAX_ROW_CHARS",
+}
+DEFAULT_CSV_LIMITS = CsvLimits()
+
+
+def over_limit(limits: CsvLimits, field: str, what: str) -> str:
+    """The words of a refusal for being over a limit, naming the limit and its setting."""
+    return f"{what} over the limit of {getattr(limits, field):,} ({CSV_SETTINGS[field]})"
+
+
 @attrs.frozen
 class Header:
     columns: tuple[str, ...]  # as written
@@ -62,10 +144,14 @@ class RowError:
 class RowChanges:
     row_number: int
     changes: tuple[ConsentChange, ...]
+    # the position of each change's cell, so a report can say which cells applied
+    positions: tuple[int, ...] = ()
 
 
-def read_header(columns: Sequence[str]) -> Header:
+def read_header(columns: Sequence[str], limits: CsvLimits = DEFAULT_CSV_LIMITS) -> Header:
     """Check a header: known columns only, none twice, and the identifiers its statuses need."""
+    if len(columns) > limits.max_columns:
+        raise HeaderError(over_limit(limits, "max_columns", f"{len(columns):,} columns,"))
     names = [c.strip().lower() for c in columns]
     seen: set[str] = set()
     for name in names:
@@ -112,13 +198,22 @@ def read_row(
     effective_at: datetime,
     recorded_at: datetime,
     region: str = DEFAULT_REGION,
+    limits: CsvLimits = DEFAULT_CSV_LIMITS,
 ) -> RowChanges | RowError:
-    """One row's changes, or the first reason it cannot be applied."""
+    """One row's changes, or the first reason it cannot be applied. `cells` are as the file
+    means them (`unescape_cell` already applied)."""
     if len(cells) != len(header.columns):
         return RowError(
             row_number, "INVALID_ROW",
             f"{len(cells)} cells where the header has {len(header.columns)} columns",
         )  # fmt: skip
+    for position, value in enumerate(cells):
+        if len(value) > limits.max_cell_chars:
+            column = header.columns[position]
+            return RowError(
+                row_number, "CELL_TOO_LARGE",
+                over_limit(limits, "max_cell_chars", f"{column!r}: {len(value):,} characters,"),
+            )  # fmt: skip
 
     def cell(position: int | None) -> str:
         return cells[position].strip() if position is not None else ""
@@ -129,6 +224,7 @@ def read_row(
     source_id = f"{source}:{row_number:09d}:{digest}"
     provenance = Provenance(SourceKind.CSV, source_id, effective_at, recorded_at)
     statuses: list[tuple[SubscriptionChannel | str, SubscriptionStatus]] = []
+    positions: list[int] = []
     targets: list[tuple[int, SubscriptionChannel | str]] = [*header.channels, *header.groups]
     for position, target in targets:
         raw = cell(position)
@@ -136,6 +232,7 @@ def read_row(
             continue  # blank never overwrites
         try:
             statuses.append((target, SubscriptionStatus.parse(raw)))
+            positions.append(position)
         except InvalidInput:
             return RowError(
                 row_number, "INVALID_SUBSCRIPTION_STATUS",
@@ -164,4 +261,4 @@ def read_row(
             key = email if target is SubscriptionChannel.EMAIL else phone
             assert key is not None
             changes.append(ChannelChange(ContactKey(target, key), update))
-    return RowChanges(row_number, tuple(changes))
+    return RowChanges(row_number, tuple(changes), tuple(positions))

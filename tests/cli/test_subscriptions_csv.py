@@ -38,7 +38,13 @@ def test_a_file_with_every_kind_of_row(tmp_path: Path) -> None:
         "--store", store, "subscriptions", "import", str(source), "--errors", str(errors)
     )
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout) == {"rows": 7, "applied": 2, "unchanged": 0, "failed": 5}
+    assert json.loads(first.stdout) == {
+        "rows": 7,
+        "applied": 2,
+        "partial": 0,
+        "unchanged": 0,
+        "failed": 5,
+    }
     with errors.open(newline="") as handle:
         failed = list(csv.DictReader(handle))
     assert [(r["row_number"], r["error_code"]) for r in failed] == [
@@ -68,7 +74,13 @@ def test_a_file_with_every_kind_of_row(tmp_path: Path) -> None:
                 writer.writerow(record)
     retried = engage("--store", store, "subscriptions", "import", str(fixed))
     assert retried.returncode == 0, retried.stderr
-    assert json.loads(retried.stdout) == {"rows": 3, "applied": 3, "unchanged": 0, "failed": 0}
+    assert json.loads(retried.stdout) == {
+        "rows": 3,
+        "applied": 3,
+        "partial": 0,
+        "unchanged": 0,
+        "failed": 0,
+    }
 
 
 def test_a_broken_header_applies_nothing(tmp_path: Path) -> None:

@@ -66,4 +66,5 @@ def test_importing_the_same_file_again_changes_nothing(
     assert again.rows == first.rows
     assert again.applied == 0
     assert again.failed == first.failed  # a bad row is as bad the second time
+    assert again.partial == first.partial  # and a row refused in part is so again
     assert again.unchanged == first.applied + first.unchanged

@@ -1,0 +1,55 @@
+"""Records written before a stored class changed still load: consent events before v2 (no
+`unlock_only`, no `claimed_at`) and `Observed` before v2 (no `claimed_at`), as JSON written by
+the earlier code, byte for byte."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import orjson
+from eventsourcing.persistence import StoredEvent
+
+from engage_core.consent.events import ChannelUpdateRecorded
+from engage_core.message.events import Observed
+from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
+
+MAPPER = CattrsMapper(transcoder=OrjsonTranscoder())
+
+CONSENT_V1 = (
+    b'{"recorded_at":"2026-03-01T00:00:00+00:00","channel":"SMS","key":"+12135618345",'
+    b'"update":{"status":"UNSUBSCRIBED","provenance":{"kind":"keyword","source_id":"SM1",'
+    b'"effective_at":"2026-03-01T00:00:00+00:00","recorded_at":"2026-03-01T00:00:00+00:00",'
+    b'"user_id":null},"lock":true,"unlock":false},"outcome":"applied","error":null,'
+    b'"before":{"status":null,"locked_by_user":false,"effective_at":null},'
+    b'"after":{"status":"UNSUBSCRIBED","locked_by_user":true,'
+    b'"effective_at":"2026-03-01T00:00:00+00:00"}}'
+)
+OBSERVED_V1 = (
+    b'{"recorded_at":"2026-03-01T00:00:00+00:00","channel":"sms","provider":"twilio",'
+    b'"provider_message_id":"SM1","status":"delivered",'
+    b'"occurred_at":"2026-03-01T00:00:00+00:00","event_id":null,"dedup_keys":["sha256:x"],'
+    b'"details":{},"outcome":"applied","inferred":["sent"],"status_after":"delivered"}'
+)
+
+
+def test_a_consent_event_from_before_v2_loads_and_is_stored_as_v2() -> None:
+    stored = StoredEvent(uuid4(), 1, ChannelUpdateRecorded.TOPIC, CONSENT_V1)
+    event = MAPPER.to_domain_event(stored)
+    assert isinstance(event, ChannelUpdateRecorded)
+    assert event.update.lock is True
+    assert event.update.unlock_only is False
+    assert event.update.provenance.claimed_at is None
+    again = MAPPER.to_stored_event(event)
+    assert orjson.loads(again.state)["class_version"] == 2
+    assert MAPPER.to_domain_event(again) == event
+
+
+def test_an_observed_from_before_v2_loads_and_is_stored_as_v2() -> None:
+    stored = StoredEvent(uuid4(), 3, Observed.TOPIC, OBSERVED_V1)
+    event = MAPPER.to_domain_event(stored)
+    assert isinstance(event, Observed)
+    assert event.claimed_at is None
+    assert event.status_after == "delivered"
+    again = MAPPER.to_stored_event(event)
+    assert orjson.loads(again.state)["class_version"] == 2
+    assert MAPPER.to_domain_event(again) == event

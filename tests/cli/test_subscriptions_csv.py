@@ -140,3 +140,36 @@ def test_a_file_unreadable_part_way_keeps_what_was_applied(tmp_path: Path) -> No
     assert "Traceback" not in result.stderr
     same = engage("--store", store, "subscriptions", "import", str(path), "--errors", str(path))
     assert same.returncode == 2  # --errors must not overwrite the file being imported
+
+
+def test_the_error_file_holds_no_formula_and_reads_back_the_same(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'e.db'}"
+    inbound = {"From": "+12135618346", "Body": "STOP"}
+    stop = lines({"channel": "sms", "provider": "twilio", "provider_message_id": "in1",
+                  "status": "received", "details": inbound})  # fmt: skip
+    assert engage("--store", store, "observe", "-", stdin=stop).returncode == 0
+    source = tmp_path / "subs.csv"
+    source.write_text(
+        "email,phone,email_subscription_status,sms_subscription_status\n"
+        '"=HYPERLINK(""http://evil.example"",""x"")",,subscribed,\n'
+        ",+12135618346,,subscribed\n"  # refused: the number sent STOP
+    )
+    errors, again = tmp_path / "errors.csv", tmp_path / "again.csv"
+    first = engage(
+        "--store", store, "subscriptions", "import", str(source), "--errors", str(errors)
+    )
+    assert first.returncode == 1  # every row failed
+    with errors.open(newline="") as handle:
+        written = list(csv.reader(handle))
+    assert [row[3:5] for row in written[1:]] == [
+        ['\'=HYPERLINK("http://evil.example","x")', ""], ["", "'+12135618346"],
+    ]  # fmt: skip
+    assert not [c for row in written for c in row if c[:1] in {"=", "+", "-", "@", "\t", "\r"}]
+    # imported as it is, the file means what the original said: the same refusals, same cells
+    second = engage(
+        "--store", store, "subscriptions", "import", str(errors), "--errors", str(again)
+    )
+    with again.open(newline="") as handle:
+        rewritten = list(csv.reader(handle))
+    assert [row[1:] for row in rewritten] == [row[1:] for row in written]
+    assert "INVALID_PHONE" not in second.stderr  # the number read back as +12135618346

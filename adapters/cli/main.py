@@ -131,8 +131,9 @@ def _run(argv: list[str]) -> int:
         return 130
     except Exception as error:  # the last resort: one line, never a traceback
         # every known bad input is refused where it is read; this is for what was not foreseen
-        print(f"engage: internal error: {type(error).__name__}: {redact_line(str(error))}",
-              file=sys.stderr)  # fmt: skip
+        reason = redact_line(str(error))
+        reason = reason if len(reason) <= 500 else reason[:500] + "…"
+        print(f"engage: internal error: {type(error).__name__}: {reason}", file=sys.stderr)
         return 1
     return code
 

@@ -98,12 +98,20 @@ def config_path(store_url: str, given: str | None, environ: Mapping[str, str]) -
     the store if it exists. A file named explicitly must exist."""
     named = given or environ.get(CONFIG_ENV)
     if named:
-        path = Path(named).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"settings file {path} does not exist")
+        try:
+            path = Path(named).expanduser()
+            found = path.is_file()
+        except (OSError, RuntimeError):  # a name too long for the system, `~nosuchuser`
+            found = False
+        if not found:
+            raise ConfigError(f"settings file {_shown(named)} does not exist")
         return path
     default = store_directory(store_url) / CONFIG_NAME
     return default if default.is_file() else None
+
+
+def _shown(text: str, longest: int = 200) -> str:
+    return text if len(text) <= longest else text[:longest] + "…"
 
 
 def load_settings(

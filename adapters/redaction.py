@@ -45,7 +45,7 @@ SECRET_VARIABLES = (
 URL_VARIABLES = ("ENGAGE_STORE", "ENGAGE_SQL_URL")
 # Shorter values are not replaced wherever they occur: "abc" would mangle every word holding
 # it, and so few characters guard nothing anyway.
-SHORTEST = 4
+SHORTEST = len(MASK) + 1
 
 # `scheme://user:password@` (greedy up to the authority's last `@`: a password may hold one)
 _USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#]*@")
@@ -99,8 +99,8 @@ def known_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
 def redact_values(text: str, secrets: Iterable[str] | None = None) -> str:
     """`text` with every known secret value replaced by `***`, and nothing else changed."""
     for secret in known_secrets() if secrets is None else secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
+        while secret in text:  # again: masking "a****" in "aa****" makes it anew
+            text = text.replace(secret, MASK)  # shorter each time (len(secret) > len(MASK))
     return text
 
 
@@ -110,7 +110,7 @@ def redact_line(text: str) -> str:
     an error still says what it was about. What the CLI prints as an error goes through this."""
     text = _PASSWORD.sub(r"\1:***@", redact_values(text))
     text = _KEYWORD.sub(r"\1\2***", text)
-    return " ".join(text.split())
+    return redact_values(" ".join(text.split()))  # again: joining lines may make one anew
 
 
 def redact(text: str) -> str:

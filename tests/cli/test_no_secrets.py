@@ -15,9 +15,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
-from adapters.redaction import redact_line, redacted_output, remember
+from adapters.redaction import redact, redact_line, redact_values, redacted_output, remember
 from tests.cli.test_cli import ENGAGE
 from tests.http_receiver import Reply, running_receiver
 
@@ -136,7 +139,7 @@ def test_no_output_or_file_holds_a_secret(tmp_path: Path) -> None:
             assert secret.encode() not in content, (secret, path)
 
 
-def test_what_a_known_secret_looks_like_once_redacted(capsys: object) -> None:
+def test_what_a_known_secret_looks_like_once_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     """The masks keep what an error is about: the user, host and database of a store URL."""
     remember("rememberedSecret-1234")
     line = redact_line(
@@ -148,4 +151,33 @@ def test_what_a_known_secret_looks_like_once_redacted(capsys: object) -> None:
     )
     with redacted_output():
         print("the token is rememberedSecret-1234")
-    assert "rememberedSecret-1234" not in capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "rememberedSecret-1234" not in capsys.readouterr().out
+
+
+SECRET_TEXT = st.text(st.characters(codec="utf-8", blacklist_characters="\0"))
+
+
+@settings(max_examples=max(200, settings().max_examples))
+@given(
+    secret=SECRET_TEXT.filter(lambda s: len(s.strip()) >= 4).map(str.strip),
+    others=st.lists(st.text(min_size=4, max_size=12), max_size=3),
+    pieces=st.lists(st.text(max_size=8), min_size=1, max_size=4),
+)
+def test_a_known_secret_never_survives_redaction(
+    secret: str, others: list[str], pieces: list[str]
+) -> None:
+    """Wherever a known secret sits in a text, and whatever it is made of (stars included),
+    no redaction leaves it there: given explicitly, or read from the environment."""
+    text = secret.join(pieces) + secret
+    known = sorted({secret, *others}, key=len, reverse=True)
+    assert secret not in redact_values(text, known)
+    saved = os.environ.get("ENGAGE_API_TOKEN")
+    os.environ["ENGAGE_API_TOKEN"] = secret  # not remember(): that would outlive the test
+    try:
+        for redacted in (redact_values(text), redact_line(text), redact(text)):
+            assert secret not in redacted
+    finally:
+        if saved is None:
+            del os.environ["ENGAGE_API_TOKEN"]
+        else:
+            os.environ["ENGAGE_API_TOKEN"] = saved

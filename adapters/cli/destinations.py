@@ -24,6 +24,7 @@ from adapters.destinations import (
     CursorLost,
     CursorMoved,
     Ledger,
+    OutboxBehind,
     Report,
     Settings,
     Stopped,
@@ -35,6 +36,7 @@ from adapters.destinations import (
 )
 from adapters.stores import store_env
 from adapters.views import Views, catch_up, views_location
+from adapters.views.base import ViewRebuilt
 from engage_core import EngageApplication
 
 
@@ -108,6 +110,8 @@ def _views(store: str, upstream: str = "Engage") -> Iterator[tuple[Views, Ledger
         views = Views(location, upstream=upstream)
     except (PersistenceError, sqlite3.Error, OSError) as error:
         raise CommandFailed(f"cannot open views {location}: {error}") from None
+    except ValueError as error:  # a bad setting (ENGAGE_VIEW_PAGE_SIZE, …)
+        raise UsageError(str(error)) from None
     try:
         yield views, Ledger(views.datastore)
     except (PersistenceError, sqlite3.Error) as error:
@@ -184,7 +188,7 @@ def _deliver_loop(
         while True:
             if stop.is_set():
                 return 130
-            catch_up(app, [views.outbox])
+            catch_up(app, [views.outbox], page=views.page)
             refused = False
             for name, configured in chosen.items():
                 if stop.is_set():
@@ -192,12 +196,11 @@ def _deliver_loop(
                 if args.follow and cooldown.remaining(name) > 0:
                     continue
                 try:
-                    report = deliver(
-                        configured.destination, views.outbox, ledger, configured.policy,
-                        start_at_end=configured.start_at_end,
-                    )  # fmt: skip
+                    report = _deliver_rebuilt(app, views, ledger, configured, args.follow)
                 except (CursorMoved, CursorLost) as error:
                     raise CommandFailed(str(error)) from None
+                if report is None:
+                    continue  # the outbox is being rebuilt: the next poll delivers
                 if report.relocated_from is not None:
                     print(f"engage: {name}: the outbox was rebuilt and renumbered; the cursor "
                           f"(was position {report.relocated_from}) was found again by the "
@@ -211,6 +214,50 @@ def _deliver_loop(
             if not args.follow:
                 return 1 if refused else 0
             stop.wait(settings.poll_interval)
+
+
+REBUILT_RETRIES = 20  # runs a one-off `deliver` tries while the outbox is being rebuilt
+
+
+def _deliver_rebuilt(
+    app: EngageApplication, views: Views, ledger: Ledger, configured: Configured, follow: bool
+) -> Report | None:
+    """One run of a destination, again when a rebuild of the outbox ended it early (the next
+    run finds the cursor in the new build) or when the rebuilt outbox had not yet reached the
+    cursor (catching it up first). With `--follow`, the next poll does that instead: None."""
+    delivered: list[Report] = []
+    for _ in range(REBUILT_RETRIES):
+        try:
+            report = deliver(
+                configured.destination, views.outbox, ledger, configured.policy,
+                start_at_end=configured.start_at_end,
+            )  # fmt: skip
+        except OutboxBehind:
+            report = None
+        if report is not None:
+            delivered.append(report)
+            if not report.rebuilt:
+                return _summed(delivered)
+        if follow:
+            return _summed(delivered) if delivered else None
+        catch_up(app, [views.outbox], page=views.page)
+    raise CommandFailed(
+        f"destination {configured.destination.name!r}: the outbox kept being rebuilt while "
+        "delivering; deliver again when the rebuild is over"
+    )
+
+
+def _summed(reports: list[Report]) -> Report:
+    """Runs of one destination as one report: the counts added, the last run's position."""
+    last = reports[-1]
+    return attrs.evolve(
+        last,
+        delivered=sum(r.delivered for r in reports),
+        batches=sum(r.batches for r in reports),
+        parked=sum(r.parked for r in reports),
+        dead_letters=sum(r.dead_letters for r in reports),
+        relocated_from=next((r.relocated_from for r in reports if r.relocated_from), None),
+    )
 
 
 def _start(value: str) -> tuple[int, datetime | None]:
@@ -227,11 +274,17 @@ def replay_command(args: argparse.Namespace) -> int:
         _views(args.store, app.name) as (views, ledger),
         _closing({args.destination: configured}),
     ):
-        catch_up(app, [views.outbox])
-        report = replay(
-            configured.destination, views.outbox, ledger, configured.policy,
-            from_position=position, keep=None if moment is None else since(moment),
-        )  # fmt: skip
+        catch_up(app, [views.outbox], page=views.page)
+        try:
+            report = replay(
+                configured.destination, views.outbox, ledger, configured.policy,
+                from_position=position, keep=None if moment is None else since(moment),
+            )  # fmt: skip
+        except ViewRebuilt:
+            raise CommandFailed(
+                "the outbox was rebuilt during the replay, which renumbers its positions; "
+                "replay again (from a time, or from a position of the new outbox)"
+            ) from None
     answer = _report_json(configured, report)
     answer.pop("pending")
     # stopped, a replay says how far it got: `--from resume_from` sends the rest

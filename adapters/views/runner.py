@@ -4,7 +4,7 @@ no subscription), and rebuilds from position 0, both in bounded memory."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,19 @@ from engage_core import EngageApplication
 from engage_core.segment import EventSettings
 
 PAGE = 1000
+PAGE_SETTING = "ENGAGE_VIEW_PAGE_SIZE"
+
+
+def page_from_environment(environ: Mapping[str, str]) -> int:
+    """How many log events a catch-up applies per transaction (`ENGAGE_VIEW_PAGE_SIZE`,
+    default 1000): larger pages are faster, smaller ones hold the views' write lock for less
+    time and lose less work to an interruption. `ValueError` with a one-line reason."""
+    raw = environ.get(PAGE_SETTING, "").strip()
+    if not raw:
+        return PAGE
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise ValueError(f"{PAGE_SETTING} must be a whole number from 1 to 100000 (got {raw!r})")
+    return int(raw)
 VIEW_CLASSES: dict[str, type[SQLiteView]] = {
     cls.name: cls for cls in (OutboxView, MessageStatusView, SubscriptionView, FunnelView)
 }
@@ -60,9 +73,13 @@ class Views:
         *,
         upstream: str = "Engage",
         event_settings: EventSettings | None = None,
+        page: int | None = None,
     ) -> None:
         """`event_settings` name the outbox's events (default: from the environment, e.g.
-        `ENGAGE_LEGACY_GROUP_UNSUBSCRIBED`); changing them takes `engage rebuild outbox`."""
+        `ENGAGE_LEGACY_GROUP_UNSUBSCRIBED`); changing them takes `engage rebuild outbox`.
+        `page` is what catch-ups of these views apply per transaction (default: from the
+        environment, `ENGAGE_VIEW_PAGE_SIZE`). `ValueError` for a bad setting."""
+        self.page = page if page is not None else page_from_environment(os.environ)
         self.datastore = SQLiteDatastore(location, lock_timeout=30)
         settings = event_settings or EventSettings.from_environment(
             os.environ, library_version=installed_version()

@@ -49,16 +49,9 @@ def test_subscription_history_as_of_and_can_send(tmp_path: Path) -> None:
     subscribe = {"subscriptions": [{"key": "+12135618345", "type": "SMS", "status": "SUBSCRIBED"}]}
     assert engage("--store", store, "subscriptions", "set", "-",
                   stdin=json.dumps(subscribe)).returncode == 0  # fmt: skip
-    stop = lines(
-        {
-            "channel": "sms",
-            "provider": "twilio",
-            "provider_message_id": "in1",
-            "status": "received",
-            "details": {"From": "+12135618345", "Body": "stop"},
-        }
-    )
-    # fmt: skip
+    stop = lines({"channel": "sms", "provider": "twilio", "provider_message_id": "in1",
+                  "status": "received", "details": {"From": "+12135618345", "Body": "stop"}
+                  })  # fmt: skip
     assert engage("--store", store, "observe", "-", stdin=stop).returncode == 0
 
     shown = engage("--store", store, "subscription", "sms", "(213) 561-8345", "--history")

@@ -82,6 +82,7 @@ class Worker:
         self.name, self.args, self.env, self.logs = name, args, env, logs
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.kills = 0
         self.finished = False  # ran to completion (a one-off command that exited 0)
 
     def start(self) -> None:
@@ -102,6 +103,7 @@ class Worker:
             assert self.process is not None
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(30)
+            self.kills += 1
 
     def wait(self, timeout: float) -> int:
         assert self.process is not None
@@ -189,8 +191,9 @@ def _run(
             rebuilders[1].start()
         _settle([*ingests, *rebuilders])
         victims = [w for w in [*ingests, *daemons, *rebuilders] if w.running()]
-        if victims:
-            victim = rng.choice(victims)
+        if victims:  # each one killed once before any is killed again
+            fewest = min(w.kills for w in victims)
+            victim = rng.choice([w for w in victims if w.kills == fewest])
             victim.kill()
             if victim not in rebuilders:  # a killed rebuild is left half done: others finish it
                 victim.start()
@@ -199,6 +202,8 @@ def _run(
             if not worker.running():
                 worker.start()
             _settle([worker], timeout=120)
+    assert follower.kills, "the follower was killed on the way"
+    assert deliverer.kills, "the deliverer was killed on the way"
     for daemon in daemons:  # a graceful stop at a safe point
         assert daemon.process is not None
         daemon.process.send_signal(signal.SIGTERM)

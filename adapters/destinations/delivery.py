@@ -257,15 +257,15 @@ def deliver(
     build = outbox.build()
     last = outbox.last_position()
     found = ledger.at(destination.name)
-    if found is None:
-        start = last if start_at_end else 0
-        ledger.start(destination.name, start, outbox, build.generation)
-        found = ledger.at(destination.name)
-        assert found is not None
     try:
+        if found is None:
+            start = last if start_at_end else 0
+            ledger.start(destination.name, start, outbox, build.generation)
+            found = ledger.at(destination.name)
+            assert found is not None
         cursor, moved = _anchored(destination.name, found, outbox, ledger, build)
     except ViewRebuilt:
-        return Report(destination.name, position=found.position, rebuilt=True)
+        return Report(destination.name, position=found.position if found else 0, rebuilt=True)
     report = Report(destination.name, position=cursor, relocated_from=moved)
     pending = (e for e in outbox.entries(cursor, generation=build.generation) if e.position <= last)
     try:

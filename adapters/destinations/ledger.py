@@ -118,6 +118,7 @@ class Ledger:
     def __init__(self, datastore: SQLiteDatastore) -> None:
         self.datastore = datastore
         with datastore.transaction(commit=True) as cursor:
+            _write_lock(cursor)  # the schema may change below: hold the lock from the start
             for statement in SCHEMA:
                 cursor.execute(statement)
             cursor.execute("PRAGMA table_info(destination_cursors)")
@@ -164,6 +165,7 @@ class Ledger:
         outbox: OutboxView,
         generation: str,
     ) -> None:
+        _write_lock(cursor)
         located = outbox.locate(cursor, position)
         if located.generation != generation:
             raise ViewRebuilt(f"destination {name!r}: the outbox was rebuilt while delivering")
@@ -188,6 +190,7 @@ class Ledger:
     def start(self, name: str, position: int, outbox: OutboxView, generation: str) -> int:
         """Set a new destination's cursor (kept if another process set it first)."""
         with self.datastore.transaction(commit=True) as cursor:
+            _write_lock(cursor)
             located = outbox.locate(cursor, position)
             if located.generation != generation:
                 raise ViewRebuilt(f"destination {name!r}: the outbox was rebuilt meanwhile")
@@ -296,6 +299,13 @@ class Ledger:
                 total = attrs.evolve(item, attempts=item.attempts + letter.attempts)
                 self._park(cursor, letter.destination, "redrive", total)
             return True
+
+
+def _write_lock(cursor: SQLiteCursor) -> None:
+    """Take the views file's write lock before anything is read in this transaction. SQLite's
+    `BEGIN` takes none; a transaction that reads, then writes after another process committed,
+    is refused at once ("database is locked") instead of waiting its turn."""
+    cursor.execute("UPDATE tracking SET notification_id = notification_id WHERE 0")
 
 
 def _rowcount(cursor: SQLiteCursor) -> int:

@@ -84,6 +84,7 @@ class SQLiteView(SQLiteTrackingRecorder):
         for attempt in range(attempts):
             try:
                 self.create_table()
+                self._ensure_generation()
                 return
             except (IntegrityError, OperationalError):
                 if attempt == attempts - 1:
@@ -112,8 +113,24 @@ class SQLiteView(SQLiteTrackingRecorder):
         """Which build of the view this is: a new value every time it is dropped."""
         return self.build().generation
 
+    def _ensure_generation(self) -> None:
+        """Give the view its build row if it has none (a new file, or one from before builds
+        were counted). One statement, a write from its start: a transaction that read first and
+        wrote second could find another process had committed in between, which SQLite refuses
+        at once ("database is locked") rather than waiting."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                "INSERT INTO view_generations (view, generation, applied) "
+                "SELECT ?, ?, CASE WHEN EXISTS (SELECT 1 FROM tracking WHERE application_name "
+                "= ? AND notification_id > 0) THEN NULL ELSE 0 END "
+                "WHERE NOT EXISTS (SELECT 1 FROM view_generations WHERE view = ?)",
+                (self.tracking_name, uuid.uuid4().hex, self.tracking_name, self.tracking_name),
+            )
+
     def _generation(self, cursor: SQLiteCursor) -> tuple[str, int | None]:
-        """(generation, events applied by it; None when unknown), made on first use."""
+        """(generation, events applied by it; None when unknown). The row is made when the
+        view is opened (`_ensure_generation`); should it be missing, it is made here, which is
+        safe only in a transaction that holds the write lock already."""
         cursor.execute(
             "SELECT generation, applied FROM view_generations WHERE view = ?",
             (self.tracking_name,),

@@ -6,10 +6,12 @@ unsubscribe, and a far-future UNSUBSCRIBED would make every later change stale. 
 carry the provider's time into the published events and the history as well.
 
 So every time a source claims is bounded by when Engage recorded it:
-- a user's or a provider's time (an unsubscribe link, a STOP, a delivery report, a policy) may
-  run ahead of ours by at most `allowance` (default 5 minutes: clocks differ a little);
-- an operator's time (CSV, API, identify) may not run ahead at all: an operator update can
-  never outrank a user's opt-out recorded before it by claiming a later time.
+- a user's opt-out (an unsubscribe link, a STOP, a spam report) and a provider's report of a
+  message may run ahead of ours by at most `allowance` (default 5 minutes: clocks differ a
+  little, and erring late for an opt-out would let an earlier subscribe outrank it);
+- every other change (an operator's CSV, API or identify update; a user's opt-in, START or
+  group resubscribe) may not run ahead at all: nothing can outrank a user's opt-out recorded
+  after it by claiming a later time.
 A time beyond its bound is clamped to the recorded time, and the time claimed is kept with the
 fact (`claimed_at`), shown in the history and published, so nothing the source said is lost.
 """
@@ -21,7 +23,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from engage_core.consent.rules import OPERATOR_SOURCES, Update
+from engage_core.consent.rules import OPERATOR_SOURCES, SubscriptionStatus, Update
 
 DEFAULT_ALLOWANCE = timedelta(minutes=5)
 ALLOWANCE_SETTING = "ENGAGE_CLOCK_SKEW_SECONDS"
@@ -56,7 +58,8 @@ class ClockSkewPolicy:
         return cls(timedelta(seconds=seconds))
 
     def bound(self, claimed: datetime, recorded_at: datetime, *, operator: bool = False) -> bool:
-        """Whether a claimed time is within the policy (not too far ahead of `recorded_at`)."""
+        """Whether a claimed time is within the policy: not too far ahead of `recorded_at`
+        (not at all, for `operator`: an operator's change or a user's opt-in)."""
         return claimed <= recorded_at + (timedelta(0) if operator else self.allowance)
 
     def occurred(self, claimed: datetime | None, recorded_at: datetime) -> datetime | None:
@@ -66,14 +69,19 @@ class ClockSkewPolicy:
         return recorded_at
 
     def update(self, update: Update, recorded_at: datetime) -> Update:
-        """The update as it is recorded: its effective time clamped to `recorded_at` when it
-        is beyond the policy, with the claimed time kept in its provenance."""
+        """The update as it is recorded: its effective time clamped to when it was recorded
+        (its provenance's `recorded_at`, or `recorded_at` if that is earlier) when it is beyond
+        the policy, with the claimed time kept in its provenance."""
         provenance = update.provenance
-        operator = provenance.kind in OPERATOR_SOURCES
-        if self.bound(provenance.effective_at, recorded_at, operator=operator):
+        recorded = min(provenance.recorded_at, recorded_at)
+        opt_out = update.lock or update.status is SubscriptionStatus.UNSUBSCRIBED
+        strict = provenance.kind in OPERATOR_SOURCES or not opt_out
+        if self.bound(provenance.effective_at, recorded, operator=strict):
             return update
         clamped = attrs.evolve(
-            provenance, effective_at=recorded_at, claimed_at=provenance.effective_at
+            provenance,
+            effective_at=recorded,
+            claimed_at=provenance.claimed_at or provenance.effective_at,
         )
         return attrs.evolve(update, provenance=clamped)
 

@@ -152,5 +152,10 @@ def request_outcome(events: Iterable[ConsentEvent]) -> str:
 
 
 def clamped(events: Iterable[ConsentEvent]) -> bool:
-    """Whether the clock-skew policy clamped the time of any of `events`' updates."""
-    return any(e.update.provenance.claimed_at is not None for e in events)
+    """Whether the clock-skew policy clamped the time of any update `events` recorded (a
+    duplicate records nothing new)."""
+    return any(
+        isinstance(e, ChannelUpdateRecorded | GroupUpdateRecorded)
+        and e.update.provenance.claimed_at is not None
+        for e in events
+    )

@@ -77,7 +77,10 @@ def policy_changes(
     user_id = send.user_id if send is not None else None  # the user the message was for
 
     def update(status: SubscriptionStatus, kind: SourceKind, **lock: bool) -> Update:
-        provenance = Provenance(kind, source_id, at, event.recorded_at, user_id)
+        # a report's time the clock-skew policy clamped is the change's claimed time too
+        provenance = Provenance(
+            kind, source_id, at, event.recorded_at, user_id, claimed_at=event.claimed_at
+        )
         return Update(status, provenance, **lock)
 
     if event.channel is Channel.EMAIL:

@@ -18,7 +18,14 @@ from engage_core import EngageApplication, Observation
 from engage_core.clock import ClockSkewPolicy
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import ChannelUpdateRecorded, request_outcome
-from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
+from engage_core.consent.rules import (
+    OPERATOR_SOURCES,
+    Provenance,
+    SourceKind,
+    SubscriptionStatus,
+    Update,
+    channel_state,
+)
 
 SUB, UNSUB = SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.UNSUBSCRIBED
 DNS = SubscriptionStatus.DID_NOT_SUBSCRIBE
@@ -201,3 +208,84 @@ def test_no_operator_time_outranks_a_users_unsubscribe(
     allowed, _ = _run(EMAIL, plan)
     if allowed and last_out is not None:
         assert any(t > last_out for t in honest_subscribes)
+
+
+def test_a_users_opt_in_with_a_fast_clock_does_not_outrank_their_later_stop() -> None:
+    """The allowance is for opt-outs only: a START claiming a few minutes ahead is recorded
+    as of its arrival, so the user's STOP a minute later still stands."""
+    clock = Clock()
+    app = app_with(clock)
+    (opt_in,) = app.set_channel_subscriptions(
+        [(SMS, user(SUB, START + timedelta(minutes=4), 1, unlock=True))]
+    )
+    assert opt_in.update.provenance.effective_at == START
+    clock.now = START + timedelta(minutes=1)
+    app.set_channel_subscriptions([(SMS, user(UNSUB, clock.now, 2, lock=True))])
+    assert app.can_send(SMS).allowed is False
+
+
+ALLOWANCE = timedelta(minutes=5)  # the default policy, restated: the oracle below is its own
+
+
+def _honest(update: Update, now: datetime) -> Update:
+    """The update with the time an honest clock gives it (the policy, written out apart)."""
+    p = update.provenance
+    opt_out = update.lock or update.status is UNSUB
+    allowance = ALLOWANCE if opt_out and p.kind not in OPERATOR_SOURCES else timedelta(0)
+    recorded = min(p.recorded_at, now)
+    if p.effective_at <= recorded + allowance:
+        return update
+    return Update(
+        update.status, Provenance(p.kind, p.source_id, recorded, p.recorded_at), update.lock,
+        update.unlock,
+    )  # fmt: skip
+
+
+user_times = st.integers(-3600, 3600)
+mixed_steps = st.lists(
+    st.tuples(
+        st.one_of(
+            operator_steps,
+            st.tuples(st.sampled_from(["opt_out", "opt_in"]), user_times),
+        ),
+        st.integers(1, 600),
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=max(60, settings().max_examples))
+@given(mixed_steps, st.sampled_from([EMAIL, SMS]))
+def test_the_state_is_the_replay_with_honest_clocks(
+    plan: list[tuple[tuple[object, ...], int]], channel: ContactKey
+) -> None:
+    """Whatever times the sources claim (far future, far past, a little ahead), the final
+    state is the replay of the updates with each time bounded by when it was recorded."""
+    clock = Clock()
+    app = app_with(clock)
+    locks = channel.channel.value != "EMAIL"
+    honest: list[Update] = []
+    for n, (step, gap) in enumerate(plan):
+        clock.now += timedelta(seconds=gap)
+        if step[0] == "operator":
+            _, status, kind, claimed = step
+            assert isinstance(status, SubscriptionStatus)
+            assert isinstance(kind, SourceKind)
+            assert isinstance(claimed, datetime)
+            wanted = operator(status, claimed, kind, n)
+        else:
+            offset = step[1]
+            assert isinstance(offset, int)
+            at = clock.now + timedelta(seconds=offset)  # ahead or behind our clock
+            out = step[0] == "opt_out"
+            wanted = user(UNSUB if out else SUB, at, n, **({"lock": out, "unlock": not out}
+                                                          if locks else {}))  # fmt: skip
+        app.set_channel_subscriptions([(channel, wanted)])
+        honest.append(_honest(wanted, clock.now))
+    found = app.channel_subscription(channel)
+    assert found is not None
+    expected = channel_state(honest)
+    assert (found.current.status, found.current.locked_by_user) == (
+        expected.status, expected.locked_by_user,
+    )  # fmt: skip

@@ -191,12 +191,23 @@ def count_notifications(app: EngageApplication, upto: int) -> int:
     """How many events the log holds at positions up to `upto` (positions may have gaps on
     PostgreSQL, so this is counted, not assumed)."""
     recorder: Any = app.recorder
-    datastore = getattr(recorder, "datastore", None)
+    datastore: Any = getattr(recorder, "datastore", None)
     table = getattr(recorder, "events_table_name", None)
     if isinstance(datastore, SQLiteDatastore) and table:
         with datastore.transaction(commit=False) as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE rowid <= ?", (upto,))
             return int(cursor.fetchone()[0])
+    schema = getattr(datastore, "schema", None)
+    if schema and table and type(datastore).__name__ == "PostgresDatastore":
+        from psycopg.sql import SQL, Identifier  # only with the postgres extra, only here
+
+        query = SQL("SELECT COUNT(*) AS n FROM {}.{} WHERE notification_id <= %s").format(
+            Identifier(schema), Identifier(table)
+        )
+        with datastore.transaction(commit=False) as pg:
+            pg.execute(query, (upto,))
+            row = pg.fetchone()
+            return int(row["n"]) if row else 0
     counted, start = 0, 0
     while start < upto:
         found = recorder.select_notifications(start, PAGE, stop=upto, inclusive_of_start=False)

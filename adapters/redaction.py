@@ -75,14 +75,25 @@ def remember_url_password(url: str) -> None:
     remember(*_url_passwords(url))
 
 
+# everything between `scheme://` and the last `@` of a URL without spaces: a password may hold
+# an unescaped `/`, `?` or `#` (base64 passwords do), which URL parsing takes for the path
+_LENIENT_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(\S*)@")
+
+
 def _url_passwords(url: str) -> tuple[str, ...]:
     if "@" not in url:
         return ()
+    found: list[str] = []
     try:
         password = urlsplit(url).password
     except ValueError:
-        return ()  # not a URL: the shapes in `redact_line` still hide any user:password@
-    return (password, unquote(password)) if password else ()
+        password = None  # not a URL: the lenient reading below, and `redact_line`'s shapes
+    if password:
+        found.append(password)
+    lenient = _LENIENT_USERINFO.match(url.strip())
+    if lenient and ":" in lenient.group(1):
+        found.append(lenient.group(1).split(":", 1)[1])
+    return tuple({v for p in found for v in (p, unquote(p))})
 
 
 def known_secrets(environ: Mapping[str, str] | None = None) -> list[str]:

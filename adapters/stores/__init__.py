@@ -40,7 +40,13 @@ def store_env(url: str) -> dict[str, str]:
     except ValueError as error:  # urlsplit and .port refuse malformed URLs with ValueError
         if isinstance(error, StoreURLError):
             raise
-        raise StoreURLError(f"{_shown(url)!r}: not a valid URL ({error})") from error
+        # urllib's reason may quote part of the URL, a piece of its password included (a `/`
+        # in the password makes the rest read as a port): say what is wrong without it
+        reason = "its port is not a number" if "port" in str(error).lower() else "malformed"
+        raise StoreURLError(
+            f"{_shown(url)!r}: not a valid URL ({reason}; a password holding / ? # @ or : "
+            "must be percent-encoded)"
+        ) from error
 
 
 def _shown(url: str) -> str:

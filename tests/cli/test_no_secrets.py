@@ -181,3 +181,24 @@ def test_a_known_secret_never_survives_redaction(
             del os.environ["ENGAGE_API_TOKEN"]
         else:
             os.environ["ENGAGE_API_TOKEN"] = saved
+
+
+@pytest.mark.parametrize("password", ["Secr/et99", "Secr#et99", "Secr?et99"])
+@pytest.mark.parametrize("how", ["--store", "ENGAGE_STORE"])
+def test_a_password_urls_cannot_parse_is_still_hidden(
+    tmp_path: Path, password: str, how: str
+) -> None:
+    """Base64 passwords hold `/` (and people type `#` or `?`): URL parsing then finds no
+    password, and its own error message quotes part of it. Neither the password nor a piece
+    of it may appear."""
+    url = f"postgresql://u:{password}@127.0.0.1:1/db"
+    env = {**os.environ, "ENGAGE_STORE": url} if how == "ENGAGE_STORE" else dict(os.environ)
+    argv = [ENGAGE, *(["--store", url] if how == "--store" else []), "digest"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=60, check=False)  # fmt: skip
+    shown = done.stdout + done.stderr
+    assert done.returncode in {1, 2}
+    assert "Traceback" not in shown
+    for piece in (password, *password.replace("/", " ").replace("#", " ").replace("?", " ")
+                  .replace(":", " ").replace("@", " ").split()):  # fmt: skip
+        assert piece not in shown, (piece, shown)

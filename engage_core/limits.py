@@ -8,6 +8,7 @@ in; `DEFAULT_LIMITS` is what applies when nobody says otherwise. `docs/limits.md
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,11 +18,20 @@ KIB = 1024
 MIB = 1024 * KIB
 
 
-def _at_least(minimum: int) -> Any:
+GIB = 1024 * MIB
+WHOLE_NUMBER = re.compile(r"[0-9]+(?:_[0-9]+)*")  # ASCII digits: int() would also take "١٢"
+MOST_ITEMS = 1_000_000  # the largest item limit a setting may ask for
+
+
+def _at_least(minimum: int, most: int = GIB) -> Any:
+    """A limit from `minimum` to `most`: a larger one would be no limit (reading allocates up
+    to it, so a setting of 10**20 would fail every read rather than protect it)."""
+
     def check(_: object, attribute: attrs.Attribute[int], value: object) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= most:
             raise LimitSettingError(
-                f"{SETTINGS[attribute.name]}: a whole number of at least {minimum} (got {value!r})"
+                f"{SETTINGS[attribute.name]}: a whole number from {minimum} to {most} "
+                f"(got {value!r})"
             )
 
     return check
@@ -44,7 +54,7 @@ class Limits:
     # and SHA-256, so that unsigned junk cannot fill the disk
     unauthenticated_body_prefix_bytes: int = attrs.field(default=4 * KIB, validator=_at_least(0))
     # items in one `subscriptions set` or `subscriptions identify` request
-    api_items: int = attrs.field(default=1_000, validator=_at_least(1))
+    api_items: int = attrs.field(default=1_000, validator=_at_least(1, MOST_ITEMS))
     # one `subscriptions set` or `subscriptions identify` request body
     api_request_bytes: int = attrs.field(default=4 * MIB, validator=_at_least(1))
 
@@ -58,12 +68,10 @@ class Limits:
             text = environ.get(name)
             if text is None or not text.strip():
                 continue
-            try:
-                given[field] = int(text.strip(), 10)
-            except ValueError:
-                raise LimitSettingError(
-                    f"{name}: a whole number of bytes or items (got {text!r})"
-                ) from None
+            digits = text.strip()
+            if not WHOLE_NUMBER.fullmatch(digits):  # "1048576" or "1_048_576"; not "²" or "1e6"
+                raise LimitSettingError(f"{name}: a whole number of bytes or items (got {text!r})")
+            given[field] = int(digits, 10)
         return cls(**given)
 
 

@@ -255,10 +255,13 @@ def demo(args: argparse.Namespace) -> int:
         raise UsageError("--messages must be at least 1")
     traffic = simulate(seed=args.seed, messages=args.messages)
     with application(args.store) as app:
-        result, messages = demo_run(app, traffic)
-        views = Views(views_location(args.store), upstream=app.name)
         try:
-            catch_up(app, list(views.by_name.values()))
+            views = Views(views_location(args.store), upstream=app.name)
+        except ValueError as error:  # a bad setting (ENGAGE_VIEW_PAGE_SIZE, …)
+            raise UsageError(str(error)) from None
+        result, messages = demo_run(app, traffic)
+        try:
+            catch_up(app, list(views.by_name.values()), page=views.page)
             published = views.outbox.last_position()
         finally:
             views.close()

@@ -31,9 +31,11 @@ def page_from_environment(environ: Mapping[str, str]) -> int:
     raw = environ.get(PAGE_SETTING, "").strip()
     if not raw:
         return PAGE
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100_000:
         raise ValueError(f"{PAGE_SETTING} must be a whole number from 1 to 100000 (got {raw!r})")
     return int(raw)
+
+
 VIEW_CLASSES: dict[str, type[SQLiteView]] = {
     cls.name: cls for cls in (OutboxView, MessageStatusView, SubscriptionView, FunnelView)
 }

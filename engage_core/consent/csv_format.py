@@ -31,6 +31,7 @@ from engage_core.consent.contacts import (
     normalise_phone,
 )
 from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
+from engage_core.limits import WHOLE_NUMBER
 from engage_core.observations import InvalidInput
 
 _SUFFIX = "_subscription_status"
@@ -77,10 +78,14 @@ class CsvLimitSettingError(ValueError):
     """A CSV limit setting that is not a whole number in range; the message names it."""
 
 
+_MOST_CSV = {"max_columns": 100_000, "max_cell_chars": 1 << 30, "max_row_chars": 1 << 30}
+
+
 def _at_least_one(_: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    most = _MOST_CSV[attribute.name]  # beyond it, no limit at all (and no C long either)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
         raise CsvLimitSettingError(
-            f"{CSV_SETTINGS[attribute.name]}: a whole number of at least 1 (got {value!r})"
+            f"{CSV_SETTINGS[attribute.name]}: a whole number from 1 to {most} (got {value!r})"
         )
 
 
@@ -104,10 +109,9 @@ class CsvLimits:
             text = environ.get(name, "").strip()
             if not text:
                 continue
-            try:
-                given[field] = int(text, 10)
-            except ValueError:
-                raise CsvLimitSettingError(f"{name}: a whole number (got {text!r})") from None
+            if not WHOLE_NUMBER.fullmatch(text):  # "1000" or "1_000"; not "²" or "1e6"
+                raise CsvLimitSettingError(f"{name}: a whole number (got {text!r})")
+            given[field] = int(text, 10)
         return cls(**given)
 
 

@@ -259,3 +259,39 @@ def test_identify_counts_the_items_of_every_call_against_the_limit(store: str) -
                  env={"ENGAGE_MAX_API_ITEMS": "4"})  # fmt: skip
     assert within.returncode == 0, within.stderr
     assert json.loads(within.stdout)["applied"] == 4
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "argv"),
+    [
+        ("ENGAGE_MAX_API_REQUEST_BYTES", "100000000000", ["subscriptions", "set", "-"]),
+        ("ENGAGE_MAX_PROVIDER_BODY_BYTES", str(2**63 - 1), ["ingest", "twilio", "-"]),
+        ("ENGAGE_MAX_OBSERVATION_LINE_BYTES", "9" * 23, ["observe", "-"]),
+        ("ENGAGE_CSV_MAX_ROW_CHARS", str(2**63), ["subscriptions", "import", "x.csv"]),
+        ("ENGAGE_MAX_API_ITEMS", "١٢", ["subscriptions", "set", "-"]),
+        ("ENGAGE_VIEW_PAGE_SIZE", "0", ["demo", "--messages", "2"]),
+        ("ENGAGE_VIEW_PAGE_SIZE", "²", ["events"]),
+        ("ENGAGE_CLOCK_SKEW_SECONDS", "nan", ["can-send", "sms", "+12135618345"]),
+    ],
+)
+def test_a_setting_out_of_range_is_a_usage_error_naming_it(
+    store: str, tmp_path: Path, setting: str, value: str, argv: list[str]
+) -> None:
+    """Far too large a limit is no limit (reading allocates up to it), and digits other than
+    ASCII are no number: each is refused before anything is done, naming the setting."""
+    (tmp_path / "x.csv").write_text("email,email_subscription_status\n")
+    done = subprocess.run(
+        [ENGAGE, "--store", store, *argv], input=b"", capture_output=True, cwd=tmp_path,
+        env=_env({setting: value}), timeout=60, check=False,
+    )  # fmt: skip
+    stderr = done.stderr.decode()
+    assert done.returncode == 2, stderr
+    assert setting in stderr
+    assert "internal error" not in stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_setting_may_group_its_digits() -> None:
+    from engage_core.limits import Limits
+
+    assert Limits.from_environment({"ENGAGE_MAX_API_ITEMS": "1_000"}).api_items == 1000

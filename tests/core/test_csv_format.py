@@ -161,7 +161,11 @@ def test_limits_come_from_the_environment_with_sensible_defaults() -> None:
          "ENGAGE_CSV_MAX_ROW_CHARS": "4096"}
     )  # fmt: skip
     assert given == CsvLimits(50, 64 * 1024, 4096)
-    for value, words in [("lots", "a whole number"), ("0", "a whole number of at least 1")]:
+    for value, words in [
+        ("lots", "a whole number"),
+        ("0", "a whole number from 1 to 100000"),
+        (str(2**63), "a whole number from 1 to 100000"),
+    ]:
         with pytest.raises(CsvLimitSettingError, match=f"ENGAGE_CSV_MAX_COLUMNS: {words}"):
             CsvLimits.from_environment({"ENGAGE_CSV_MAX_COLUMNS": value})
 

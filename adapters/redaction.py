@@ -147,12 +147,29 @@ class RedactingStream:
     record. (A secret split across two writes would pass; `print` writes each argument whole.)
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, diagnostics: bool = False) -> None:
         self._stream = stream
+        # stderr: when its reader goes away (`engage … 2>&1 | head`), what was being done goes
+        # on and its summary still reaches stdout; losing the diagnostics must not stop an
+        # import half-way with exit 0
+        self._diagnostics = diagnostics
 
     def write(self, text: str) -> int:
-        self._stream.write(redact_values(text))
+        try:
+            self._stream.write(redact_values(text))
+        except BrokenPipeError:
+            if not self._diagnostics:
+                raise
+            self._stream = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the stream
         return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            if not self._diagnostics:
+                raise
+            self._stream = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the stream
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
@@ -167,7 +184,7 @@ def redacted_output() -> Iterator[None]:
     """`sys.stdout` and `sys.stderr` masked of known secrets for the duration of the block."""
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout = RedactingStream(stdout)
-    sys.stderr = RedactingStream(stderr)
+    sys.stderr = RedactingStream(stderr, diagnostics=True)
     try:
         yield
     finally:

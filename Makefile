@@ -31,7 +31,7 @@ postgres:
 
 test: $(STAMP) postgres
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict engage_core
+	$(BIN)/mypy --strict engage_core adapters tests
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP) postgres
@@ -39,7 +39,7 @@ test-slow: $(STAMP) postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict engage_core adapters
+	$(BIN)/mypy --strict engage_core adapters tests
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

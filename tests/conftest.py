@@ -10,8 +10,12 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pytest
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import Recording
 from hypothesis import HealthCheck, settings
 
 from adapters.stores import store_env
@@ -37,6 +41,26 @@ def sqlite_env(path: Path) -> dict[str, str]:
 def stock_sqlite_env(path: Path) -> dict[str, str]:
     """eventsourcing's own SQLite recorder, so the one-query-per-message path stays tested."""
     return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+def record_saves(
+    app: EngageApplication, monkeypatch: pytest.MonkeyPatch
+) -> list[list[Recording[UUID]]]:
+    """What each call of `app.save` returned, in order: the real save still does the work, so a
+    test can count the saves a batch takes and read the notification ids they wrote."""
+    saves: list[list[Recording[UUID]]] = []
+    original = app.save
+
+    def recording_save(
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        recordings = original(*objs, **kwargs)
+        saves.append(recordings)
+        return recordings
+
+    monkeypatch.setattr(app, "save", recording_save)
+    return saves
 
 
 @pytest.fixture(scope="session")

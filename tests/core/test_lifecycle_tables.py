@@ -12,11 +12,20 @@ import pytest
 from engage_core import LIFECYCLES, Channel, Observation, Outcome
 from engage_core.lifecycles import MACHINES, Relation
 from engage_core.message.decide import decide_observation
+from engage_core.message.events import Observed
 from engage_core.message.evolve import evolve
 from engage_core.message.history import history_entries
+from engage_core.message.state import MessageState
 from tests.conftest import FIXED_TIME
 
 CHANNELS = list(Channel)
+
+
+def decided_on(state: MessageState, observation: Observation) -> Observed:
+    """The decision on a new report: an `Observed` (never a duplicate, its event_id is new)."""
+    event = decide_observation(state, observation, recorded_at=FIXED_TIME)
+    assert isinstance(event, Observed)
+    return event
 
 
 def machine_edges(machine: Any) -> set[tuple[str, str]]:
@@ -101,7 +110,7 @@ def test_every_status_has_its_event_name_or_is_documented_as_none() -> None:
     assert len([n for n in named if n.startswith("Email ")]) == 12
 
 
-def at_status(channel: Channel, status: str) -> Any:
+def at_status(channel: Channel, status: str) -> MessageState:
     observation = Observation.create(channel, "p", "m1", status, event_id="first")
     return evolve(None, decide_observation(None, observation, recorded_at=FIXED_TIME))
 
@@ -135,7 +144,7 @@ def test_every_pair_follows_the_rule(channel: Channel, current: str, observed: s
     state = at_status(channel, current)
     assert state.known == {current} | proved_by(machine, current)
     observation = Observation.create(channel, "p", "m1", observed, event_id="second")
-    event = decide_observation(state, observation, recorded_at=FIXED_TIME)
+    event = decided_on(state, observation)
     after = evolve(state, event)
     order = list(machine.states)
 
@@ -173,7 +182,7 @@ def test_read_proves_delivered_and_failed_proves_nothing() -> None:
 def test_engagement_implies_delivered_from_every_status(current: str, kind: str) -> None:
     state = at_status(Channel.EMAIL, current)
     observation = Observation.create(Channel.EMAIL, "p", "m1", kind, event_id="engaged")
-    event = decide_observation(state, observation, recorded_at=FIXED_TIME)
+    event = decided_on(state, observation)
     after = evolve(state, event)
     assert after.status == "delivered"  # delivered is reachable from, or outranks, every status
     assert after.engagement[kind].count == 1
@@ -191,7 +200,7 @@ def test_engagement_implies_delivered_from_every_status(current: str, kind: str)
 def test_meta_read_without_delivered_infers_delivered() -> None:
     state = at_status(Channel.WHATSAPP, "sent")
     observation = Observation.create(Channel.WHATSAPP, "meta", "m1", "read", event_id="r")
-    event = decide_observation(state, observation, recorded_at=FIXED_TIME)
+    event = decided_on(state, observation)
     assert event.inferred == ("delivered",)
     assert evolve(state, event).status == "read"
 
@@ -203,6 +212,6 @@ def test_whatsapp_failed_after_sent_advances_but_sms_keeps_sent() -> None:
     ]:
         state = at_status(channel, "sent")
         observation = Observation.create(channel, "p", "m1", "failed", event_id="f")
-        event = decide_observation(state, observation, recorded_at=FIXED_TIME)
+        event = decided_on(state, observation)
         assert event.outcome is expected_outcome
         assert evolve(state, event).status == expected_status

@@ -17,7 +17,9 @@ from engage_core.consent.rules import (
     Update,
 )
 from engage_core.message.decide import decide_observation, decide_send
+from engage_core.message.events import MessageEvent
 from engage_core.message.evolve import evolve
+from engage_core.message.state import MessageState
 from engage_core.segment import (
     ALL_EVENT_NAMES,
     LEGACY_GROUP_UNSUBSCRIBED,
@@ -29,9 +31,9 @@ from engage_core.segment import (
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def decided(*items: Observation | Send) -> list:
-    state = None
-    events = []
+def decided(*items: Observation | Send) -> list[MessageEvent]:
+    state: MessageState | None = None
+    events: list[MessageEvent] = []
     for item in items:
         if isinstance(item, Send):
             event = decide_send(state, item, recorded_at=AT)

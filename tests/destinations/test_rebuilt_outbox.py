@@ -4,6 +4,7 @@ messageId of the event it was at, so nothing after it is skipped and nothing is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -13,10 +14,12 @@ from adapters.destinations import CursorLost, JsonlDestination, Ledger, RetryPol
 from adapters.stores import open_application
 from adapters.views import Views, catch_up, rebuild
 from adapters.views import outbox as outbox_module
-from engage_core import Observation, Send
+from engage_core import EngageApplication, Observation, Send
+from engage_core.message.events import MessageEvent
+from engage_core.segment import EventSettings, TrackEvent, message_events
 
 
-def messages(app, first: int, count: int) -> None:  # type: ignore[no-untyped-def]
+def messages(app: EngageApplication, first: int, count: int) -> None:
     for n in range(first, first + count):
         sid = f"SM{n}"
         app.observe([
@@ -24,6 +27,23 @@ def messages(app, first: int, count: int) -> None:  # type: ignore[no-untyped-de
             Observation.create("sms", "twilio", sid, "queued", event_id=f"q{n}"),
             Observation.create("sms", "twilio", sid, "delivered", event_id=f"d{n}"),
         ])  # fmt: skip
+
+
+def mapping_without(name: str) -> Callable[..., list[TrackEvent]]:
+    """The Segment mapping of a newer Engage that no longer publishes the event `name`, to put
+    in the outbox's place of `message_events` for a rebuild."""
+
+    def newer(
+        event: MessageEvent,
+        send: Send | None,
+        settings: EventSettings | None = None,
+        *,
+        processed_published: bool = False,
+    ) -> list[TrackEvent]:
+        published = message_events(event, send, settings, processed_published=processed_published)
+        return [t for t in published if t.event != name]
+
+    return newer
 
 
 def test_a_renumbering_rebuild_neither_skips_nor_repeats(
@@ -39,12 +59,7 @@ def test_a_renumbering_rebuild_neither_skips_nor_repeats(
     assert first.delivered == 12
 
     # a "newer mapping" that no longer publishes Queued: every position after the first moves
-    original = outbox_module.message_events
-
-    def without_queued(*args, **kwargs):  # type: ignore[no-untyped-def]
-        return [t for t in original(*args, **kwargs) if t.event != "SMS Queued"]
-
-    monkeypatch.setattr(outbox_module, "message_events", without_queued)
+    monkeypatch.setattr(outbox_module, "message_events", mapping_without("SMS Queued"))
     rebuild(app, [views.outbox])
     messages(app, 4, 2)
     catch_up(app, [views.outbox])
@@ -70,10 +85,7 @@ def test_a_cursor_whose_event_is_gone_stops_with_what_to_do(
     messages(app, 0, 1)  # processed, queued, delivered: the cursor ends at Delivered
     catch_up(app, [views.outbox])
     deliver(JsonlDestination("file", tmp_path / "e.jsonl"), views.outbox, ledger, RetryPolicy())
-    original = outbox_module.message_events
-    monkeypatch.setattr(outbox_module, "message_events", lambda *a, **k: [
-        t for t in original(*a, **k) if t.event != "SMS Delivered"
-    ])  # fmt: skip
+    monkeypatch.setattr(outbox_module, "message_events", mapping_without("SMS Delivered"))
     rebuild(app, [views.outbox])
     with pytest.raises(CursorLost, match="replay"):
         deliver(JsonlDestination("file", tmp_path / "e.jsonl"), views.outbox, ledger,

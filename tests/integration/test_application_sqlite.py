@@ -8,6 +8,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,7 @@ from engage_core import (
 )
 from engage_core.message.decide import decide_observation, decide_send
 from engage_core.message.evolve import evolve
-from tests.conftest import FIXED_TIME, sqlite_env, stock_sqlite_env
+from tests.conftest import FIXED_TIME, record_saves, sqlite_env, stock_sqlite_env
 from tests.core.strategies import arrivals, message_reports
 
 
@@ -31,24 +32,16 @@ def stored_rows(path: Path) -> int:
     return int(count)
 
 
-def test_a_batch_is_saved_in_one_save(tmp_path: Path) -> None:
+def test_a_batch_is_saved_in_one_save(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = EngageApplication(env=sqlite_env(tmp_path / "e.db"))
-    saves: list[int] = []
-    original = app.save
-
-    def counting_save(*objs: object) -> object:
-        recordings = original(*objs)  # type: ignore[arg-type]
-        saves.append(len(recordings))
-        return recordings
-
-    app.save = counting_save  # type: ignore[method-assign]
+    saves = record_saves(app, monkeypatch)
     observations = [
         Observation.create("sms", "twilio", f"SM{i}", status, event_id=f"{i}-{status}")
         for i in range(50)
         for status in ("queued", "sent", "delivered")
     ]
     result = app.observe(observations)
-    assert saves == [150]
+    assert [len(recordings) for recordings in saves] == [150]
     assert result.applied == 150
     assert stored_rows(tmp_path / "e.db") == 150
     app.close()

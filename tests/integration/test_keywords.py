@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from adapters.providers.base import InboundRequest
 from adapters.providers.twilio import TwilioAdapter

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from adapters.providers.base import (
     BodyRefused,

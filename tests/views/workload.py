@@ -75,13 +75,13 @@ def _details(item: Observation, rng: random.Random) -> dict[str, object]:
 def _decorated(item: Observation | Send, seed: int) -> Observation | Send:
     rng = random.Random(f"{seed}/{item.provider_message_id}/{item.dedup_keys}")
     if isinstance(item, Send):
-        more = {
-            "campaign_name": f"Campaign {item.campaign_id}" if rng.random() < 0.7 else None,
-            "journey_id": f"journey-{rng.randrange(3)}" if rng.random() < 0.5 else None,
-            "template_id": f"template-{rng.randrange(4)}" if rng.random() < 0.5 else None,
-            "email_subject": "Hello" if item.channel is Channel.EMAIL else None,
-        }
-        return attrs.evolve(item, **more)
+        return attrs.evolve(
+            item,
+            campaign_name=f"Campaign {item.campaign_id}" if rng.random() < 0.7 else None,
+            journey_id=f"journey-{rng.randrange(3)}" if rng.random() < 0.5 else None,
+            template_id=f"template-{rng.randrange(4)}" if rng.random() < 0.5 else None,
+            email_subject="Hello" if item.channel is Channel.EMAIL else None,
+        )
     return attrs.evolve(item, details=_details(item, rng))
 
 

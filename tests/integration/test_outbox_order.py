@@ -13,7 +13,7 @@ from adapters.stores import open_application
 from adapters.views import Views, catch_up
 from engage_core import Observation, Send
 
-FACTS = {
+FACTS: dict[str, list[Observation | Send]] = {
     "email": [
         Send.create("email", "sendgrid", "E1", to="jo@example.com", campaign_id="spring"),
         Observation.create(

@@ -133,3 +133,11 @@ def test_the_wheel_installs_from_the_index_with_each_extra(
     pip(python, "install", "--quiet", f"{wheel}[{extra}]" if extra else wheel)
     (tmp_path / "work").mkdir()
     _runs_engage(python, tmp_path / "work", extra)
+
+
+def test_the_readme_names_the_wheel_and_extras_as_built(built: tuple[Path, Path, Path]) -> None:
+    _, wheel, unpacked = built
+    readme = (unpacked / "README.md").read_text()
+    assert f"pip install '{wheel.name}[postgres]'" in readme
+    for extra in EXTRA_IMPORTS:
+        assert f"`{extra}`:" in readme

@@ -6,6 +6,10 @@ Why each bound: SQLite integers are 64-bit, so a position or id above 2**63 - 1 
 asked about; text reaches JSON, SQLite and uuid5, all of which need UTF-8 (a shell passes bytes
 that are not as lone surrogates) and none of which want a NUL; group names and times are
 checked by the same functions the core uses, so the CLI refuses exactly what the core would.
+
+The parser is built from this module before any verb runs (`engage --help` included), so the
+core's functions are imported inside the validators that need them, not here: importing the
+core loads eventsourcing and every lifecycle.
 """
 
 from __future__ import annotations
@@ -15,9 +19,6 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
-
-from engage_core.consent.contacts import normalise_group_name
-from engage_core.observations import InvalidInput, parse_timestamp
 
 LARGEST_INTEGER = 2**63 - 1  # SQLite's INTEGER, and so the largest position or id stored
 LONGEST_TEXT = 4096  # characters in a free-text option (an id, a name, a URL)
@@ -82,6 +83,9 @@ def path(value: str) -> str:
 
 def group_name(value: str) -> str:
     """A subscription group's name, checked as the core checks it."""
+    from engage_core.consent.contacts import normalise_group_name
+    from engage_core.observations import InvalidInput
+
     try:
         return normalise_group_name(text(value))
     except InvalidInput as error:
@@ -90,6 +94,8 @@ def group_name(value: str) -> str:
 
 def timestamp(value: str) -> datetime:
     """An ISO-8601 time (a trailing Z allowed; without a zone, UTC), as the core reads one."""
+    from engage_core.observations import InvalidInput, parse_timestamp
+
     try:
         return parse_timestamp(text(value), "time")
     except InvalidInput as error:
@@ -116,6 +122,8 @@ def start(value: str) -> tuple[int, datetime | None]:
     stripped = text(value).strip()
     if stripped[:1].isdigit() and _DIGITS.fullmatch(stripped):
         return bounded(0)(stripped), None
+    from engage_core.observations import InvalidInput, parse_timestamp
+
     try:
         return 1, parse_timestamp(stripped, "--from")
     except InvalidInput:

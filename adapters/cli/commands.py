@@ -1,5 +1,5 @@
-"""The handlers behind each `engage` verb. Each returns an exit code or raises one of the two
-errors below, which `main` turns into a one-line message."""
+"""The handlers behind the core `engage` verbs. Each returns an exit code or raises one of the
+two errors of `adapters.cli.errors`, which `main` turns into a one-line message."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from eventsourcing.persistence import PersistenceError
 
 from adapters.cli.demo import report as demo_report
 from adapters.cli.demo import run as demo_run
+from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.progress import progress_bar
 from adapters.cli.render import dumps, message_json, result_json
 from adapters.imports.subscriptions_csv import ImportStopped
@@ -38,19 +39,9 @@ from engage_core import (
 from engage_core.clock import ClockSkewPolicy
 from engage_core.consent.csv_format import CsvLimits, CsvLimitSettingError, HeaderError, RowError
 from engage_core.consent.policies import PolicySettings
-from engage_core.lifecycles.diagram import mermaid
 from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
 from engage_core.serialisation import UnreadableEventError
 from engage_core.simulation import simulate
-
-
-class UsageError(Exception):
-    """Arguments that do not make sense together: exit 2."""
-
-
-class CommandFailed(Exception):
-    """Nothing could be done: exit 1."""
-
 
 # What a store can throw at us that is about the store, not about Engage: reported, not traced.
 _STORE_ERRORS = (PersistenceError, sqlite3.Error, UnreadableEventError)
@@ -197,7 +188,7 @@ def message(args: argparse.Namespace) -> int:
             described = f"{channel.value} provider message id {args.provider_message_id!r}"
         if found is None:
             raise CommandFailed(f"no message with {described} in {args.store}")
-        print(dumps(message_json(found), pretty=True))
+        print(dumps(message_json(found)))
     return 0
 
 
@@ -243,11 +234,6 @@ def import_subscriptions(args: argparse.Namespace) -> int:
             errors.close()
     print(dumps(attrs.asdict(result)))
     return 1 if result.rows and result.failed == result.rows else 0
-
-
-def diagram(args: argparse.Namespace) -> int:
-    print(mermaid(Channel(args.channel)), end="")
-    return 0
 
 
 def demo(args: argparse.Namespace) -> int:

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from adapters.cli import arguments
-from adapters.cli.commands import CommandFailed, UsageError, application
+from adapters.cli.commands import application
+from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.limits import check_items, limits_from_environment, read_request
 from adapters.cli.render import dumps
 from engage_core.consent.api import ItemChanges, ItemFailure, read_identify_call, read_item
@@ -124,7 +124,7 @@ def subscription(args: argparse.Namespace) -> int:
             })  # fmt: skip
             before = after
         answer["history"] = history
-    print(dumps(answer, pretty=True))
+    print(dumps(answer))
     return 0
 
 
@@ -134,52 +134,6 @@ def can_send_to(args: argparse.Namespace) -> int:
         permission = app.can_send(contact, group=args.group, transactional=args.transactional)
     print(dumps({"allowed": permission.allowed, "reason": permission.reason}))
     return 0
-
-
-def add_parsers(sub: Any, subscription_verbs: Any) -> None:
-    """Register the consent verbs on the `engage` parser."""
-    setter = subscription_verbs.add_parser(
-        "set", help='apply {"subscriptions": [{key, type, status?, groups?}]} (Public API shape)'
-    )
-    setter.add_argument("file", metavar="FILE.json|-", type=arguments.path)
-    setter.add_argument(
-        "--request-id",
-        type=arguments.name,
-        help="an idempotency key: the same id again changes nothing (provenance)",
-    )
-    setter.set_defaults(handler=set_subscriptions)
-
-    identify_call = subscription_verbs.add_parser(
-        "identify", help="apply Segment identify calls' context.messaging_subscriptions"
-    )
-    identify_call.add_argument(
-        "file", metavar="FILE.json|-", type=arguments.path, help="one call, or JSON Lines"
-    )
-    identify_call.set_defaults(handler=identify)
-
-    query = sub.add_parser("subscription", help="a contact's subscription state, groups, history")
-    query.add_argument(
-        "channel", metavar="CHANNEL", type=arguments.text, help="EMAIL, SMS or WHATSAPP (any case)"
-    )
-    query.add_argument(
-        "key", metavar="KEY", type=arguments.text, help="the email address or phone number"
-    )
-    query.add_argument(
-        "--group", action="append", metavar="NAME", type=arguments.group_name, help="repeatable"
-    )
-    query.add_argument(
-        "--as-of", metavar="ISO-8601", type=arguments.timestamp,
-        help="answer as it stood at that time",
-    )  # fmt: skip
-    query.add_argument("--history", action="store_true", help="every update with its provenance")
-    query.set_defaults(handler=subscription)
-
-    check = sub.add_parser("can-send", help="may a message go to this contact?")
-    check.add_argument("channel", metavar="CHANNEL", type=arguments.text)
-    check.add_argument("key", metavar="KEY", type=arguments.text)
-    check.add_argument("--group", metavar="NAME", type=arguments.group_name)
-    check.add_argument("--transactional", action="store_true")
-    check.set_defaults(handler=can_send_to)
 
 
 def identify(args: argparse.Namespace) -> int:

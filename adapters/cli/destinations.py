@@ -15,7 +15,8 @@ import attrs
 from eventsourcing.persistence import PersistenceError
 
 from adapters.cli import arguments
-from adapters.cli.commands import CommandFailed, UsageError, application
+from adapters.cli.commands import application
+from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.render import dumps
 from adapters.cli.stopping import stop_requested
 from adapters.destinations import (
@@ -38,50 +39,6 @@ from adapters.stores import store_env
 from adapters.views import Views, catch_up, views_location
 from adapters.views.base import ViewRebuilt
 from engage_core import EngageApplication
-
-
-def add_parsers(sub: Any) -> None:
-    """Register the delivery verbs on the `engage` parser."""
-    config = argparse.ArgumentParser(add_help=False)
-    config.add_argument(
-        "--config", metavar="PATH", type=arguments.path,
-        help="settings file (default: $ENGAGE_CONFIG, else engage.toml next to the store)",
-    )  # fmt: skip
-
-    run = sub.add_parser(
-        "deliver", parents=[config], help="send the outbox's events to the destinations"
-    )
-    run.add_argument(
-        "--destination", metavar="NAME", type=arguments.name, help="only this destination"
-    )
-    mode = run.add_mutually_exclusive_group()
-    mode.add_argument("--once", action="store_true", help="deliver what is pending, exit (default)")
-    mode.add_argument("--follow", action="store_true", help="keep delivering new events")
-    run.set_defaults(handler=deliver_command)
-
-    again = sub.add_parser(
-        "replay", parents=[config], help="send history again to one destination (backfill)"
-    )
-    again.add_argument("--destination", metavar="NAME", type=arguments.name, required=True)
-    again.add_argument(
-        "--from", dest="start", metavar="POSITION|ISO-8601", required=True,
-        type=arguments.position_or_time,
-        help="an outbox position (that one and later) or a time (events at or after it)",
-    )  # fmt: skip
-    again.set_defaults(handler=replay_command)
-
-    letters = sub.add_parser("dead-letters", help="events parked after failed deliveries")
-    verbs = letters.add_subparsers(dest="verb", required=True, metavar="VERB")
-    listing = verbs.add_parser("list", help="the parked batches, with their reasons")
-    listing.add_argument("--destination", metavar="NAME", type=arguments.name)
-    listing.add_argument("--all", action="store_true", help="redriven ones too")
-    listing.set_defaults(handler=list_command)
-    drive = verbs.add_parser("redrive", parents=[config], help="send parked batches again")
-    drive.add_argument(
-        "ids", nargs="*", type=arguments.positive, metavar="ID", help="default: every one"
-    )
-    drive.add_argument("--destination", metavar="NAME", type=arguments.name)
-    drive.set_defaults(handler=redrive_command)
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -9,7 +9,8 @@ import sys
 from typing import Any
 from uuid import UUID
 
-from adapters.cli.commands import CommandFailed, UsageError, _input, application
+from adapters.cli.commands import _input, application
+from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.limits import limits_from_environment
 from adapters.cli.render import dumps
 from adapters.providers.base import BodyPrefix, Headers, InboundRequest, ProviderAdapter, read_body
@@ -21,43 +22,8 @@ from adapters.providers.ingest import (
     refuse_oversized,
     retry,
 )
-from adapters.providers.registry import DEFAULT_CONTENT_TYPES, PROVIDERS, adapter_for
+from adapters.providers.registry import DEFAULT_CONTENT_TYPES, adapter_for
 from engage_core.quarantine import HeldEntry, HeldRequest
-
-
-def add_parsers(sub: Any) -> None:
-    """Register `ingest` and `quarantine` on the `engage` parser."""
-    verb = sub.add_parser(
-        "ingest", help="feed one raw provider webhook body through verification and the core"
-    )
-    verb.add_argument("provider", choices=PROVIDERS)
-    verb.add_argument("file", metavar="FILE|-", help="the raw request body, or - for stdin")
-    verb.add_argument(
-        "--header", action="append", default=[], metavar='"Name: value"',
-        help="a request header, as received (repeatable): the signature headers, Content-Type",
-    )  # fmt: skip
-    verb.add_argument(
-        "--url", default="", help="the full URL the provider called (Twilio signs it)"
-    )
-    verb.add_argument(
-        "--no-verify", action="store_true",
-        help="skip signature verification (replaying captured payloads you trust)",
-    )  # fmt: skip
-    verb.set_defaults(handler=ingest_request)
-
-    quarantine = sub.add_parser("quarantine", help="requests held because they did not apply")
-    verbs = quarantine.add_subparsers(dest="verb", required=True, metavar="VERB")
-    listing = verbs.add_parser("list", help="held requests, oldest first, as JSON Lines")
-    listing.add_argument("--all", action="store_true", help="released ones too")
-    listing.set_defaults(handler=list_held)
-    again = verbs.add_parser("retry", help="run held requests again, after a fix")
-    again.add_argument("ids", nargs="*", metavar="ID", help="entries to retry (default: all held)")
-    again.add_argument(
-        "--no-verify", action="store_true",
-        help="skip signature verification (requests whose signature never verified are only "
-        "retried unverified when named by ID)",
-    )  # fmt: skip
-    again.set_defaults(handler=retry_held)
 
 
 def _text(option: str, value: str) -> str:

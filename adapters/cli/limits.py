@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 
-from adapters.cli.commands import CommandFailed, UsageError, _input
+from adapters.cli.commands import _input
+from adapters.cli.errors import CommandFailed, UsageError
 from engage_core.limits import SETTINGS, Limits, LimitSettingError
 
 

@@ -4,6 +4,10 @@ Exit codes: 0 success; 1 nothing could be done (missing file, unreadable store, 
 rejected, message not found); 2 usage errors (argparse's own, every option's value checked by
 `arguments`, and a bad store URL). Bad input gets a one-line reason on stderr, never a
 traceback; what is printed never holds a secret (`adapters.redaction`).
+
+This module and the parser are light: a verb's handler module (and with it the core,
+eventsourcing, the stores) is imported only when that verb runs, so `engage --help` and
+`engage diagram sms` do not pay for every other verb's imports.
 """
 
 from __future__ import annotations
@@ -11,93 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import import_module
 
-from adapters.cli import arguments, commands, consent, destinations, ingest, views
+from adapters.cli.errors import CommandFailed, UsageError
+from adapters.cli.parser import DEMO_MOST, build_parser
+from adapters.cli.render import pretty_output
 from adapters.redaction import redact_line, redacted_output, remember_url_password
-from adapters.stores import STORE_ENV_VAR, StoreURLError, store_url_from_environment
-from engage_core import Channel
+from adapters.stores import StoreURLError, store_url_from_environment
 
-DEMO_MOST = 1_000_000  # simulated messages: more is a benchmark's job (benchmarks/), not a demo's
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="engage",
-        description="Follow SMS, email and WhatsApp messages through their lifecycles.",
-    )
-    parser.add_argument(
-        "--store",
-        metavar="URL",
-        default=None,
-        help=f"event store: sqlite:///path.db, postgresql://…, memory:// "
-        f"(default: ${STORE_ENV_VAR} or sqlite:///engage.db)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    observe = sub.add_parser(
-        "observe", help="apply provider-neutral observations (JSON Lines) to messages"
-    )
-    observe.add_argument(
-        "file", metavar="FILE|-", type=arguments.path, help="JSON Lines file, or - for stdin"
-    )
-    observe.add_argument(
-        "--batch-size",
-        type=arguments.positive,
-        default=1000,
-        help="inputs saved per transaction (default 1000)",
-    )
-    observe.set_defaults(handler=commands.observe)
-
-    message = sub.add_parser("message", help="show one message: status, history, engagement")
-    which = message.add_mutually_exclusive_group(required=True)
-    which.add_argument(
-        "--id", dest="message_id", metavar="UUID", type=arguments.text, help="Engage's message id"
-    )
-    which.add_argument(
-        "--provider-message-id", metavar="ID", type=arguments.name,
-        help="the provider's message id",
-    )  # fmt: skip
-    message.add_argument(
-        "--channel", choices=[c.value for c in Channel], help="with --provider-message-id"
-    )
-    message.add_argument(
-        "--provider",
-        type=arguments.name,
-        help="with --provider-message-id (default: the channel's usual providers)",
-    )
-    message.set_defaults(handler=commands.message)
-
-    diagram = sub.add_parser("diagram", help="print a lifecycle as a Mermaid state diagram")
-    diagram.add_argument("channel", choices=[c.value for c in Channel])
-    diagram.set_defaults(handler=commands.diagram)
-
-    subscriptions = sub.add_parser("subscriptions", help="change consent in bulk (issue 3)")
-    subscription_verbs = subscriptions.add_subparsers(dest="verb", required=True, metavar="VERB")
-    csv_import = subscription_verbs.add_parser(
-        "import", help="apply a Segment subscription CSV, rows in order"
-    )
-    csv_import.add_argument("file", metavar="FILE.csv", type=arguments.path)
-    csv_import.add_argument(
-        "--errors",
-        metavar="ERRORS.csv",
-        type=arguments.path,
-        help="write failed rows here, fixable and re-uploadable",
-    )
-    csv_import.set_defaults(handler=commands.import_subscriptions)
-    consent.add_parsers(sub, subscription_verbs)
-    ingest.add_parsers(sub)
-    views.add_parsers(sub)
-    destinations.add_parsers(sub)
-
-    demo = sub.add_parser("demo", help="drive simulated traffic through the core and summarise")
-    demo.add_argument(
-        "--messages", type=arguments.bounded(1, DEMO_MOST), default=300,
-        help=f"messages to simulate (300; at most {DEMO_MOST:,})",
-    )  # fmt: skip
-    demo.add_argument("--seed", type=arguments.seed, default=2026, help="random seed (2026)")
-    demo.set_defaults(handler=commands.demo)
-    return parser
+__all__ = ["DEMO_MOST", "build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,18 +35,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(arguments_given)
 
 
+def handler_of(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:
+    """The verb's handler, its module imported now ("module:function", set by the parser)."""
+    module, _, function = str(args.handler).partition(":")
+    handler: Callable[[argparse.Namespace], int] = getattr(import_module(module), function)
+    return handler
+
+
 def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.store is None:
         args.store = store_url_from_environment()
     try:
-        code: int = args.handler(args)
-    except (commands.UsageError, StoreURLError) as error:
+        with pretty_output(args.pretty):
+            code: int = handler_of(args)(args)
+    except (UsageError, StoreURLError) as error:
         parser.print_usage(sys.stderr)
         print(f"engage: error: {redact_line(str(error))}", file=sys.stderr)
         return 2
-    except commands.CommandFailed as error:
+    except CommandFailed as error:
         print(f"engage: {redact_line(str(error))}", file=sys.stderr)
         return 1
     except BrokenPipeError:

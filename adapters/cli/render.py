@@ -1,13 +1,31 @@
-"""JSON renderings of core values for the CLI (and, later, the web service)."""
+"""JSON renderings of core values for the CLI (and, later, the web service), and the one
+`dumps` every verb prints JSON with: compact, one value a line, unless `--pretty` was given."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from engage_core import Message, ObserveResult
+if TYPE_CHECKING:  # `main` imports this module before a verb runs: the core stays unloaded
+    from engage_core import Message, ObserveResult
+
+_PRETTY: ContextVar[bool] = ContextVar("pretty", default=False)
+
+
+@contextmanager
+def pretty_output(pretty: bool) -> Iterator[None]:
+    """While inside, `dumps` indents by default (`engage --pretty`): one switch for every
+    verb, rather than a flag threaded through each handler."""
+    token = _PRETTY.set(pretty)
+    try:
+        yield
+    finally:
+        _PRETTY.reset(token)
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -64,6 +82,7 @@ def result_json(result: ObserveResult) -> dict[str, int]:
     return result.as_dict()
 
 
-def dumps(value: Any, *, pretty: bool = False) -> str:
-    option = orjson.OPT_INDENT_2 if pretty else 0
+def dumps(value: Any, *, pretty: bool | None = None) -> str:
+    """Compact JSON (one line), indented by two when `pretty` (default: `--pretty` given)."""
+    option = orjson.OPT_INDENT_2 if (_PRETTY.get() if pretty is None else pretty) else 0
     return orjson.dumps(value, option=option).decode()

@@ -8,12 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from adapters.cli import arguments
-from adapters.cli.commands import CommandFailed, UsageError, application
+from adapters.cli.commands import application
+from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.render import dumps
 from adapters.cli.stopping import stop_requested
 from adapters.views import (
-    VIEW_CLASSES,
     OutboxEntry,
     OutboxView,
     SQLiteView,
@@ -26,33 +25,6 @@ from adapters.views.base import RebuildIncomplete, ViewRebuilt
 from engage_core import EngageApplication
 
 FOLLOW_INTERVAL = 1.0  # seconds between polls of `events --follow`
-
-
-def add_parsers(sub: Any) -> None:
-    """Register the view verbs on the `engage` parser."""
-    events = sub.add_parser("events", help="the Segment-spec events published, as JSON Lines")
-    events.add_argument(
-        "--since", type=arguments.position, default=0, metavar="POSITION",
-        help="outbox position to start after (default 0: from the start)",
-    )  # fmt: skip
-    events.add_argument("--limit", type=arguments.positive, metavar="N", help="at most N events")
-    events.add_argument("--follow", action="store_true", help="keep printing new events")
-    events.set_defaults(handler=print_events)
-
-    again = sub.add_parser("rebuild", help="drop views and replay the log from position 0")
-    again.add_argument(
-        "views",
-        nargs="*",
-        metavar="VIEW",
-        type=arguments.name,
-        help=f"any of: {', '.join(VIEW_CLASSES)}",
-    )
-    again.add_argument("--all", action="store_true", help="every view")
-    again.set_defaults(handler=rebuild_views)
-
-    digest = sub.add_parser("digest", help="the views' digests, row for row")
-    digest.add_argument("views", nargs="*", metavar="VIEW", type=arguments.name)
-    digest.set_defaults(handler=print_digests)
 
 
 @contextmanager

@@ -4,6 +4,9 @@
 `postgresql://user:password@host:port/dbname` (needs the `postgres` extra). SQLite names its
 tables the same whatever the application is called, so each eventsourcing application gets a
 file of its own; views added later derive their own file names from this one.
+
+eventsourcing and the core are imported where they are used, not here: the CLI reads
+`STORE_ENV_VAR` and `StoreURLError` from this module before any verb has run.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from eventsourcing.utils import get_topic
-
 from adapters.redaction import redact_url, remember
-from adapters.stores.sqlite import BatchingSQLiteApplicationRecorder
-from engage_core import EngageApplication
+
+if TYPE_CHECKING:  # imported where used: `engage --help` must not load eventsourcing
+    from engage_core import EngageApplication
 
 DEFAULT_STORE_URL = "sqlite:///engage.db"
 STORE_ENV_VAR = "ENGAGE_STORE"
@@ -62,6 +65,10 @@ def _store_env(url: str) -> dict[str, str]:
     if scheme == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if scheme == "sqlite":
+        from eventsourcing.utils import get_topic
+
+        from adapters.stores.sqlite import BatchingSQLiteApplicationRecorder
+
         if parts.netloc:
             raise StoreURLError(
                 f"{_shown(url)!r}: a SQLite URL has no host; use sqlite:///relative.db "
@@ -108,4 +115,6 @@ def _store_env(url: str) -> dict[str, str]:
 
 def open_application(url: str | None = None) -> EngageApplication:
     """Open the Engage application on a store URL (default: `ENGAGE_STORE` or engage.db)."""
+    from engage_core import EngageApplication
+
     return EngageApplication(env=store_env(store_url_from_environment() if url is None else url))

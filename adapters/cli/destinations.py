@@ -17,6 +17,7 @@ from eventsourcing.persistence import PersistenceError
 from adapters.cli import arguments
 from adapters.cli.commands import application
 from adapters.cli.errors import CommandFailed, UsageError
+from adapters.cli.progress import log_bar
 from adapters.cli.render import dumps
 from adapters.cli.stopping import stop_requested
 from adapters.destinations import (
@@ -142,6 +143,8 @@ def _deliver_loop(
     poll. Once: exit 1 when a destination refused its settings (someone must fix them)."""
     cooldown = settings.cooldown
     with _closing(chosen), stop_requested() as stop:
+        with log_bar("catching up") as advance:  # the first may be long; a poll's is short
+            catch_up(app, [views.outbox], page=views.page, on_progress=advance)
         while True:
             if stop.is_set():
                 return 130

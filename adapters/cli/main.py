@@ -20,7 +20,7 @@ from importlib import import_module
 
 from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.parser import DEMO_MOST, build_parser
-from adapters.cli.render import pretty_output
+from adapters.cli.pretty import pretty_output
 from adapters.redaction import redact_line, redacted_output, remember_url_password
 from adapters.stores import StoreURLError, store_url_from_environment
 

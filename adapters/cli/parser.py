@@ -83,7 +83,7 @@ def _core_verbs(verbs: Verbs) -> None:
 
     message = verbs.add(
         "message", "show one message: status, history, engagement",
-        "prints the message as one JSON object:\n"
+        "prints one line, the message as a JSON object:\n"
         '  {"message_id", "channel", "provider", "provider_message_id", "status", "version",\n'
         '   "send": {to, user_id, campaign_id, …} | null, "engagement": {kind: {count,\n'
         '   first_at, last_at}}, "history": [{kind, status, occurred_at, recorded_at, …}]}\n\n'

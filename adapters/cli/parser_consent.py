@@ -37,7 +37,7 @@ def add_parsers(verbs: Verbs) -> None:
 
     setter = bulk.add(
         "set", 'apply {"subscriptions": [{key, type, status?, groups?}]} (Public API shape)',
-        "prints the API's answer, one line:\n"
+        "prints one line, the API's answer:\n"
         '  {"successes": [{…item, "outcome": …}], "failures": [{…item, "errors": [{code,\n'
         "   message}]}]}\n\n" + _COUNTS_EXIT.format(what="item"),
         "adapters.cli.consent:set_subscriptions",

@@ -1,5 +1,6 @@
-"""A progress bar for long imports, on a terminal only: piped or captured output stays clean
-JSON (and a CI log stays free of redraws)."""
+"""Progress bars for long imports and for catching views up with the log, on a terminal only:
+piped or captured output stays clean JSON (and a CI log stays free of redraws). rich is
+imported only when a bar is drawn."""
 
 from __future__ import annotations
 
@@ -8,15 +9,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 
 @contextmanager
@@ -29,6 +21,9 @@ def progress_bar(stream: TextIO, *, force: bool = False) -> Iterator[Callable[[A
     if size is None or not (force or sys.stderr.isatty()):
         yield lambda _: None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
     console = Console(stderr=True, force_terminal=force or None)
     columns = (
         TextColumn("importing"),
@@ -45,6 +40,27 @@ def progress_bar(stream: TextIO, *, force: bool = False) -> Iterator[Callable[[A
 
         yield advance
         bar.update(task, completed=size)
+
+
+@contextmanager
+def log_bar(label: str, *, force: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """Yield a callback `(position reached, last position in the log)` that moves a bar
+    labelled `label` (a rebuild, a catch-up) over stderr when it is a terminal (or `force`);
+    elsewhere the callback does nothing. The bar goes away when done (transient)."""
+    if not (force or sys.stderr.isatty()):
+        yield lambda _, __: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True, force_terminal=force or None)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(position: int, last: int) -> None:
+            bar.update(task, completed=position, total=last)
+
+        yield advance
 
 
 def _size(stream: TextIO) -> int | None:

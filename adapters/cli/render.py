@@ -3,29 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-if TYPE_CHECKING:  # `main` imports this module before a verb runs: the core stays unloaded
+from adapters.cli.pretty import pretty_wanted
+
+if TYPE_CHECKING:  # annotations only: the handlers that render have loaded the core already
     from engage_core import Message, ObserveResult
-
-_PRETTY: ContextVar[bool] = ContextVar("pretty", default=False)
-
-
-@contextmanager
-def pretty_output(pretty: bool) -> Iterator[None]:
-    """While inside, `dumps` indents by default (`engage --pretty`): one switch for every
-    verb, rather than a flag threaded through each handler."""
-    token = _PRETTY.set(pretty)
-    try:
-        yield
-    finally:
-        _PRETTY.reset(token)
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -84,5 +70,5 @@ def result_json(result: ObserveResult) -> dict[str, int]:
 
 def dumps(value: Any, *, pretty: bool | None = None) -> str:
     """Compact JSON (one line), indented by two when `pretty` (default: `--pretty` given)."""
-    option = orjson.OPT_INDENT_2 if (_PRETTY.get() if pretty is None else pretty) else 0
+    option = orjson.OPT_INDENT_2 if (pretty_wanted() if pretty is None else pretty) else 0
     return orjson.dumps(value, option=option).decode()

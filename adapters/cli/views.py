@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from adapters.cli.commands import application
 from adapters.cli.errors import CommandFailed, UsageError
+from adapters.cli.progress import log_bar
 from adapters.cli.render import dumps
 from adapters.cli.stopping import stop_requested
 from adapters.views import (
@@ -55,6 +56,8 @@ def print_events(args: argparse.Namespace) -> int:
     remaining = args.limit
     reader = _Reader(args.since)
     with _opened(args.store) as (app, views), stop_requested() as stop:
+        with log_bar("catching up") as advance:  # the first may be long; a poll's is short
+            catch_up(app, [views.outbox], page=views.page, on_progress=advance)
         while not stop.is_set():
             catch_up(app, [views.outbox], page=views.page)
             if not reader.in_build(views.outbox):
@@ -110,32 +113,14 @@ class _Reader:
             yield entry
 
 
-def _progress_bar() -> tuple[Callable[[int, int], None], Callable[[], None]]:
-    """A bar over log positions on a terminal (stderr), nothing otherwise."""
-    if not sys.stderr.isatty():
-        return (lambda _, __: None), (lambda: None)
-    from rich.progress import Progress  # only on a terminal
-
-    bar = Progress(transient=True)
-    bar.start()
-    task = bar.add_task("rebuilding", total=None)
-
-    def advance(position: int, last: int) -> None:
-        bar.update(task, completed=position, total=last)
-
-    return advance, bar.stop
-
-
 def rebuild_views(args: argparse.Namespace) -> int:
     with _opened(args.store) as (app, views):
         chosen = _chosen(views, args.views, args.all)
-        advance, done = _progress_bar()
         try:
-            read = rebuild(app, chosen, page=views.page, on_progress=advance)
+            with log_bar("rebuilding") as advance:
+                read = rebuild(app, chosen, page=views.page, on_progress=advance)
         except RebuildIncomplete as error:
             raise CommandFailed(str(error)) from None
-        finally:
-            done()
         print(dumps({view.name: _digest_json(view, read) for view in chosen}))
     return 0
 
@@ -151,6 +136,7 @@ def _digest_json(view: SQLiteView, events: int | None = None) -> dict[str, Any]:
 def print_digests(args: argparse.Namespace) -> int:
     with _opened(args.store) as (app, views):
         chosen = _chosen(views, args.views, False)
-        catch_up(app, chosen, page=views.page)
+        with log_bar("catching up") as advance:
+            catch_up(app, chosen, page=views.page, on_progress=advance)
         print(dumps({view.name: _digest_json(view) for view in chosen}))
     return 0

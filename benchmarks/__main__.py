@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import version
 
 from benchmarks import (
+    cli_start,
     consent_import,
     destinations,
     fold,
@@ -25,7 +26,9 @@ from benchmarks import (
     status_step,
 )
 
-WORKLOADS = ("fold", "status", "ingest", "sendgrid", "destinations", "consent", "rebuild")
+WORKLOADS = (
+    "fold", "status", "ingest", "sendgrid", "destinations", "consent", "rebuild", "cli",
+)  # fmt: skip
 FULL_OBSERVATIONS = 50_000
 QUICK_OBSERVATIONS = 5_000
 FULL_REPEATS = 5
@@ -120,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             or (rebuild.QUICK_EVENTS if args.quick else rebuild.FULL_EVENTS),
             seed=args.seed,
             repeats=args.repeats or (QUICK_REPEATS if args.quick else rebuild.FULL_REPEATS),
+        ),
+        "cli": lambda: cli_start.run(
+            repeats=args.repeats or (QUICK_REPEATS if args.quick else cli_start.FULL_REPEATS)
         ),
     }
     profiles: dict[str, Callable[..., str]] = {

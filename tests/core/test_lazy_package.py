@@ -1,0 +1,31 @@
+"""`engage_core` loads its public names on first use: a program that needs one corner of the
+core (the CLI drawing a lifecycle) does not import the application and eventsourcing, and
+every public name still resolves, to the object its home module defines."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import engage_core
+
+
+def test_importing_a_corner_of_the_core_leaves_the_application_unloaded() -> None:
+    probe = (
+        "import sys, engage_core.lifecycles.diagram; "
+        "print(sorted(m for m in ('engage_core.application', 'eventsourcing', "
+        "'engage_core.consent.commands') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_public_name_resolves_to_its_home() -> None:
+    homes = engage_core._HOMES
+    assert sorted(homes) == sorted(engage_core.__all__)
+    for name, home in homes.items():
+        assert getattr(engage_core, name) is getattr(importlib.import_module(home), name)
+    assert sorted(dir(engage_core)) == sorted(engage_core.__all__)

@@ -54,6 +54,15 @@ def operator(status: SubscriptionStatus, claimed: datetime, kind: SourceKind, n:
     return Update(status, Provenance(kind, f"op-{n}", claimed, claimed))
 
 
+def operator_step(step: tuple[object, ...], n: int) -> Update:
+    """The operator update a drawn `("operator", status, kind, claimed time)` step asks for."""
+    _, status, kind, claimed = step
+    assert isinstance(status, SubscriptionStatus)
+    assert isinstance(kind, SourceKind)
+    assert isinstance(claimed, datetime)
+    return operator(status, claimed, kind, n)
+
+
 def user(status: SubscriptionStatus, at: datetime, n: int, **lock: bool) -> Update:
     kind = SourceKind.KEYWORD if lock else SourceKind.PROVIDER
     return Update(status, Provenance(kind, f"user-{n}", at, at), **lock)
@@ -149,11 +158,7 @@ def _run(channel: ContactKey, plan: list[tuple[tuple[object, ...], int]]) -> tup
     for n, (step, gap) in enumerate(plan):
         clock.now += timedelta(seconds=gap)
         if step[0] == "operator":
-            _, status, kind, claimed = step
-            assert isinstance(status, SubscriptionStatus)
-            assert isinstance(kind, SourceKind)
-            assert isinstance(claimed, datetime)
-            app.set_channel_subscriptions([(channel, operator(status, claimed, kind, n))])
+            app.set_channel_subscriptions([(channel, operator_step(step, n))])
             continue
         # a user's own act, reported by its provider up to an hour late (honest times)
         kind, late = step
@@ -269,11 +274,7 @@ def test_the_state_is_the_replay_with_honest_clocks(
     for n, (step, gap) in enumerate(plan):
         clock.now += timedelta(seconds=gap)
         if step[0] == "operator":
-            _, status, kind, claimed = step
-            assert isinstance(status, SubscriptionStatus)
-            assert isinstance(kind, SourceKind)
-            assert isinstance(claimed, datetime)
-            wanted = operator(status, claimed, kind, n)
+            wanted = operator_step(step, n)
         else:
             offset = step[1]
             assert isinstance(offset, int)

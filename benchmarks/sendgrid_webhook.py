@@ -33,7 +33,7 @@ from adapters.providers.sendgrid import SIGNATURE_HEADER, TIMESTAMP_HEADER, Send
 from adapters.stores import store_env
 from benchmarks.harness import Contender, Goal, Result, Run, format_result, measure, profile_call
 from benchmarks.ingest import Row, fresh_database, raw_trial
-from engage_core.application import EngageApplication
+from engage_core.application import Command, EngageApplication
 
 SUBJECT = "verify, parse, observe, SQLite"
 RAW = "sqlite3 executemany"
@@ -113,7 +113,7 @@ def stored_rows(requests: Sequence[InboundRequest], adapter: SendGridAdapter) ->
     per_request: list[list[Row]] = []
     for request in requests:
         inputs = adapter.parse(request).inputs
-        saved = app._decide_and_save(list(inputs))  # the events one save() writes
+        saved = app._execute(Command(inputs=list(inputs)))  # the events one save() writes
         rows: list[Row] = []
         for event in saved:
             stored = app.mapper.to_stored_event(event)

@@ -1,84 +1,78 @@
-"""The Engage application service: commands and queries over event-sourced messages.
+"""The Engage application service: commands and queries over event-sourced aggregates.
 
 An eventsourcing `Application` whose persistence (SQLite file, PostgreSQL, in memory) is chosen
 by the `env` it is given; the core itself opens no files and reads no settings of its own.
 (eventsourcing's `Application` does read `os.environ` beneath the `env` it is given, so its own
 settings, such as `COMPRESSOR_TOPIC` or `CIPHER_KEY`, can be set there; `env` wins.)
-Each input batch is decided against the current states and saved in ONE `save()`, so a batch
-lands whole or not at all, at batched-insert speed.
+
+Every command has one shape: a `Command` (message inputs, consent changes, a quarantine
+decision) is loaded → decided (pure functions of `message`, `consent` and `quarantine`) →
+saved in ONE `save()`, so it lands whole or not at all, at batched-insert speed; a conflict
+with another writer decides it again. Queries fold the aggregates they read.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar
 from uuid import UUID
 
 import attrs
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
+from engage_core.cache import StateCache, Versioned
 from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.clock import DEFAULT_CLOCK_SKEW
-from engage_core.consent.commands import ConsentCommands, Decided
+from engage_core.consent import queries
+from engage_core.consent.batch import decide_consent_batch, listed_group_reads, reads
+from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
+from engage_core.consent.contacts import ContactKey
+from engage_core.consent.events import ANSWERS, ConsentEvent
+from engage_core.consent.evolve import fold as fold_consent
 from engage_core.consent.policies import PolicySettings, policy_changes
+from engage_core.consent.queries import SubscriptionAnswer
+from engage_core.consent.rules import SendPermission, SubscriptionState, Update
+from engage_core.consent.state import ChannelSubscription
 from engage_core.events import DomainEvent
 from engage_core.ids import message_id
-from engage_core.message.cache import StateCache
 from engage_core.message.decide import decide_observation, decide_send
-from engage_core.message.events import (
-    MessageEvent,
-    Observed,
-)
+from engage_core.message.events import MessageEvent, Observed
 from engage_core.message.evolve import evolve, fold
 from engage_core.message.history import history
 from engage_core.message.result import ObserveResult
 from engage_core.message.state import Message, MessageState
 from engage_core.observations import Observation, Send
-from engage_core.quarantine import Hold, QuarantineEvent
-from engage_core.quarantine_commands import QuarantineCommands
+from engage_core.ports import ReadsManyAggregates
+from engage_core.quarantine import HeldEntry, Hold, QuarantineEvent, decide_hold, decide_retry
+from engage_core.quarantine import fold_held as fold_quarantine
+from engage_core.quarantine.listing import held_ids
+from engage_core.saving import ConcurrentWriteError, save_retrying
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
 
+__all__ = ["Command", "ConcurrentWriteError", "Decision", "EngageApplication"]
 
-@runtime_checkable
-class ReadsManyAggregates(Protocol):
-    """An optional recorder capability: the events of many aggregates in one query.
-
-    `since` maps each wanted aggregate to the version already known (0 for none); only later
-    events come back. `adapters.stores` installs recorders that have it; without it, each
-    aggregate of a batch is read with its own query.
-    """
-
-    def select_events_of_many(
-        self, since: Mapping[UUID, int]
-    ) -> Mapping[UUID, Sequence[StoredEvent]]: ...
-
-
-StoredDomainEvent = DomainEvent
+Inputs = Sequence[Observation | Send]
 
 
 @attrs.frozen
-class _PendingEvents:
-    """A batch of new events handed to `Application.save()` as one object.
+class Command:
+    """What one save() records: message inputs in order, consent changes (the ones the inputs'
+    reports cause are added), and a quarantine decision made at save time (`quarantine(now)`,
+    re-made on every retry)."""
 
-    `save()` checks every object it is given against runtime-checkable Protocols, which costs
-    ~15 µs per object on Python 3.11; handing it one object that collects all the events keeps
-    that cost per batch instead of per event.
-    """
-
-    id: UUID
-    events: Sequence[StoredDomainEvent]
-    version: int = 0  # the aggregate protocol asks for one; a batch spans many aggregates
-
-    def collect_events(self) -> Sequence[StoredDomainEvent]:
-        return self.events
+    inputs: Inputs = ()
+    changes: Sequence[ConsentChange] = ()
+    quarantine: Callable[[datetime], QuarantineEvent] | None = None
 
 
-_Event = TypeVar("_Event", bound=StoredDomainEvent)
+@attrs.frozen
+class Decision:
+    """The events a command records, and every state they leave (remembered once saved)."""
+
+    events: list[DomainEvent]
+    states: dict[UUID, Any]
 
 
 def _send_of(states: Mapping[UUID, MessageState | None], message: UUID) -> Send | None:
@@ -86,22 +80,19 @@ def _send_of(states: Mapping[UUID, MessageState | None], message: UUID) -> Send 
     return state.send if state is not None else None
 
 
-class ConcurrentWriteError(RuntimeError):
-    """Other writers kept changing the same messages through every retry."""
-
-
-class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
-    """Record sends, observe provider reports, answer what happened to a message."""
+class EngageApplication(Application[UUID]):
+    """Record sends, observe provider reports, keep consent, hold what could not be applied;
+    answer what happened to a message and what holds for a contact."""
 
     name = "Engage"
     env: ClassVar[dict[str, str]] = {
         "MAPPER_TOPIC": get_topic(CattrsMapper),
         "TRANSCODER_TOPIC": get_topic(OrjsonTranscoder),
     }
-    # Optimistic-concurrency conflicts (another writer appended to one of the batch's messages
-    # between our read and our save) are retried, with jittered backoff, for this long.
+    # Optimistic-concurrency conflicts (another writer appended to one of the command's
+    # aggregates between our read and our save) are retried, with jittered backoff, this long.
     retry_for_seconds = 60.0
-    # Message states remembered between batches (see `engage_core.message.cache`).
+    # Aggregate states remembered between commands (see `engage_core.cache`).
     state_cache_size = 10_000
     # How message facts change consent (spam reports unsubscribe, the default phone region).
     policy_settings = PolicySettings()
@@ -125,7 +116,7 @@ class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
 
     def record_send(self, send: Send) -> Message:
         """Record the sender's own record of a message; merges with reports already seen."""
-        self._decide_and_save([send])
+        self._execute(Command(inputs=[send]))
         message = self.message(send.message_id)
         assert message is not None
         return message
@@ -145,8 +136,56 @@ class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
         event carrying the sender's fields maps to a report and a send record, and the
         provider's batch should count as one event each)."""
         inputs = list(observations)
-        also = (lambda now: [self._decide_hold(hold, now)]) if hold is not None else None
-        events = self._decide_and_save(inputs, also=also)
+        held = (lambda now: self._decide_hold(hold, now)) if hold is not None else None
+        events = self._execute(Command(inputs=inputs, quarantine=held))
+        return ObserveResult.of_inputs(inputs, events, count_sends=count_sends)
+
+    def change_consent(self, changes: Iterable[ConsentChange]) -> list[ConsentEvent]:
+        """Apply channel and group changes, in order, saved in one save(); returns one event
+        per change, saying what it did (outcome, error code, state before and after)."""
+        saved = self._execute(Command(changes=list(changes)))
+        return [e for e in saved if isinstance(e, ANSWERS)]
+
+    def set_channel_subscriptions(
+        self, changes: Iterable[tuple[ContactKey, Update]]
+    ) -> list[ConsentEvent]:
+        """Apply updates to channel subscriptions, in order, saved in one save()."""
+        return self.change_consent([ChannelChange(c, u) for c, u in changes])
+
+    def set_group_subscriptions(
+        self, changes: Iterable[tuple[ContactKey, str, Update]]
+    ) -> list[ConsentEvent]:
+        """Apply updates to group subscriptions (email address, group name, update), in order,
+        saved in one save(); an operator's change needs the address's channel SUBSCRIBED."""
+        return self.change_consent([GroupChange(e, g, update=u) for e, g, u in changes])
+
+    def hold(self, hold: Hold) -> HeldEntry:
+        """Keep a request none of which was applied (refused, or nothing in it mapped)."""
+        self._execute(Command(quarantine=lambda now: self._decide_hold(hold, now)))
+        entry = self.held_entry(hold.request.quarantine_id)
+        assert entry is not None
+        return entry
+
+    def retry_held(
+        self,
+        entry_id: UUID,
+        inputs: Inputs,
+        outcome: Hold,
+        *,
+        verified: bool,
+        count_sends: bool = True,
+    ) -> ObserveResult:
+        """Apply what a held request maps to now, and record the retry (released when no
+        problem is left), in one save(), so a held entry never says "released" about inputs
+        that did not land (or the other way round); counts as `observe` does."""
+
+        def retried(now: datetime) -> QuarantineEvent:
+            entry = self.held_entry(entry_id)
+            if entry is None:
+                raise LookupError(f"no held request {entry_id}")
+            return decide_retry(entry, outcome, verified=verified, recorded_at=now)
+
+        events = self._execute(Command(inputs=inputs, quarantine=retried))
         return ObserveResult.of_inputs(inputs, events, count_sends=count_sends)
 
     # Queries
@@ -168,96 +207,123 @@ class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
                 return state
         return None
 
-    # Internals
+    def subscription(
+        self,
+        contact: ContactKey,
+        *,
+        groups: Iterable[str] | None = None,
+        as_of: datetime | None = None,
+    ) -> SubscriptionAnswer:
+        """What holds for a contact vector, now or as of a time (`consent.queries`)."""
+        return queries.subscription(self._events_of, contact, groups=groups, as_of=as_of)
 
-    def _events_of(self, aggregate_id: UUID, after: int = 0) -> Iterable[MessageEvent]:
-        events: Iterable[Any] = self.events.get(aggregate_id, gt=after or None)
-        return events
+    def can_send(
+        self, contact: ContactKey, *, group: str | None = None, transactional: bool = False
+    ) -> SendPermission:
+        """Whether a message may go to a contact vector now (DOMAIN.md §3)."""
+        return queries.may_send(self._events_of, contact, group=group, transactional=transactional)
 
-    def _load(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, MessageState | None]:
-        """The current state of each message: the cached one fast-forwarded by any events
-        written since, read in one query where the store can."""
-        cached = self._cache.get(dict.fromkeys(aggregate_ids))
-        newer = self._events_after({key: s.version if s else 0 for key, s in cached.items()})
-        return {key: fold(newer[key], cached[key]) for key in cached}
+    def channel_subscription(self, contact: ContactKey) -> ChannelSubscription | None:
+        """A contact vector's channel subscription (all its updates; status by replay)."""
+        return queries.channel_subscription(self._events_of, contact)
 
-    def _decide(
-        self, inputs: Sequence[Observation | Send], recorded_at: datetime
+    def group_subscription(
+        self, email: ContactKey, group: str, *, as_of: datetime | None = None
+    ) -> SubscriptionState:
+        """An address's state in a group (judged against its channel), now or as of a time."""
+        return queries.group_subscription(self._events_of, email, group, as_of=as_of)
+
+    def groups_of(self, email: ContactKey) -> tuple[str, ...]:
+        """The groups an address has ever had an update for, in the order first seen."""
+        return queries.groups_of(self._events_of, email)
+
+    def held_entry(self, entry_id: UUID) -> HeldEntry | None:
+        """One held request, or None."""
+        return fold_quarantine(self._events_of(entry_id))
+
+    def held(self, *, include_released: bool = False) -> Iterator[HeldEntry]:
+        """Held requests, oldest first (released ones too when asked)."""
+        for entry_id in held_ids(self.recorder):
+            entry = self.held_entry(entry_id)
+            if entry is not None and (include_released or not entry.released):
+                yield entry
+
+    # Internals: load → decide → save
+
+    def _execute(self, command: Command) -> list[Any]:
+        """Decide `command` against current states and save it in one save(), deciding again
+        on a conflict; remember the states once saved."""
+        if not command.inputs and not command.changes and command.quarantine is None:
+            return []
+
+        def decided(now: datetime) -> tuple[list[DomainEvent], Callable[[], None]]:
+            decision = self._decide(command, now)
+            return decision.events, lambda: self._cache.remember(decision.states)
+
+        return save_retrying(self.save, decided, clock=self._clock, within=self.retry_for_seconds)
+
+    def _decide(self, command: Command, now: datetime) -> Decision:
+        """Load what `command` needs and decide it (pure decisions; no writes)."""
+        messages, states = self._decide_messages(command.inputs, now)
+        changes = [*command.changes, *self._caused_changes(messages, states)]
+        consent = decide_consent_batch(
+            self._load_consent(changes), changes, now, clock_skew=self.clock_skew
+        ) if changes else None  # fmt: skip
+        events: list[DomainEvent] = [*messages, *(consent.events if consent else ())]
+        if command.quarantine is not None:
+            events.append(command.quarantine(now))
+        return Decision(events, {**states, **(consent.states if consent else {})})
+
+    def _decide_messages(
+        self, inputs: Inputs, now: datetime
     ) -> tuple[list[MessageEvent], dict[UUID, MessageState | None]]:
-        states = self._load(item.message_id for item in inputs)
+        states: dict[UUID, MessageState | None] = self._load(
+            (item.message_id for item in inputs), fold
+        )
         decided: list[MessageEvent] = []
         for item in inputs:
-            aggregate_id = item.message_id
-            state = states[aggregate_id]
+            state = states[item.message_id]
             if isinstance(item, Send):
-                event = decide_send(state, item, recorded_at=recorded_at)
+                event = decide_send(state, item, recorded_at=now)
             else:
-                event = decide_observation(
-                    state, item, recorded_at=recorded_at, clock_skew=self.clock_skew
-                )
-            states[aggregate_id] = evolve(state, event)
+                event = decide_observation(state, item, recorded_at=now, clock_skew=self.clock_skew)
+            states[item.message_id] = evolve(state, event)
             decided.append(event)
         return decided, states
 
-    def _decide_and_save(
-        self,
-        inputs: Sequence[Observation | Send],
-        *,
-        also: Callable[[datetime], list[QuarantineEvent]] | None = None,
-    ) -> list[StoredDomainEvent]:
-        """Decide `inputs` (and the consent changes they cause, and `also`'s events, decided
-        afresh on every retry) and save them all in one save()."""
-        if not inputs and also is None:
-            return []
+    def _caused_changes(
+        self, events: Iterable[MessageEvent], states: Mapping[UUID, MessageState | None]
+    ) -> list[ConsentChange]:
+        """The consent changes the reports cause, saved in the same transaction (policies)."""
+        return [
+            change
+            for event in events
+            if isinstance(event, Observed)
+            for change in policy_changes(
+                event, _send_of(states, event.originator_id), self.policy_settings
+            )
+        ]
 
-        def decide(now: datetime) -> tuple[list[StoredDomainEvent], Callable[[], None]]:
-            events, states = self._decide(inputs, now)
-            # consent changes the reports cause, saved in the same transaction (policies.py)
-            changes = [
-                change
-                for event in events
-                if isinstance(event, Observed)
-                for change in policy_changes(
-                    event, _send_of(states, event.originator_id), self.policy_settings
-                )
-            ]
-            consent = self._decide_consent(changes, now) if changes else []
-            extra = also(now) if also is not None else []
-            return [*events, *consent, *extra], lambda: self._cache.remember(states)
+    def _load_consent(self, changes: Sequence[ConsentChange]) -> dict[UUID, Any]:
+        """The consent states a batch is decided against: the aggregates it names, then the
+        groups its addresses' directories list (a channel change may re-judge them)."""
+        states = self._load(reads(changes), fold_consent)
+        more = listed_group_reads(changes, states) - states.keys()
+        return {**states, **self._load(more, fold_consent)} if more else states
 
-        return self._save_retrying(decide)
+    def _load(self, ids: Iterable[UUID], fold_with: Callable[..., Any]) -> dict[UUID, Any]:
+        """The current state of each aggregate: the cached one fast-forwarded by any events
+        written since, read in one query where the store can."""
+        cached: Mapping[UUID, Versioned | None] = self._cache.get(dict.fromkeys(ids))
+        newer = self._events_after({key: s.version if s else 0 for key, s in cached.items()})
+        return {key: fold_with(newer[key], cached[key]) for key in cached}
 
-    def _save_retrying(
-        self, decide: Callable[[datetime], tuple[list[_Event], Callable[[], None]]]
-    ) -> list[_Event]:
-        """Decide against current states and save in one `save()`; on an optimistic-concurrency
-        conflict (another writer appended to one of these aggregates between our read and our
-        save) reload and decide again (decisions are pure, so a retry is always safe), with
-        "full jitter" backoff so two writers of the same aggregates don't collide in lockstep.
-        `decide` returns the events and what to do once they are saved."""
-        deadline = time.monotonic() + self.retry_for_seconds
-        attempt = 0
-        while True:
-            events, on_saved = decide(self._clock())
-            if not events:
-                return events
-            try:
-                self.save(_PendingEvents(id=events[0].originator_id, events=events))
-            except IntegrityError:
-                attempt += 1
-                if time.monotonic() >= deadline:
-                    raise ConcurrentWriteError(
-                        f"gave up after {attempt} attempts in {self.retry_for_seconds:.0f} s: "
-                        "other writers kept changing the same aggregates"
-                    ) from None
-                time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))
-                continue
-            on_saved()
-            return events
+    def _decide_hold(self, hold: Hold, now: datetime) -> QuarantineEvent:
+        return decide_hold(self.held_entry(hold.request.quarantine_id), hold, recorded_at=now)
 
-    def _events_of_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, list[Any]]:
-        """Every event of each aggregate, read in one query where the store can."""
-        return self._events_after(dict.fromkeys(aggregate_ids, 0))
+    def _events_of(self, aggregate_id: UUID, after: int = 0) -> Iterable[Any]:
+        events: Iterable[Any] = self.events.get(aggregate_id, gt=after or None)
+        return events
 
     def _events_after(self, since: Mapping[UUID, int]) -> dict[UUID, list[Any]]:
         """The events of each aggregate after the version given for it (0: all), read in one
@@ -267,8 +333,3 @@ class EngageApplication(QuarantineCommands, ConsentCommands, Application[UUID]):
         stored = self._many_reader.select_events_of_many(since)
         to_event = self.mapper.to_domain_event
         return {key: [to_event(s) for s in stored.get(key, ())] for key in since}
-
-    def _save_consent(
-        self, decide: Callable[[datetime], tuple[Decided, Callable[[], None]]]
-    ) -> Decided:
-        return self._save_retrying(decide)

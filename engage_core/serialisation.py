@@ -17,8 +17,7 @@ import orjson
 from cattrs.preconf.orjson import make_converter
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
-from engage_core.consent.directory import GroupListed
-from engage_core.consent.events import CONSENT_EVENT_CLASSES
+from engage_core.consent.events import CONSENT_EVENT_CLASSES, GroupListed
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
 from engage_core.quarantine import QUARANTINE_EVENT_CLASSES
 

@@ -126,3 +126,8 @@ def group_subscription_id(email: ContactKey, group: str) -> UUID:
             "type", f"groups are for email addresses only (got {email.channel.value})"
         )
     return uuid5(name_of("group-subscription", email.key, group))
+
+
+def directory_id(email: ContactKey) -> UUID:
+    """The id of an address's group directory (the groups it has)."""
+    return uuid5(name_of("group-directory", email.key))

@@ -93,6 +93,18 @@ class GroupStateRejudged(ConsentEvent):
     after: SubscriptionState
 
 
+@attrs.frozen(kw_only=True)
+class GroupListed(DomainEvent):
+    """An address got its first update for a group (whatever that update's outcome): the
+    group directory's one event, saved with that update."""
+
+    TOPIC: ClassVar[str] = "engage.consent.GroupListed"
+
+    channel: SubscriptionChannel
+    key: str
+    group: str
+
+
 CONSENT_EVENT_CLASSES: tuple[type[ConsentEvent], ...] = (
     ChannelUpdateRecorded,
     ChannelUpdateDuplicated,

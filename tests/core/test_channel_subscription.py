@@ -8,14 +8,10 @@ from collections.abc import Sequence
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engage_core.consent.channel import (
-    ChannelSubscription,
-    decide_channel_update,
-    evolve_channel,
-    fold_channel,
-)
 from engage_core.consent.contacts import ContactKey
+from engage_core.consent.decide import decide_channel_update
 from engage_core.consent.events import ChannelUpdateDuplicated, ChannelUpdateRecorded, ConsentEvent
+from engage_core.consent.evolve import evolve_channel, fold_channel
 from engage_core.consent.rules import (
     ErrorCode,
     Outcome,
@@ -24,6 +20,7 @@ from engage_core.consent.rules import (
     arrival,
     channel_state,
 )
+from engage_core.consent.state import ChannelSubscription
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
 from tests.conftest import FIXED_TIME
 from tests.core.test_consent_rules import start, stop, update, updates

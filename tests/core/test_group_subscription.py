@@ -7,11 +7,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engage_core.consent.channel import ChannelSubscription, decide_channel_update, evolve_channel
 from engage_core.consent.contacts import ContactKey
+from engage_core.consent.decide import decide_channel_update, decide_group_update
 from engage_core.consent.events import GroupUpdateRecorded
-from engage_core.consent.group import GroupSubscription, decide_group_update, evolve_group
+from engage_core.consent.evolve import evolve_channel, evolve_group
 from engage_core.consent.rules import Update, arrival, group_state, replay_group
+from engage_core.consent.state import ChannelSubscription, GroupSubscription
 from tests.conftest import FIXED_TIME
 from tests.core.test_consent_rules import updates
 

@@ -15,7 +15,7 @@ def test_importing_a_corner_of_the_core_leaves_the_application_unloaded() -> Non
     probe = (
         "import sys, engage_core.lifecycles.diagram; "
         "print(sorted(m for m in ('engage_core.application', 'eventsourcing', "
-        "'engage_core.consent.commands') if m in sys.modules))"
+        "'engage_core.consent.batch') if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True

@@ -157,12 +157,12 @@ def test_a_write_between_decide_and_save_is_retried(tmp_path: Path) -> None:
     decided: list[int] = []
 
     class Interleaved(EngageApplication):
-        def _decide(self, inputs, recorded_at):  # type: ignore[no-untyped-def]
-            events, states = super()._decide(inputs, recorded_at)
-            decided.append(len(events))
+        def _decide(self, command, now):  # type: ignore[no-untyped-def]
+            decision = super()._decide(command, now)
+            decided.append(len(decision.events))
             if len(decided) == 1:  # first attempt: the other writer gets in first
                 other.observe([Observation.create("sms", "twilio", "SM1", "sent", event_id="o")])
-            return events, states
+            return decision
 
     app = Interleaved(env=sqlite_env(path))
     result = app.observe([Observation.create("sms", "twilio", "SM1", "delivered", event_id="d")])

@@ -62,8 +62,8 @@ def test_a_write_between_decide_and_save_is_retried(tmp_path: Path) -> None:
     rounds: list[int] = []
 
     class Interleaved(EngageApplication):
-        def _events_of_many(self, aggregate_ids):  # type: ignore[no-untyped-def]
-            found = super()._events_of_many(aggregate_ids)
+        def _decide(self, command, now):  # type: ignore[no-untyped-def]
+            found = super()._decide(command, now)
             rounds.append(1)
             if len(rounds) == 1:  # the other writer gets in between our read and our save
                 other.set_channel_subscriptions([(NUMBER, stop(1))])

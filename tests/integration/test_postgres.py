@@ -37,8 +37,8 @@ def test_a_write_between_decide_and_save_is_retried(postgres_url: str) -> None:
     attempts: list[int] = []
 
     class Interleaved(EngageApplication):
-        def _decide(self, inputs, recorded_at):  # type: ignore[no-untyped-def]
-            decided = super()._decide(inputs, recorded_at)
+        def _decide(self, command, now):  # type: ignore[no-untyped-def]
+            decided = super()._decide(command, now)
             attempts.append(1)
             if len(attempts) == 1:
                 other.observe([Observation.create("sms", "twilio", "S", "sent", event_id="o")])

@@ -40,11 +40,13 @@ def test_same_states_as_the_stock_recorder(tmp_path: Path) -> None:
     for message_id in ids:
         assert batching.message(message_id) == stock.message(message_id)
     since = dict.fromkeys([*ids, UUID(int=0)], 0)
-    many = batching.recorder.select_events_of_many(since)
+    recorder = batching.recorder
+    assert isinstance(recorder, BatchingSQLiteApplicationRecorder)
+    many = recorder.select_events_of_many(since)
     assert UUID(int=0) not in many
     for message_id in ids:
         assert many[message_id] == batching.recorder.select_events(message_id)
-    later = batching.recorder.select_events_of_many(dict.fromkeys(ids, 1))
+    later = recorder.select_events_of_many(dict.fromkeys(ids, 1))
     for message_id in ids:
         assert later.get(message_id, []) == batching.recorder.select_events(message_id, gt=1)
     batching.close()

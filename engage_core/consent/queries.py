@@ -1,0 +1,109 @@
+"""What holds for a contact: consent queries over any reader of an aggregate's events.
+
+Each query reads the few aggregates it needs (the channel, its groups, the directory) through
+`events_of` and folds them; nothing here writes. The application passes its event store's
+reader; a test or a tool can pass any function returning an aggregate's events in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import attrs
+
+from engage_core.consent.contacts import (
+    ContactKey,
+    SubscriptionChannel,
+    directory_id,
+    group_subscription_id,
+    normalise_group_name,
+)
+from engage_core.consent.evolve import fold_channel, fold_directory, fold_group
+from engage_core.consent.rules import (
+    SendPermission,
+    SubscriptionState,
+    Update,
+    Verdict,
+    can_send,
+    replay_channel,
+)
+from engage_core.consent.state import ChannelSubscription
+from engage_core.ports import EventsOf
+
+
+@attrs.frozen
+class SubscriptionAnswer:
+    """A contact vector's subscription as a query answers it."""
+
+    contact: ContactKey
+    state: SubscriptionState
+    groups: Mapping[str, SubscriptionState]
+    user_ids: tuple[str, ...]
+    history: tuple[tuple[Update, Verdict], ...]  # every update, in replay order, with its verdict
+
+
+def channel_subscription(events_of: EventsOf, contact: ContactKey) -> ChannelSubscription | None:
+    """A contact vector's channel subscription (all its updates; status by replay)."""
+    return fold_channel(events_of(contact.subscription_id))
+
+
+def groups_of(events_of: EventsOf, email: ContactKey) -> tuple[str, ...]:
+    """The groups an address has ever had an update for, in the order first seen."""
+    directory = fold_directory(events_of(directory_id(email)))
+    return directory.groups if directory is not None else ()
+
+
+def group_subscription(
+    events_of: EventsOf, email: ContactKey, group: str, *, as_of: datetime | None = None
+) -> SubscriptionState:
+    """An address's state in a group (judged against its channel), now or as of a time."""
+    found = fold_group(events_of(group_subscription_id(email, normalise_group_name(group))))
+    if found is None:
+        return SubscriptionState()
+    channel = channel_subscription(events_of, email)
+    return found.state(channel.updates if channel else (), as_of=as_of)
+
+
+def subscription(
+    events_of: EventsOf,
+    contact: ContactKey,
+    *,
+    groups: Iterable[str] | None = None,
+    as_of: datetime | None = None,
+) -> SubscriptionAnswer:
+    """What holds for a contact vector (now, or as of a time): its channel state, its
+    groups' (for an email address: every group it has, unless `groups` names some), the
+    user ids linked to it, and its history with provenance."""
+    channel = channel_subscription(events_of, contact)
+    updates = channel.updates if channel is not None else ()
+    if channel is None:
+        state = SubscriptionState()
+    else:
+        state = channel.as_of(as_of) if as_of is not None else channel.current
+    if groups is None:
+        is_email = contact.channel is SubscriptionChannel.EMAIL
+        groups = groups_of(events_of, contact) if is_email else ()
+    return SubscriptionAnswer(
+        contact=contact,
+        state=state,
+        groups={name: group_subscription(events_of, contact, name, as_of=as_of) for name in groups},
+        user_ids=tuple(sorted({u.provenance.user_id for u in updates if u.provenance.user_id})),
+        history=tuple(replay_channel(updates, as_of=as_of)),
+    )
+
+
+def may_send(
+    events_of: EventsOf,
+    contact: ContactKey,
+    *,
+    group: str | None = None,
+    transactional: bool = False,
+) -> SendPermission:
+    """Whether a message may go to a contact vector now (DOMAIN.md §3)."""
+    channel = channel_subscription(events_of, contact)
+    group_state = group_subscription(events_of, contact, group) if group is not None else None
+    return can_send(
+        channel.current if channel is not None else SubscriptionState(), group_state,
+        transactional=transactional,
+    )  # fmt: skip

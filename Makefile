@@ -40,6 +40,7 @@ test-slow: $(STAMP) postgres
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict engage_core adapters tests
+	$(BIN)/python -m tests.shape_report engage_core adapters benchmarks
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -154,6 +154,23 @@ class RowChanges:
 
 def read_header(columns: Sequence[str], limits: CsvLimits = DEFAULT_CSV_LIMITS) -> Header:
     """Check a header: known columns only, none twice, and the identifiers its statuses need."""
+    names = _column_names(columns, limits)
+    email = names.index("email") if "email" in names else None
+    phone = names.index("phone") if "phone" in names else None
+    channels, groups = _status_columns(names, columns)
+    needs_email = any(c is SubscriptionChannel.EMAIL for _, c in channels) or groups
+    needs_phone = any(c is not SubscriptionChannel.EMAIL for _, c in channels)
+    if needs_email and email is None:
+        raise HeaderError("email and group statuses need an `email` column")
+    if needs_phone and phone is None:
+        raise HeaderError("SMS and WhatsApp statuses need a `phone` column")
+    if not channels and not groups:
+        raise HeaderError("no *_subscription_status column: nothing to import")
+    return Header(tuple(columns), email, phone, tuple(channels), tuple(groups))
+
+
+def _column_names(columns: Sequence[str], limits: CsvLimits) -> list[str]:
+    """The header's names as compared (stripped, lower case), each at most once."""
     if len(columns) > limits.max_columns:
         raise HeaderError(over_limit(limits, "max_columns", f"{len(columns):,} columns,"))
     names = [c.strip().lower() for c in columns]
@@ -162,9 +179,15 @@ def read_header(columns: Sequence[str], limits: CsvLimits = DEFAULT_CSV_LIMITS) 
         if name in seen:
             raise HeaderError(f"the column {name!r} appears twice")
         seen.add(name)
-    email = names.index("email") if "email" in names else None
-    phone = names.index("phone") if "phone" in names else None
-    channels, groups = [], []
+    return names
+
+
+def _status_columns(
+    names: Sequence[str], columns: Sequence[str]
+) -> tuple[list[tuple[int, SubscriptionChannel]], list[tuple[int, str]]]:
+    """The channel and group status columns, by position; any other unknown name is refused."""
+    channels: list[tuple[int, SubscriptionChannel]] = []
+    groups: list[tuple[int, str]] = []
     for position, (name, written) in enumerate(zip(names, columns, strict=True)):
         if name in {"email", "phone", *ERROR_COLUMNS}:
             continue
@@ -182,15 +205,10 @@ def read_header(columns: Sequence[str], limits: CsvLimits = DEFAULT_CSV_LIMITS) 
                 "email_subscription_status, sms_subscription_status, "
                 "whatsapp_subscription_status or <group>_subscription_status"
             )
-    needs_email = any(c is SubscriptionChannel.EMAIL for _, c in channels) or groups
-    needs_phone = any(c is not SubscriptionChannel.EMAIL for _, c in channels)
-    if needs_email and email is None:
-        raise HeaderError("email and group statuses need an `email` column")
-    if needs_phone and phone is None:
-        raise HeaderError("SMS and WhatsApp statuses need a `phone` column")
-    if not channels and not groups:
-        raise HeaderError("no *_subscription_status column: nothing to import")
-    return Header(tuple(columns), email, phone, tuple(channels), tuple(groups))
+    return channels, groups
+
+
+Target = SubscriptionChannel | str  # a channel, or a group (by name)
 
 
 def read_row(
@@ -206,56 +224,23 @@ def read_row(
 ) -> RowChanges | RowError:
     """One row's changes, or the first reason it cannot be applied. `cells` are as the file
     means them (`unescape_cell` already applied)."""
-    if len(cells) != len(header.columns):
-        return RowError(
-            row_number, "INVALID_ROW",
-            f"{len(cells)} cells where the header has {len(header.columns)} columns",
-        )  # fmt: skip
-    for position, value in enumerate(cells):
-        if len(value) > limits.max_cell_chars:
-            column = header.columns[position]
-            return RowError(
-                row_number, "CELL_TOO_LARGE",
-                over_limit(limits, "max_cell_chars", f"{column!r}: {len(value):,} characters,"),
-            )  # fmt: skip
-
-    def cell(position: int | None) -> str:
-        return cells[position].strip() if position is not None else ""
-
+    problem = _shape_error(header, cells, limits)
+    if problem is not None:
+        return RowError(row_number, problem.code, problem.message)
+    statuses = _statuses(header, cells)
+    if isinstance(statuses, _Refusal):
+        return RowError(row_number, statuses.code, statuses.message)
+    addresses = _addresses(header, cells, [t for t, _, _ in statuses], region)
+    if isinstance(addresses, _Refusal):
+        return RowError(row_number, addresses.code, addresses.message)
+    email, phone = addresses
     # file and row, and what the row says: the same file again is a duplicate, an edited row of a
     # file of the same name is a new update (the padded row number keeps rows in file order)
     digest = hashlib.sha256("\x1f".join(cells).encode()).hexdigest()[:12]
     source_id = f"{source}:{row_number:09d}:{digest}"
     provenance = Provenance(SourceKind.CSV, source_id, effective_at, recorded_at)
-    statuses: list[tuple[SubscriptionChannel | str, SubscriptionStatus]] = []
-    positions: list[int] = []
-    targets: list[tuple[int, SubscriptionChannel | str]] = [*header.channels, *header.groups]
-    for position, target in targets:
-        raw = cell(position)
-        if not raw:
-            continue  # blank never overwrites
-        try:
-            statuses.append((target, SubscriptionStatus.parse(raw)))
-            positions.append(position)
-        except InvalidInput:
-            return RowError(
-                row_number, "INVALID_SUBSCRIPTION_STATUS",
-                f"{header.columns[position]!r}: {raw!r} is not subscribed, unsubscribed or "
-                "did-not-subscribe",
-            )  # fmt: skip
     changes: list[ConsentChange] = []
-    needs_email = any(t is SubscriptionChannel.EMAIL or isinstance(t, str) for t, _ in statuses)
-    needs_phone = any(isinstance(t, SubscriptionChannel) and t is not SubscriptionChannel.EMAIL
-                      for t, _ in statuses)  # fmt: skip
-    try:
-        email = normalise_email(cell(header.email)) if needs_email else None
-    except InvalidInput as error:
-        return RowError(row_number, "INVALID_EMAIL", error.problem)
-    try:
-        phone = normalise_phone(cell(header.phone), region) if needs_phone else None
-    except InvalidInput as error:
-        return RowError(row_number, "INVALID_PHONE", error.problem)
-    for target, status in statuses:
+    for target, status, _ in statuses:
         update = Update(status, provenance)
         if isinstance(target, str):
             assert email is not None
@@ -265,4 +250,72 @@ def read_row(
             key = email if target is SubscriptionChannel.EMAIL else phone
             assert key is not None
             changes.append(ChannelChange(ContactKey(target, key), update))
-    return RowChanges(row_number, tuple(changes), tuple(positions))
+    return RowChanges(row_number, tuple(changes), tuple(p for _, _, p in statuses))
+
+
+@attrs.frozen
+class _Refusal:
+    """Why a row cannot be applied (before it is a RowError with its number)."""
+
+    code: str
+    message: str
+
+
+def _shape_error(header: Header, cells: Sequence[str], limits: CsvLimits) -> _Refusal | None:
+    if len(cells) != len(header.columns):
+        return _Refusal(
+            "INVALID_ROW",
+            f"{len(cells)} cells where the header has {len(header.columns)} columns",
+        )
+    for position, value in enumerate(cells):
+        if len(value) > limits.max_cell_chars:
+            column = header.columns[position]
+            return _Refusal(
+                "CELL_TOO_LARGE",
+                over_limit(limits, "max_cell_chars", f"{column!r}: {len(value):,} characters,"),
+            )
+    return None
+
+
+def _statuses(
+    header: Header, cells: Sequence[str]
+) -> list[tuple[Target, SubscriptionStatus, int]] | _Refusal:
+    """Each non-blank status cell (blank never overwrites): its target, status and position."""
+    found: list[tuple[Target, SubscriptionStatus, int]] = []
+    targets: list[tuple[int, Target]] = [*header.channels, *header.groups]
+    for position, target in targets:
+        raw = cells[position].strip()
+        if not raw:
+            continue
+        try:
+            found.append((target, SubscriptionStatus.parse(raw), position))
+        except InvalidInput:
+            return _Refusal(
+                "INVALID_SUBSCRIPTION_STATUS",
+                f"{header.columns[position]!r}: {raw!r} is not subscribed, unsubscribed or "
+                "did-not-subscribe",
+            )
+    return found
+
+
+def _addresses(
+    header: Header, cells: Sequence[str], targets: Sequence[Target], region: str
+) -> tuple[str | None, str | None] | _Refusal:
+    """The row's email address and phone number, each read only when a status needs it."""
+
+    def cell(position: int | None) -> str:
+        return cells[position].strip() if position is not None else ""
+
+    needs_email = any(t is SubscriptionChannel.EMAIL or isinstance(t, str) for t in targets)
+    needs_phone = any(
+        isinstance(t, SubscriptionChannel) and t is not SubscriptionChannel.EMAIL for t in targets
+    )
+    try:
+        email = normalise_email(cell(header.email)) if needs_email else None
+    except InvalidInput as error:
+        return _Refusal("INVALID_EMAIL", error.problem)
+    try:
+        phone = normalise_phone(cell(header.phone), region) if needs_phone else None
+    except InvalidInput as error:
+        return _Refusal("INVALID_PHONE", error.problem)
+    return email, phone

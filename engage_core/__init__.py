@@ -1,8 +1,12 @@
 """Engage core: message lifecycles and consent as event-sourced aggregates.
 
 No I/O of its own: persistence is eventsourcing's, configured from outside (see `adapters`).
-The names below load on first use, so a program that needs one corner of the core (the CLI
-drawing a lifecycle, say) does not pay for the application and eventsourcing at start-up.
+What an embedding service needs is here: the application (`EngageApplication`), its inputs
+(`Send`, `Observation`, consent `ChannelChange`/`GroupChange` of `ContactKey`s with an `Update`
+and its `Provenance`), its answers (`Message`, `SubscriptionAnswer`, `SendPermission`,
+`HeldEntry`) and the events it records. The names load on first use, so a program that needs
+one corner of the core (the CLI drawing a lifecycle, say) does not pay for the application
+and eventsourcing at start-up.
 """
 
 from __future__ import annotations
@@ -11,8 +15,34 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engage_core.application import ConcurrentWriteError, EngageApplication
+    from engage_core.application import Command, ConcurrentWriteError, EngageApplication
     from engage_core.channels import USUAL_PROVIDERS, Channel
+    from engage_core.clock import ClockSkewPolicy
+    from engage_core.consent.batch import decide_consent
+    from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
+    from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+    from engage_core.consent.events import (
+        ChannelUpdateDuplicated,
+        ChannelUpdateRecorded,
+        ConsentEvent,
+        GroupListed,
+        GroupStateRejudged,
+        GroupUpdateDuplicated,
+        GroupUpdateRecorded,
+    )
+    from engage_core.consent.policies import PolicySettings
+    from engage_core.consent.queries import SubscriptionAnswer
+    from engage_core.consent.rules import (
+        ErrorCode,
+        Provenance,
+        SendPermission,
+        SourceKind,
+        SubscriptionState,
+        SubscriptionStatus,
+        Update,
+        Verdict,
+    )
+    from engage_core.consent.state import ChannelSubscription, GroupSubscription
     from engage_core.ids import message_id
     from engage_core.lifecycles import LIFECYCLES, Lifecycle, Relation, lifecycle
     from engage_core.message.events import (
@@ -26,15 +56,35 @@ if TYPE_CHECKING:
     from engage_core.message.result import ObserveResult
     from engage_core.message.state import Engagement, HistoryEntry, Message, MessageState
     from engage_core.observations import InvalidInput, Observation, Send, parse_observation
+    from engage_core.quarantine import HeldEntry, HeldRequest, Hold, Problem
 
 # where each public name lives
 _HOMES: dict[str, str] = {
     "Channel": "engage_core.channels",
+    "ChannelChange": "engage_core.consent.changes",
+    "ChannelSubscription": "engage_core.consent.state",
+    "ChannelUpdateDuplicated": "engage_core.consent.events",
+    "ChannelUpdateRecorded": "engage_core.consent.events",
+    "ClockSkewPolicy": "engage_core.clock",
+    "Command": "engage_core.application",
     "ConcurrentWriteError": "engage_core.application",
+    "ConsentChange": "engage_core.consent.changes",
+    "ConsentEvent": "engage_core.consent.events",
+    "ContactKey": "engage_core.consent.contacts",
     "DuplicateIgnored": "engage_core.message.events",
     "EngageApplication": "engage_core.application",
     "Engagement": "engage_core.message.state",
+    "ErrorCode": "engage_core.consent.rules",
+    "GroupChange": "engage_core.consent.changes",
+    "GroupListed": "engage_core.consent.events",
+    "GroupStateRejudged": "engage_core.consent.events",
+    "GroupSubscription": "engage_core.consent.state",
+    "GroupUpdateDuplicated": "engage_core.consent.events",
+    "GroupUpdateRecorded": "engage_core.consent.events",
+    "HeldEntry": "engage_core.quarantine",
+    "HeldRequest": "engage_core.quarantine",
     "HistoryEntry": "engage_core.message.state",
+    "Hold": "engage_core.quarantine",
     "InvalidInput": "engage_core.observations",
     "LIFECYCLES": "engage_core.lifecycles",
     "Lifecycle": "engage_core.lifecycles",
@@ -45,10 +95,22 @@ _HOMES: dict[str, str] = {
     "ObserveResult": "engage_core.message.result",
     "Observed": "engage_core.message.events",
     "Outcome": "engage_core.message.events",
+    "PolicySettings": "engage_core.consent.policies",
+    "Problem": "engage_core.quarantine",
+    "Provenance": "engage_core.consent.rules",
     "Relation": "engage_core.lifecycles",
     "Send": "engage_core.observations",
+    "SendPermission": "engage_core.consent.rules",
     "SendRecorded": "engage_core.message.events",
+    "SourceKind": "engage_core.consent.rules",
+    "SubscriptionAnswer": "engage_core.consent.queries",
+    "SubscriptionChannel": "engage_core.consent.contacts",
+    "SubscriptionState": "engage_core.consent.rules",
+    "SubscriptionStatus": "engage_core.consent.rules",
     "USUAL_PROVIDERS": "engage_core.channels",
+    "Update": "engage_core.consent.rules",
+    "Verdict": "engage_core.consent.rules",
+    "decide_consent": "engage_core.consent.batch",
     "history": "engage_core.message.history",
     "lifecycle": "engage_core.lifecycles",
     "message_id": "engage_core.ids",
@@ -73,11 +135,30 @@ __all__ = [
     "LIFECYCLES",
     "USUAL_PROVIDERS",
     "Channel",
+    "ChannelChange",
+    "ChannelSubscription",
+    "ChannelUpdateDuplicated",
+    "ChannelUpdateRecorded",
+    "ClockSkewPolicy",
+    "Command",
     "ConcurrentWriteError",
+    "ConsentChange",
+    "ConsentEvent",
+    "ContactKey",
     "DuplicateIgnored",
     "EngageApplication",
     "Engagement",
+    "ErrorCode",
+    "GroupChange",
+    "GroupListed",
+    "GroupStateRejudged",
+    "GroupSubscription",
+    "GroupUpdateDuplicated",
+    "GroupUpdateRecorded",
+    "HeldEntry",
+    "HeldRequest",
     "HistoryEntry",
+    "Hold",
     "InvalidInput",
     "Lifecycle",
     "Message",
@@ -87,9 +168,21 @@ __all__ = [
     "ObserveResult",
     "Observed",
     "Outcome",
+    "PolicySettings",
+    "Problem",
+    "Provenance",
     "Relation",
     "Send",
+    "SendPermission",
     "SendRecorded",
+    "SourceKind",
+    "SubscriptionAnswer",
+    "SubscriptionChannel",
+    "SubscriptionState",
+    "SubscriptionStatus",
+    "Update",
+    "Verdict",
+    "decide_consent",
     "history",
     "lifecycle",
     "message_id",

@@ -13,12 +13,16 @@ from engage_core.consent.rules import Update
 
 @attrs.frozen
 class ChannelChange:
+    """An update of a contact vector's channel subscription."""
+
     contact: ContactKey
     update: Update
 
 
 @attrs.frozen
 class GroupChange:
+    """An update of an email address's subscription to a group (the name normalised)."""
+
     email: ContactKey
     group: str = attrs.field(converter=normalise_group_name)
     update: Update = attrs.field(kw_only=True)

@@ -19,6 +19,8 @@ from engage_core.events import DomainEvent
 
 @attrs.frozen(kw_only=True)
 class ConsentEvent(DomainEvent):
+    """Fields every consent event has: the contact vector, and the update it records."""
+
     # v2: the update says whether it only unlocks (`unlock_only`) and, when its time was
     # clamped by the clock-skew policy, the time its source claimed (`provenance.claimed_at`)
     class_version: ClassVar[int] = 2
@@ -73,6 +75,8 @@ class GroupUpdateRecorded(ConsentEvent):
 
 @attrs.frozen(kw_only=True)
 class GroupUpdateDuplicated(ConsentEvent):
+    """The same group update again (same source kind and id): recorded, changes nothing."""
+
     TOPIC: ClassVar[str] = "engage.consent.GroupUpdateDuplicated"
 
     group: str

@@ -28,6 +28,8 @@ from engage_core.observations import InvalidInput
 
 
 class SubscriptionStatus(enum.Enum):
+    """A contact's subscription to a channel or group, in Segment's spelling."""
+
     SUBSCRIBED = "SUBSCRIBED"
     UNSUBSCRIBED = "UNSUBSCRIBED"
     DID_NOT_SUBSCRIBE = "DID_NOT_SUBSCRIBE"
@@ -80,6 +82,8 @@ _TIE_ORDER = {
 
 
 class Outcome(enum.Enum):
+    """What a consent update did to its subscription (recorded whatever it was)."""
+
     APPLIED = "applied"
     UNCHANGED = "unchanged"  # the state it already had: recorded, nothing published
     STALE = "stale"  # older than the state it would replace: recorded, not applied
@@ -87,6 +91,8 @@ class Outcome(enum.Enum):
 
 
 class ErrorCode(enum.Enum):
+    """Why an update was refused, in the codes Segment's subscription API answers with."""
+
     UNABLE_TO_SUBSCRIBE = "UNABLE_TO_SUBSCRIBE"
     GLOBAL_STATE_NOT_SUBSCRIBED = "GLOBAL_STATE_NOT_SUBSCRIBED"
 
@@ -150,6 +156,8 @@ class SubscriptionState:
 
 @attrs.frozen
 class Verdict:
+    """What the rules make of one update: its outcome, the state it leaves, why refused."""
+
     outcome: Outcome
     after: SubscriptionState
     error: ErrorCode | None = None
@@ -281,6 +289,8 @@ def arrival(earlier: Sequence[Update], update: Update, replay: Replay = replay_c
 
 @attrs.frozen
 class SendPermission:
+    """Whether a message may go to a contact now, and the reason (for a log or a reply)."""
+
     allowed: bool
     reason: str
 

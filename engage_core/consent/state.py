@@ -69,6 +69,9 @@ class ChannelSubscription:
 
 @attrs.frozen
 class GroupSubscription:
+    """Its updates; its state is judged against the address's channel at each update's
+    place in replay, so answering needs the channel's updates too (`state`)."""
+
     id: UUID
     version: int
     email: str
@@ -87,6 +90,8 @@ class GroupSubscription:
 
 @attrs.frozen
 class GroupDirectory:
+    """The groups an address has, so listing them needs no scan of the log."""
+
     id: UUID
     version: int
     groups: tuple[str, ...] = ()  # in the order first seen

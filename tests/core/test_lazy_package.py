@@ -29,3 +29,24 @@ def test_every_public_name_resolves_to_its_home() -> None:
     for name, home in homes.items():
         assert getattr(engage_core, name) is getattr(importlib.import_module(home), name)
     assert sorted(dir(engage_core)) == sorted(engage_core.__all__)
+
+
+def test_every_public_class_and_function_says_why_it_exists() -> None:
+    undocumented = []
+    for name in engage_core.__all__:
+        value = getattr(engage_core, name)
+        if isinstance(value, type):
+            own = value.__dict__.get("__doc__")
+        elif callable(value):
+            own = value.__doc__
+        else:
+            continue  # a constant (LIFECYCLES, USUAL_PROVIDERS) is described by its home
+        if not own or not own.strip():
+            undocumented.append(name)
+    assert undocumented == []
+
+
+def test_the_public_names_are_sorted() -> None:
+    assert engage_core.__all__ == sorted(
+        engage_core.__all__, key=lambda n: (not n.isupper(), not n[0].isupper(), n)
+    )

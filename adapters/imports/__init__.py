@@ -1,1 +1,10 @@
-"""Bulk ways in: files of consent changes."""
+"""Bulk ways in: files of consent changes (Segment's subscription CSV format)."""
+
+from adapters.imports.subscriptions_csv import (
+    ErrorFile,
+    ImportResult,
+    ImportStopped,
+    import_subscriptions,
+)
+
+__all__ = ["ErrorFile", "ImportResult", "ImportStopped", "import_subscriptions"]

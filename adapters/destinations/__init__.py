@@ -23,12 +23,10 @@ from adapters.destinations.delivery import (
     Stopped,
     deliver,
     pending_after,
-    redrive,
-    replay,
-    since,
 )
 from adapters.destinations.jsonl import JsonlDestination
 from adapters.destinations.ledger import CursorMoved, DeadLetter, Ledger, Parked
+from adapters.destinations.replays import redrive, replay, since
 from adapters.destinations.segment import SegmentDestination
 from adapters.destinations.settings import ConfigError, Configured, Settings, load_settings
 from adapters.destinations.signature import SIGNATURE_HEADER, sign, verify_signature

@@ -10,7 +10,7 @@ the error file's cells never start like a spreadsheet formula, and read back to 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -110,6 +110,34 @@ def import_subscriptions(
     stays a small multiple of `limits.max_row_chars` whatever the file."""
     now = (clock or (lambda: datetime.now(UTC)))()
     rows = bounded_rows(stream, limits)
+    header = _header(rows, limits)
+    run = _Import(app, header, ErrorFile(errors, header), on_error)
+    result = ImportResult()
+    most_chars = 4 * limits.max_row_chars
+    number = 1
+    try:
+        for cells in rows:
+            number += 1
+            if isinstance(cells, TooLarge):
+                message = over_limit(limits, "max_row_chars", f"line {cells.line}: the row is")
+                message += "; not read, so no cell is copied here"
+                run.add(RowError(number, "ROW_TOO_LARGE", message), [])
+                continue
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines
+            parsed = read_row(header, cells, number, source=source, effective_at=now,
+                              recorded_at=now, limits=limits)  # fmt: skip
+            run.add(parsed, cells)
+            if len(run.batch) >= rows_per_batch or run.batch_chars >= most_chars:
+                result += run.flush()
+                if on_batch is not None:
+                    on_batch(result)
+    except Unreadable as stop:
+        raise ImportStopped(result + run.flush(), stop.line, stop.reason) from stop
+    return result + run.flush()
+
+
+def _header(rows: Iterator[list[str] | TooLarge], limits: CsvLimits) -> Header:
     try:
         first = next(rows, None)
     except Unreadable as error:
@@ -118,78 +146,67 @@ def import_subscriptions(
         raise HeaderError("the file is empty: no header row")
     if isinstance(first, TooLarge):
         raise HeaderError(over_limit(limits, "max_row_chars", "the header row is"))
-    header = read_header(first, limits)
-    error_file = ErrorFile(errors, header)
-    result = ImportResult()
-    batch: list[tuple[RowChanges | RowError, list[str]]] = []  # in row order, errors too
-    batch_chars = 0
-    most_chars = 4 * limits.max_row_chars
+    return read_header(first, limits)
 
-    def fail(error: RowError, cells: Sequence[str]) -> None:
-        error_file.add(error, cells)
-        if on_error is not None:
-            on_error(error)
 
-    def flush() -> ImportResult:
+class _Import:
+    """One import's pending batch (rows in order, errors too), decided and counted at once."""
+
+    def __init__(
+        self,
+        app: EngageApplication,
+        header: Header,
+        error_file: ErrorFile,
+        on_error: Callable[[RowError], None] | None,
+    ) -> None:
+        self.app, self.header, self.error_file, self.on_error = app, header, error_file, on_error
+        self.batch: list[tuple[RowChanges | RowError, list[str]]] = []
+        self.batch_chars = 0
+
+    def add(self, parsed: RowChanges | RowError, cells: list[str]) -> None:
+        self.batch.append((parsed, cells))
+        self.batch_chars += sum(map(len, cells))
+
+    def fail(self, error: RowError, cells: Sequence[str]) -> None:
+        self.error_file.add(error, cells)
+        if self.on_error is not None:
+            self.on_error(error)
+
+    def flush(self) -> ImportResult:
+        """Apply the batch's changes in one save and count each row."""
         changes = [
-            c for parsed, _ in batch if isinstance(parsed, RowChanges) for c in parsed.changes
+            c for parsed, _ in self.batch if isinstance(parsed, RowChanges) for c in parsed.changes
         ]
-        events = iter(app.change_consent(changes))
+        events = iter(self.app.change_consent(changes))
         counts = dict.fromkeys(("applied", "partial", "unchanged", "failed"), 0)
-        for parsed, cells in batch:
+        for parsed, cells in self.batch:
             if isinstance(parsed, RowError):
-                fail(parsed, cells)
+                self.fail(parsed, cells)
                 counts["failed"] += 1
-                continue
-            decided = [next(events) for _ in parsed.changes]
-            refused = first_refusal(decided)
-            if refused is None:
-                counts["applied" if changed_anything(decided) else "unchanged"] += 1
-                continue
-            message = _MESSAGES[refused.value]
-            accepted = _accepted_cells(parsed, decided)
-            if not accepted:
-                fail(RowError(parsed.row_number, refused.value, message), cells)
-                counts["failed"] += 1
-                continue
-            # what was accepted is named, and blanked so the fixed file re-imported does not
-            # apply it again (a blank cell never overwrites); the same file again says the same
-            named = ", ".join(f"{header.columns[p]}={cells[p].strip()}" for p in accepted)
-            message += f"; accepted, and blanked here: {named}"
-            left = ["" if i in accepted else c for i, c in enumerate(cells)]
-            fail(RowError(parsed.row_number, refused.value, message), left)
-            counts["partial"] += 1
-        done = ImportResult(rows=len(batch), **counts)
-        batch.clear()
+            else:
+                counts[self.outcome(parsed, cells, [next(events) for _ in parsed.changes])] += 1
+        done = ImportResult(rows=len(self.batch), **counts)
+        self.batch.clear()
+        self.batch_chars = 0
         return done
 
-    number = 1
-    try:
-        for cells in rows:
-            number += 1
-            if isinstance(cells, TooLarge):
-                message = over_limit(limits, "max_row_chars", f"line {cells.line}: the row is")
-                parsed: RowChanges | RowError = RowError(
-                    number, "ROW_TOO_LARGE", message + "; not read, so no cell is copied here"
-                )
-                cells = []
-            elif not any(cell.strip() for cell in cells):
-                continue  # blank lines
-            else:
-                parsed = read_row(
-                    header, cells, number, source=source, effective_at=now, recorded_at=now,
-                    limits=limits,
-                )  # fmt: skip
-            batch.append((parsed, cells))
-            batch_chars += sum(map(len, cells))
-            if len(batch) >= rows_per_batch or batch_chars >= most_chars:
-                result += flush()
-                batch_chars = 0
-                if on_batch is not None:
-                    on_batch(result)
-    except Unreadable as stop:
-        raise ImportStopped(result + flush(), stop.line, stop.reason) from stop
-    return result + flush()
+    def outcome(self, parsed: RowChanges, cells: list[str], decided: list[ConsentEvent]) -> str:
+        """What a row did: applied, unchanged, failed, or partial (some cells refused)."""
+        refused = first_refusal(decided)
+        if refused is None:
+            return "applied" if changed_anything(decided) else "unchanged"
+        message = _MESSAGES[refused.value]
+        accepted = _accepted_cells(parsed, decided)
+        if not accepted:
+            self.fail(RowError(parsed.row_number, refused.value, message), cells)
+            return "failed"
+        # what was accepted is named, and blanked so the fixed file re-imported does not
+        # apply it again (a blank cell never overwrites); the same file again says the same
+        named = ", ".join(f"{self.header.columns[p]}={cells[p].strip()}" for p in accepted)
+        message += f"; accepted, and blanked here: {named}"
+        left = ["" if i in accepted else c for i, c in enumerate(cells)]
+        self.fail(RowError(parsed.row_number, refused.value, message), left)
+        return "partial"
 
 
 _MESSAGES = {

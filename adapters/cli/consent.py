@@ -6,7 +6,7 @@ import argparse
 import sys
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -25,6 +25,9 @@ from engage_core.consent.rules import (
     SourceKind,
 )
 from engage_core.observations import InvalidInput, parse_timestamp
+
+if TYPE_CHECKING:
+    from engage_core import EngageApplication
 
 
 def set_subscriptions(args: argparse.Namespace) -> int:
@@ -140,18 +143,7 @@ def identify(args: argparse.Namespace) -> int:
     """Segment identify calls (one JSON object, or JSON Lines of them): their
     `context.messaging_subscriptions`, with each call's `messageId` as provenance."""
     limits = limits_from_environment()
-    body = read_request(args.file, limits)
-    try:
-        calls = [orjson.loads(body)]
-    except orjson.JSONDecodeError:
-        calls = []
-        for number, line in enumerate(body.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                calls.append(orjson.loads(line))
-            except orjson.JSONDecodeError as error:
-                raise CommandFailed(f"{args.file}: line {number} is not JSON ({error})") from error
+    calls = _identify_calls(args.file, read_request(args.file, limits))
     # items counted before any is judged (a call without a list of them counts as one)
     contexts = [call.get("context") if isinstance(call, dict) else None for call in calls]
     listed = [c.get("messaging_subscriptions") if isinstance(c, dict) else None for c in contexts]
@@ -160,25 +152,47 @@ def identify(args: argparse.Namespace) -> int:
     judged: list[ItemChanges | ItemFailure] = []
     for number, call in enumerate(calls, start=1):
         judged.extend(read_identify_call(call, number, now))
-    counts = {
-        "calls": len(calls), "items": len(judged), "applied": 0, "stale": 0, "duplicate": 0,
-        "unchanged": 0, "failed": 0, "clamped": 0,
-    }  # fmt: skip
     with application(args.store) as app:
-        changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
-        events = iter(app.change_consent(changes))
-        for item in judged:
-            if isinstance(item, ItemFailure):
-                print(f"engage: {item.error_code}: {item.error_message}", file=sys.stderr)
-                counts["failed"] += 1
-                continue
-            decided = [next(events) for _ in item.changes]
-            refused = first_refusal(decided)
-            if refused is not None:
-                print(f"engage: {refused.value}: {dict(item.item)}", file=sys.stderr)
-                counts["failed"] += 1
-            else:
-                counts[request_outcome(decided)] += 1
-            counts["clamped"] += clamped(decided)
+        counts = {"calls": len(calls), **_apply_identify_items(app, judged)}
     print(dumps(counts))
     return 1 if counts["failed"] and counts["failed"] == counts["items"] else 0
+
+
+def _identify_calls(name: str, body: bytes) -> list[Any]:
+    """One JSON object, or JSON Lines of them (blank lines skipped)."""
+    try:
+        return [orjson.loads(body)]
+    except orjson.JSONDecodeError:
+        pass
+    calls = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            calls.append(orjson.loads(line))
+        except orjson.JSONDecodeError as error:
+            raise CommandFailed(f"{name}: line {number} is not JSON ({error})") from error
+    return calls
+
+
+def _apply_identify_items(
+    app: EngageApplication, judged: list[ItemChanges | ItemFailure]
+) -> dict[str, int]:
+    """Apply every item's changes in one save; count each item, say why each failed."""
+    counts = dict.fromkeys(("applied", "stale", "duplicate", "unchanged", "failed", "clamped"), 0)
+    changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
+    events = iter(app.change_consent(changes))
+    for item in judged:
+        if isinstance(item, ItemFailure):
+            print(f"engage: {item.error_code}: {item.error_message}", file=sys.stderr)
+            counts["failed"] += 1
+            continue
+        decided = [next(events) for _ in item.changes]
+        refused = first_refusal(decided)
+        if refused is not None:
+            print(f"engage: {refused.value}: {dict(item.item)}", file=sys.stderr)
+            counts["failed"] += 1
+        else:
+            counts[request_outcome(decided)] += 1
+        counts["clamped"] += clamped(decided)
+    return {"items": len(judged), **counts}

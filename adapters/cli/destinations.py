@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -23,6 +24,7 @@ from adapters.cli.stopping import stop_requested
 from adapters.destinations import (
     ConfigError,
     Configured,
+    Cooldown,
     CursorLost,
     CursorMoved,
     Ledger,
@@ -149,31 +151,58 @@ def _deliver_loop(
             if stop.is_set():
                 return 130
             catch_up(app, [views.outbox], page=views.page)
-            refused = False
-            for name, configured in chosen.items():
-                if stop.is_set():
-                    return 130
-                if args.follow and cooldown.remaining(name) > 0:
-                    continue
-                try:
-                    report = _deliver_rebuilt(app, views, ledger, configured, args.follow)
-                except (CursorMoved, CursorLost) as error:
-                    raise CommandFailed(str(error)) from None
-                if report is None:
-                    continue  # the outbox is being rebuilt: the next poll delivers
-                if report.relocated_from is not None:
-                    print(f"engage: {name}: the outbox was rebuilt and renumbered; the cursor "
-                          f"(was position {report.relocated_from}) was found again by the "
-                          "messageId it was at", file=sys.stderr)  # fmt: skip
-                rest = cooldown.record(name, report) if args.follow else 0.0
-                refused = refused or bool(report.stopped and report.stopped.misconfigured)
-                if not args.follow or report.delivered or report.parked or report.stopped:
-                    print(dumps({"destination": name, **_report_json(configured, report)}),
-                          flush=True)  # fmt: skip
-                    _warn(report, rest)
+            refused = _poll(args, chosen, cooldown, (app, views, ledger), stop)
+            if refused is None:
+                return 130
             if not args.follow:
                 return 1 if refused else 0
             stop.wait(settings.poll_interval)
+
+
+def _poll(
+    args: argparse.Namespace,
+    chosen: dict[str, Configured],
+    cooldown: Cooldown,
+    where: tuple[EngageApplication, Views, Ledger],
+    stop: threading.Event,
+) -> bool | None:
+    """One run of every chosen destination not resting; whether one refused its settings
+    (None: asked to stop on the way)."""
+    refused = False
+    for name, configured in chosen.items():
+        if stop.is_set():
+            return None
+        if args.follow and cooldown.remaining(name) > 0:
+            continue
+        report = _one_run(*where, name, configured, args.follow)
+        if report is None:
+            continue  # the outbox is being rebuilt: the next poll delivers
+        rest = cooldown.record(name, report) if args.follow else 0.0
+        refused = refused or bool(report.stopped and report.stopped.misconfigured)
+        if not args.follow or report.delivered or report.parked or report.stopped:
+            print(dumps({"destination": name, **_report_json(configured, report)}), flush=True)
+            _warn(report, rest)
+    return refused
+
+
+def _one_run(
+    app: EngageApplication,
+    views: Views,
+    ledger: Ledger,
+    name: str,
+    configured: Configured,
+    follow: bool,
+) -> Report | None:
+    """One destination's run, saying when its cursor was found again in a rebuilt outbox."""
+    try:
+        report = _deliver_rebuilt(app, views, ledger, configured, follow)
+    except (CursorMoved, CursorLost) as error:
+        raise CommandFailed(str(error)) from None
+    if report is not None and report.relocated_from is not None:
+        print(f"engage: {name}: the outbox was rebuilt and renumbered; the cursor "
+              f"(was position {report.relocated_from}) was found again by the "
+              "messageId it was at", file=sys.stderr)  # fmt: skip
+    return report
 
 
 REBUILT_RETRIES = 20  # runs a one-off `deliver` tries while the outbox is being rebuilt

@@ -103,7 +103,11 @@ def _core_verbs(verbs: Verbs) -> None:
         "--provider", type=arguments.name,
         help="with --provider-message-id (default: the channel's usual providers)",
     )  # fmt: skip
+    _drawing_and_demo_verbs(verbs)
 
+
+def _drawing_and_demo_verbs(verbs: Verbs) -> None:
+    """`diagram` and `demo`: the verbs that need no store of the user's."""
     diagram = verbs.add(
         "diagram", "print a lifecycle as a Mermaid state diagram",
         "prints Mermaid text (stateDiagram-v2), not JSON; --pretty changes nothing.\n\n"

@@ -34,7 +34,12 @@ def add_parsers(verbs: Verbs) -> None:
         "--errors", metavar="ERRORS.csv", type=arguments.path,
         help="write failed rows here, fixable and re-uploadable",
     )  # fmt: skip
+    _api_verbs(bulk)
+    _query_verbs(verbs)
 
+
+def _api_verbs(bulk: Verbs) -> None:
+    """`subscriptions set` and `subscriptions identify`: the API's and Segment's shapes."""
     setter = bulk.add(
         "set", 'apply {"subscriptions": [{key, type, status?, groups?}]} (Public API shape)',
         "prints one line, the API's answer:\n"
@@ -62,6 +67,9 @@ def add_parsers(verbs: Verbs) -> None:
         help="one call, or JSON Lines of them; - for stdin",
     )  # fmt: skip
 
+
+def _query_verbs(verbs: Verbs) -> None:
+    """`subscription` and `can-send`: what holds for one contact."""
     query = verbs.add(
         "subscription", "a contact's subscription state, groups, history",
         "prints one line:\n"

@@ -163,7 +163,11 @@ def _delivery(verbs: Verbs) -> None:
         type=arguments.position_or_time,
         help="an outbox position (that one and later) or a time (events at or after it)",
     )  # fmt: skip
+    _dead_letter_verbs(verbs, config)
 
+
+def _dead_letter_verbs(verbs: Verbs, config: argparse.ArgumentParser) -> None:
+    """`dead-letters list` and `dead-letters redrive`."""
     letters = verbs.add(
         "dead-letters", "events parked after failed deliveries",
         "exit codes: as each VERB's --help says.",

@@ -89,29 +89,25 @@ def _environment() -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    observations = args.observations
-    if observations is None:
-        observations = QUICK_OBSERVATIONS if args.quick else FULL_OBSERVATIONS
-    repeats = args.repeats
-    if repeats is None:
-        repeats = QUICK_REPEATS if args.quick else FULL_REPEATS
-    if observations < 1 or repeats < 1:
-        print("--observations and --repeats must be at least 1", file=sys.stderr)
-        return 2
-    selected = [name for name in WORKLOADS if not args.only or name in args.only]
-    print(_environment(), flush=True)
+def _sized(given: int | None, quick: bool, quick_value: int, full_value: int) -> int:
+    """An option as given, else the workload's quick or full default."""
+    if given is not None:
+        return given
+    return quick_value if quick else full_value
+
+
+def _runs(args: argparse.Namespace) -> dict[str, Callable[[], tuple[object, str]]]:
+    """Each workload's run at the sizes asked for (each has its own defaults)."""
+    quick = args.quick
+    observations = _sized(args.observations, quick, QUICK_OBSERVATIONS, FULL_OBSERVATIONS)
+    repeats = _sized(args.repeats, quick, QUICK_REPEATS, FULL_REPEATS)
     common = {"observations": observations, "seed": args.seed, "repeats": repeats}
     machines = {"per_message_machines": args.per_message_machines}
     # consent: its own default size (CSV rows) and one round at full size, which takes minutes
-    rows = args.observations
-    if rows is None:
-        rows = consent_import.QUICK_ROWS if args.quick else consent_import.FULL_ROWS
-    rounds = args.repeats
-    if rounds is None:
-        rounds = QUICK_REPEATS if args.quick else consent_import.FULL_REPEATS
-    runs: dict[str, Callable[[], tuple[object, str]]] = {
+    rows = _sized(args.observations, quick, consent_import.QUICK_ROWS, consent_import.FULL_ROWS)
+    rounds = _sized(args.repeats, quick, QUICK_REPEATS, consent_import.FULL_REPEATS)
+    events = _sized(args.observations, quick, rebuild.QUICK_EVENTS, rebuild.FULL_EVENTS)
+    return {
         "fold": lambda: fold.run(**common, **machines),
         "status": lambda: status_step.run(**common, **machines),
         "ingest": lambda: ingest.run(**common),
@@ -119,15 +115,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         "destinations": lambda: destinations.run(**common),
         "consent": lambda: consent_import.run(rows=rows, seed=args.seed, repeats=rounds),
         "rebuild": lambda: rebuild.run(
-            observations=args.observations
-            or (rebuild.QUICK_EVENTS if args.quick else rebuild.FULL_EVENTS),
+            observations=events,
             seed=args.seed,
-            repeats=args.repeats or (QUICK_REPEATS if args.quick else rebuild.FULL_REPEATS),
+            repeats=_sized(args.repeats, quick, QUICK_REPEATS, rebuild.FULL_REPEATS),
         ),
         "cli": lambda: cli_start.run(
-            repeats=args.repeats or (QUICK_REPEATS if args.quick else cli_start.FULL_REPEATS)
+            repeats=_sized(args.repeats, quick, QUICK_REPEATS, cli_start.FULL_REPEATS)
         ),
     }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    observations = _sized(args.observations, args.quick, QUICK_OBSERVATIONS, FULL_OBSERVATIONS)
+    repeats = _sized(args.repeats, args.quick, QUICK_REPEATS, FULL_REPEATS)
+    if observations < 1 or repeats < 1:
+        print("--observations and --repeats must be at least 1", file=sys.stderr)
+        return 2
+    selected = [name for name in WORKLOADS if not args.only or name in args.only]
+    print(_environment(), flush=True)
+    runs = _runs(args)
+    rows = _sized(args.observations, args.quick, consent_import.QUICK_ROWS,
+                  consent_import.FULL_ROWS)  # fmt: skip
     profiles: dict[str, Callable[..., str]] = {
         "fold": fold.profile,
         "ingest": ingest.profile,

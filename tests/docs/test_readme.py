@@ -21,3 +21,5 @@ def test_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert kinds[0] == ("applied", "processed")
     assert kinds[-1] == ("late", "sent")
     assert (tmp_path / "engage.db").exists()
+    permission = namespace["permission"]
+    assert getattr(permission, "allowed", None) is True

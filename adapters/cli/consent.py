@@ -1,4 +1,4 @@
-"""The consent verbs of `engage` (issue 3): `subscriptions set`, `subscription`, `can-send`."""
+"""The consent verbs of `engage`: `subscriptions set`, `subscription`, `can-send`."""
 
 from __future__ import annotations
 

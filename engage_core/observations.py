@@ -162,6 +162,61 @@ def _digest(value: object) -> str:
     return hashlib.sha256(_canonical_json(value)).hexdigest()[:32]
 
 
+def _fact_text(_: object, attribute: attrs.Attribute[object], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"facts.{attribute.name}", f"a string when given (got {value!r})")
+
+
+def _fact_count(_: object, __: object, value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+        raise InvalidInput("facts.attempt", f"a string or a number when given (got {value!r})")
+
+
+@attrs.frozen
+class ProviderFacts:
+    """What a report says besides its status, under the core's own names. The adapter that
+    knows a provider's wire format fills them, so the core reads no provider's field names:
+    `details` keeps the report as sent, for its history. A report says what it says, so every
+    fact is optional. One value rather than ten fields of `Observation`: it is stored, bounded
+    and compared whole, and a fact added later changes one class."""
+
+    # the recipient of a status report, or the sender of an inbound message, in a form
+    # `ContactKey.parse` reads (an address, `+` and digits, `whatsapp:+…`)
+    contact: str | None = attrs.field(default=None, validator=_fact_text)
+    text: str | None = attrs.field(default=None, validator=_fact_text)  # typed by the user
+    # the title of a tapped button or list row ("" when it has none): an answer in a
+    # conversation, never typed text, so never a keyword
+    choice: str | None = attrs.field(default=None, validator=_fact_text)
+    # the provider's own opt-out reading of an inbound message (Twilio's STOP, START, HELP)
+    opt_out: str | None = attrs.field(default=None, validator=_fact_text)
+    group: str | None = attrs.field(default=None, validator=_fact_text)  # a group event's group
+    link_url: str | None = attrs.field(default=None, validator=_fact_text)  # a click's link
+    error_code: str | None = attrs.field(default=None, validator=_fact_text)
+    reason: str | None = attrs.field(default=None, validator=_fact_text)  # bounce, drop, deferral
+    bounce_type: str | None = attrs.field(default=None, validator=_fact_text)  # bounce, blocked
+    attempt: str | int | float | None = attrs.field(default=None, validator=_fact_count)
+
+    def given(self) -> dict[str, Any]:
+        """The facts the report states (none of the absent ones), as plain JSON values."""
+        return {name: value for name, value in attrs.asdict(self).items() if value is not None}
+
+
+NO_FACTS = ProviderFacts()
+FACT_NAMES = frozenset(field.name for field in attrs.fields(ProviderFacts))
+
+
+def _facts(value: object) -> ProviderFacts | None:
+    if value is None or isinstance(value, ProviderFacts):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidInput("facts", f"a JSON object when given (got {value!r})")
+    unknown = sorted(set(value) - FACT_NAMES, key=str)
+    if unknown:
+        known = ", ".join(sorted(FACT_NAMES))
+        raise InvalidInput("facts", f"unknown fact {unknown[0]!r} (known: {known})")
+    return ProviderFacts(**value)
+
+
 @attrs.frozen
 class Observation:
     """One provider report about one message: a status, or (email) an engagement.
@@ -171,6 +226,10 @@ class Observation:
     those too (a provider's composite key, e.g. SendGrid's, whose event ids change on retries);
     with neither, a digest of what the report says, so an exact resend collapses and two
     different reports don't. A report sharing any key with an earlier one is a duplicate.
+
+    `facts` are what the report says under the core's names (`ProviderFacts`), filled by the
+    adapter that read it. None means nobody said: the message step then reads them from
+    `details` as observation lines written before typed facts name them.
     """
 
     channel: Channel = attrs.field(converter=_channel)
@@ -181,6 +240,7 @@ class Observation:
     event_id: str | None = attrs.field(default=None, validator=_optional_text_value("event_id"))
     details: Mapping[str, Any] = attrs.field(factory=dict, converter=_details)
     provider_keys: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple)
+    facts: ProviderFacts | None = attrs.field(default=None, converter=_facts)
 
     @provider_keys.validator
     def _keys_are_text(self, _: object, value: tuple[object, ...]) -> None:
@@ -204,7 +264,10 @@ class Observation:
         keys.extend(f"key:{key}" for key in self.provider_keys)
         if not keys:
             occurred = self.occurred_at.isoformat() if self.occurred_at else None
-            keys.append("sha256:" + _digest([self.status, occurred, self.details]))
+            said = [self.status, occurred, self.details]
+            if self.facts is not None and self.facts.given():  # (a digest from before facts
+                said.append(self.facts.given())  # stays the same)
+            keys.append("sha256:" + _digest(said))
         return tuple(keys)
 
     @classmethod
@@ -218,6 +281,7 @@ class Observation:
         occurred_at: datetime | str | int | float | None = None,
         event_id: str | None = None,
         details: Mapping[str, Any] | None = None,
+        facts: ProviderFacts | Mapping[str, Any] | None = None,
     ) -> Observation:
         """Build a validated observation, status words forgiven as in JSON ("Bounce" is
         "bounced"); raises `InvalidInput` naming the bad field."""
@@ -230,32 +294,41 @@ class Observation:
                 "occurred_at": occurred_at,
                 "event_id": event_id,
                 "details": dict(details) if details is not None else None,
+                "facts": facts,
             }
         )
 
 
 OBSERVATION_FIELDS = frozenset(
-    {"channel", "provider", "provider_message_id", "status", "occurred_at", "event_id", "details"}
-)
+    {
+        "channel", "provider", "provider_message_id", "status", "occurred_at", "event_id",
+        "details", "facts",
+    }
+)  # fmt: skip
 
 
 def check_details_size(observation: Observation, limit: int) -> None:
-    """`InvalidInput` naming `details` and the limit when the observation's details, as compact
-    JSON, are over `limit` bytes: they are stored with the report and read back with every
-    history of its message, so one oversized report would weigh on all of them."""
-    if not observation.details:
-        return
-    size = len(orjson.dumps(observation.details))
-    if size > limit:
-        raise InvalidInput(
-            "details",
-            f"{size} bytes as JSON, over the limit of {limit} ({SETTINGS['details_bytes']})",
-        )
+    """`InvalidInput` naming `details` (or `facts`) and the limit when the observation's details
+    (or its facts), as compact JSON, are over `limit` bytes: they are stored with the report and
+    read back with every history of its message, so one oversized report would weigh on all of
+    them. The facts repeat a part of the details, so they have the same limit, on their own."""
+    parts = (("details", observation.details), ("facts", _given(observation.facts)))
+    for field, value in parts:
+        size = len(orjson.dumps(value)) if value else 0
+        if size > limit:
+            raise InvalidInput(
+                field,
+                f"{size} bytes as JSON, over the limit of {limit} ({SETTINGS['details_bytes']})",
+            )
+
+
+def _given(facts: ProviderFacts | None) -> dict[str, Any]:
+    return facts.given() if facts is not None else {}
 
 
 def parse_observation(data: object, *, limits: Limits = DEFAULT_LIMITS) -> Observation:
     """Validate one provider-neutral observation (the `engage observe` line format), its
-    `details` no bigger than `limits.details_bytes`."""
+    `details` and its `facts` each no bigger than `limits.details_bytes`."""
     if not isinstance(data, Mapping):
         raise InvalidInput("observation", f"a JSON object (got {type(data).__name__})")
     unknown = sorted(set(data) - OBSERVATION_FIELDS, key=str)
@@ -273,6 +346,7 @@ def parse_observation(data: object, *, limits: Limits = DEFAULT_LIMITS) -> Obser
         occurred_at=data.get("occurred_at"),
         event_id=_optional_text(data, "event_id"),
         details=data.get("details"),
+        facts=data.get("facts"),
     )
     check_details_size(observation, limits.details_bytes)
     return observation

@@ -19,6 +19,11 @@ import attrs
 
 from engage_core import Observation, Send
 
+# The key under which Twilio's and Meta's adapters keep a tapped button's or list row's title in
+# `details` beside the provider's own fields (the record as read; the core reads
+# `ProviderFacts.choice`).
+CHOICE_KEY = "choice"
+
 
 class Headers(Mapping[str, str]):
     """HTTP headers, looked up case-insensitively (providers and proxies vary the case);

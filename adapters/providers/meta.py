@@ -25,6 +25,7 @@ import attrs
 import orjson
 
 from adapters.providers.base import (
+    CHOICE_KEY,
     BodyRefused,
     InboundRequest,
     Parsed,
@@ -33,7 +34,6 @@ from adapters.providers.base import (
     require_json,
 )
 from engage_core import Channel, InvalidInput, Observation
-from engage_core.consent.keywords import CHOICE_KEY
 
 APP_SECRET_VAR = "ENGAGE_META_APP_SECRET"
 VERIFY_TOKEN_VAR = "ENGAGE_META_VERIFY_TOKEN"

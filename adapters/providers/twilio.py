@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, parse_qsl
 import orjson
 
 from adapters.providers.base import (
+    CHOICE_KEY,
     BodyRefused,
     InboundRequest,
     Parsed,
@@ -35,7 +36,6 @@ from adapters.providers.base import (
     media_type,
 )
 from engage_core import Channel, InvalidInput, Observation
-from engage_core.consent.keywords import CHOICE_KEY
 
 PROVIDER = "twilio"
 AUTH_TOKEN_ENV_VAR = "ENGAGE_TWILIO_AUTH_TOKEN"

@@ -3,22 +3,24 @@
 A keyword is the user's own words, so only the whole message counts (trimmed, any case: "stop"
 and " Stop " are STOP, "please stop" is not), and only text the user typed: a tapped button
 or list choice is an answer in a conversation (its title may well read "Yes"), never consent.
-Adapters mark a tapped choice by putting its title under `details["choice"]`.
+Adapters say which is which: the typed text as `ProviderFacts.text`, a tapped title as
+`ProviderFacts.choice`.
 
 The default lists are Twilio's (the words Twilio itself, and US carriers, act on whatever we
 do), so a deployment can only add words, never drop one: a number Twilio has blocked must not
-look subscribed here. Twilio's Advanced Opt-Out also sends its own reading of the message as
-`OptOutType` (`STOP`, `START`, `HELP`, including the custom words configured at Twilio): the
-provider's verdict, so it wins over ours.
+look subscribed here. Twilio's Advanced Opt-Out also sends its own reading of the message
+(`STOP`, `START`, `HELP`, including the custom words configured at Twilio), which its adapter
+passes as `ProviderFacts.opt_out`: the provider's verdict, so it wins over ours.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import attrs
+
+from engage_core.observations import ProviderFacts
 
 
 class Keyword(enum.Enum):
@@ -39,9 +41,6 @@ ENVIRONMENT_VARIABLES: Mapping[Keyword, str] = {
     Keyword.START: "ENGAGE_START_WORDS",
     Keyword.HELP: "ENGAGE_HELP_WORDS",
 }
-CHOICE_KEY = "choice"  # details key: the title of a tapped button or list row (not typed text)
-OPT_OUT_TYPE_KEY = "OptOutType"  # Twilio Advanced Opt-Out's verdict on an inbound message
-_TEXT_KEYS = ("Body", "body", "text")
 
 
 def normalised(word: str) -> str:
@@ -114,21 +113,18 @@ class Keywords:
                 return kind
         return None
 
-    def verdict(self, details: Mapping[str, Any]) -> Keyword | None:
-        """What an inbound message says about consent: Twilio's `OptOutType` when it is one
-        we know; else nothing for a tapped choice; else the typed text's keyword."""
-        opt_out = details.get(OPT_OUT_TYPE_KEY)
-        if isinstance(opt_out, str):
+    def verdict(self, facts: ProviderFacts) -> Keyword | None:
+        """What an inbound message says about consent: the provider's opt-out verdict when it
+        is one we know; else nothing for a tapped choice; else the typed text's keyword."""
+        if facts.opt_out is not None:
             try:
-                return Keyword(opt_out.strip().upper())
+                return Keyword(facts.opt_out.strip().upper())
             except ValueError:
                 pass  # a verdict we do not know: the user's own words still count
-        if details.get(CHOICE_KEY) is not None:
+        if facts.choice is not None:
             return None
-        for key in _TEXT_KEYS:
-            text = details.get(key)
-            if isinstance(text, str) and text.strip():
-                return self.reading(text)
+        if facts.text is not None and facts.text.strip():
+            return self.reading(facts.text)
         return None
 
 

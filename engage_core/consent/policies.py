@@ -5,19 +5,21 @@ causes them:
 - email `unsubscribe` → the address's channel UNSUBSCRIBED (the user's own action);
 - `group_unsubscribe` / `group_resubscribe` → that group UNSUBSCRIBED / SUBSCRIBED;
 - `spamreport` → the channel UNSUBSCRIBED (a setting, on by default);
-- an inbound SMS or WhatsApp message that is a STOP (`keywords.py`: Twilio's `OptOutType`, else
-  the whole typed text) → unsubscribed and locked; a START → on SMS subscribed and unlocked, on
-  WhatsApp re-subscribed only if the user's own STOP locked the number (a WhatsApp START is no
-  opt-in by itself: opting in to WhatsApp is the business's to collect); a HELP → nothing.
+- an inbound SMS or WhatsApp message that is a STOP (`keywords.py`: the provider's opt-out
+  verdict, else the whole typed text) → unsubscribed and locked; a START → on SMS subscribed
+  and unlocked, on WhatsApp re-subscribed only if the user's own STOP locked the number (a
+  WhatsApp START is no opt-in by itself: opting in to WhatsApp is the business's to collect);
+  a HELP → nothing.
 
-Where the fact names no contact (no `email` in the report and no send record; no sender on an
-inbound message), or no group, there is nothing to change: the message event still records it.
+The report's facts are read as its adapter typed them (`Observed.facts`), never from its raw
+`details`. Where the fact names no contact (no address in the report and no send record; no
+sender on an inbound message), or no group, there is nothing to change: the message event still
+records it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
@@ -46,12 +48,9 @@ class PolicySettings:
         return cls(keywords=Keywords.from_environment(environ))
 
 
-def _first_text(details: Mapping[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = details.get(name)
-        if isinstance(value, str) and value.strip():
-            return value
-    return None
+def _given(value: str | None) -> str | None:
+    """A fact that says something: not absent, not blank."""
+    return value if value is not None and value.strip() else None
 
 
 def _contact(
@@ -70,7 +69,7 @@ def policy_changes(
 ) -> list[ConsentChange]:
     """The consent changes one recorded report causes (none for most reports)."""
     settings = settings or PolicySettings()
-    details = event.details
+    facts = event.facts
     at = event.occurred_at or event.recorded_at
     source_id = event.event_id or event.dedup_keys[0]
 
@@ -84,7 +83,7 @@ def policy_changes(
         return Update(status, provenance, **lock)
 
     if event.channel is Channel.EMAIL:
-        address = _first_text(details, "email") or (send.to if send else None)
+        address = _given(facts.contact) or (send.to if send else None)
         email = _contact(SubscriptionChannel.EMAIL, address, settings)
         if email is None:
             return []
@@ -94,7 +93,7 @@ def policy_changes(
         if event.status == "spamreport" and settings.spam_report_unsubscribes:
             return [ChannelChange(email, update(unsub, SourceKind.POLICY))]
         if event.status in {"group_unsubscribe", "group_resubscribe"}:
-            group = _first_text(details, "group", "group_name")
+            group = _given(facts.group)
             if group is None:
                 return []
             status = unsub if event.status == "group_unsubscribe" else sub
@@ -108,11 +107,11 @@ def policy_changes(
 
     if event.status not in _INBOUND:
         return []
-    keyword = settings.keywords.verdict(details)
+    keyword = settings.keywords.verdict(facts)
     if keyword is None or keyword is Keyword.HELP:
         return []
     channel = SubscriptionChannel(event.channel.value.upper())
-    sender = _contact(channel, _first_text(details, "From", "from"), settings)
+    sender = _contact(channel, _given(facts.contact), settings)
     if sender is None:
         return []
     if keyword is Keyword.STOP:

@@ -23,9 +23,10 @@ from engage_core.message.events import (
     Observed,
     Outcome,
     SendRecorded,
+    facts_from_details,
 )
 from engage_core.message.state import MessageState
-from engage_core.observations import Observation, Send
+from engage_core.observations import Observation, ProviderFacts, Send
 
 _OUTCOMES = {
     Relation.ADVANCE: Outcome.APPLIED,
@@ -93,6 +94,14 @@ def _first_report_of_our_send(
     )
 
 
+def _facts(observation: Observation) -> ProviderFacts:
+    """The report's facts as its adapter typed them; for an observation that carries none (a
+    line written before typed facts), as its details named them then."""
+    if observation.facts is not None:
+        return observation.facts
+    return facts_from_details(observation.channel, observation.status, observation.details)
+
+
 def decide_observation(
     state: MessageState | None,
     observation: Observation,
@@ -134,6 +143,7 @@ def decide_observation(
         event_id=observation.event_id,
         dedup_keys=observation.dedup_keys,
         details=observation.details,
+        facts=_facts(observation),
         outcome=outcome,
         inferred=_newly_proved(state, proved),
         status_after=status_after,

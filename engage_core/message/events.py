@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import attrs
+import orjson
 
 from engage_core.channels import Channel
+from engage_core.consent.contacts import ContactKey, SubscriptionChannel
 from engage_core.events import DomainEvent
-from engage_core.observations import Send
+from engage_core.observations import NO_FACTS, InvalidInput, ProviderFacts, Send
 
 
 class Outcome(enum.Enum):
@@ -56,7 +58,8 @@ class Observed(MessageEvent):
 
     TOPIC: ClassVar[str] = "engage.message.Observed"
     # v2: `claimed_at`, the time the report claimed when the clock-skew policy clamped it
-    class_version: ClassVar[int] = 2
+    # v3: `facts`, what the report says under the core's names
+    class_version: ClassVar[int] = 3
 
     status: str
     occurred_at: datetime | None
@@ -69,10 +72,20 @@ class Observed(MessageEvent):
     # the report's own time when it was further ahead of ours than the clock-skew policy
     # allows, and `occurred_at` is when we recorded it instead (None: not clamped)
     claimed_at: datetime | None = None
+    # what the report says besides its status (contact, text, group, error…), typed: the one
+    # thing the core reads of a report beyond its status (`details` is the record as sent)
+    facts: ProviderFacts = NO_FACTS
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state.setdefault("claimed_at", None)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """An event stored before typed facts: its facts read from its `details`, as the core
+        read them then (`facts_from_details`), so a rebuild publishes the same events."""
+        facts = facts_from_details(Channel(state["channel"]), state["status"], state["details"])
+        state["facts"] = facts.given()
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +97,96 @@ class DuplicateIgnored(MessageEvent):
     status: str  # the reported status, or "processed" for a repeated send record
     occurred_at: datetime | None
     dedup_keys: tuple[str, ...]  # all of them: a key new to the message joins the seen ones
+
+
+# Reading facts out of `details`, under the wire names providers use (Twilio's `From`, `Body`,
+# `OptOutType`, `ErrorCode`; SendGrid's `email`, `reason`, `type`; Meta's `recipient_id`,
+# `errors`): the one place in the core that still does. It serves the records from before
+# typed facts only: events stored before `Observed` v3 (`upcast_v2_v3`) and observations that
+# carry no facts (`Observation.facts` None: an `engage observe` line written the old way).
+# Adapters fill `ProviderFacts` themselves; nothing else in the core reads `details`.
+
+_INBOUND = frozenset({"receiving", "received"})
+_GROUP_EVENTS = frozenset({"group_unsubscribe", "group_resubscribe"})
+
+
+def _text(details: Mapping[str, Any], *names: str) -> str | None:
+    """The first of these fields that holds a non-blank string."""
+    for name in names:
+        value = details.get(name)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+def _contact(channel: Channel, details: Mapping[str, Any], status: str) -> str | None:
+    """The address the core took for the report's contact: the email's `email`; an inbound
+    message's `From`, else `from`; a status report's `To`, else `recipient_id`. A number in
+    digits only (Meta's) gains its `+`, and a value that is no contact gives way to the next."""
+    if channel is Channel.EMAIL:
+        email = _text(details, "email")
+        return email.strip() if email is not None else None
+    names = ("From", "from") if status in _INBOUND else ("To", "recipient_id")
+    for name in names:
+        raw = _text(details, name)
+        if raw is None:
+            continue
+        text = raw.strip()
+        text = "+" + text if text.isdigit() else text
+        try:
+            ContactKey.parse(SubscriptionChannel(channel.value.upper()), text)
+        except InvalidInput:
+            continue
+        return text
+    return None
+
+
+def _error_code(details: Mapping[str, Any]) -> str | None:
+    """Twilio's `ErrorCode`, else the code of Meta's first error."""
+    error = details.get("ErrorCode")
+    errors = details.get("errors")
+    if error in (None, "") and isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        error = errors[0].get("code")
+    return None if error in (None, "") else str(error)
+
+
+def _attempt(value: object) -> str | int | float | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return value
+    return orjson.dumps(value).decode()  # no provider sends these; kept readable, not lost
+
+
+def _keyword_facts(details: Mapping[str, Any]) -> dict[str, Any]:
+    """Twilio's `OptOutType`, a tapped `choice` (any value marks one) and the typed text."""
+    opt_out, choice = details.get("OptOutType"), details.get("choice")
+    return {
+        "opt_out": opt_out if isinstance(opt_out, str) else None,
+        "choice": choice if isinstance(choice, str) or choice is None else str(choice),
+        "text": _text(details, "Body", "body", "text"),
+    }
+
+
+def facts_from_details(
+    channel: Channel, status: str, details: Mapping[str, Any]
+) -> ProviderFacts:
+    """The facts a report's `details` held under providers' wire names, read as the core read
+    them before typed facts (for old records only: see above)."""
+    url, reason, kind = details.get("url"), details.get("reason"), details.get("type")
+    group = details.get("group") if status in _GROUP_EVENTS else None
+    if not isinstance(group, str) and status in _GROUP_EVENTS:
+        group = _text(details, "group_name")
+    return ProviderFacts(
+        contact=_contact(channel, details, status),
+        group=group if isinstance(group, str) else None,
+        link_url=url if isinstance(url, str) and status == "click" else None,
+        error_code=_error_code(details),
+        reason=reason if isinstance(reason, str) else None,
+        bounce_type=kind if isinstance(kind, str) and status == "bounced" else None,
+        attempt=_attempt(details.get("attempt")),
+        **(_keyword_facts(details) if status in _INBOUND else {}),
+    )
 
 
 MESSAGE_EVENT_CLASSES: tuple[type[MessageEvent], ...] = (SendRecorded, Observed, DuplicateIgnored)

@@ -41,6 +41,7 @@ def _observed(event: Observed) -> tuple[HistoryEntry, ...]:
             occurred_at=event.occurred_at,
             event_id=event.event_id,
             details=event.details,
+            facts=event.facts,
             claimed_at=event.claimed_at,
         ),
     )

@@ -15,7 +15,7 @@ from uuid import UUID
 import attrs
 
 from engage_core.channels import Channel
-from engage_core.observations import Send
+from engage_core.observations import NO_FACTS, ProviderFacts, Send
 
 
 @attrs.frozen
@@ -41,6 +41,7 @@ class HistoryEntry:
     occurred_at: datetime | None = None
     event_id: str | None = None
     details: Mapping[str, Any] = attrs.field(factory=dict)
+    facts: ProviderFacts = NO_FACTS  # what the report says, under the core's names
     # the time the report claimed, when the clock-skew policy recorded `occurred_at` instead
     claimed_at: datetime | None = None
 

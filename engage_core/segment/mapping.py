@@ -30,7 +30,6 @@ from typing import Any
 
 import attrs
 
-from engage_core.channels import Channel
 from engage_core.consent.contacts import ContactKey, SubscriptionChannel
 from engage_core.consent.events import (
     ChannelUpdateRecorded,
@@ -40,7 +39,7 @@ from engage_core.consent.events import (
 from engage_core.consent.rules import SubscriptionState, SubscriptionStatus
 from engage_core.lifecycles import LIFECYCLES
 from engage_core.message.events import MessageEvent, Observed, Outcome, SendRecorded
-from engage_core.observations import InvalidInput, Send
+from engage_core.observations import NO_FACTS, InvalidInput, ProviderFacts, Send
 from engage_core.segment.names import (
     CHANNEL_SUBSCRIPTION_UPDATED,
     EMAIL_SUBSCRIBED,
@@ -97,24 +96,17 @@ def _message_id(event: Any, n: int = 0) -> str:
     return base if n == 0 else f"{base}-{n}"
 
 
-def _contact_of(event: MessageEvent, details: Mapping[str, Any], send: Send | None
+def _contact_of(event: MessageEvent, facts: ProviderFacts, send: Send | None
                 ) -> ContactKey | None:  # fmt: skip
-    """The contact a message went to (or, inbound, came from), normalised."""
+    """The contact a message went to (or, inbound, came from), normalised: the send record's
+    `to`, else the report's contact (an inbound message's is its sender, whoever we sent to)."""
     channel = SubscriptionChannel(event.channel.value.upper())
-    candidates: list[object] = []
-    if event.channel is Channel.EMAIL:
-        candidates = [send.to if send else None, details.get("email")]
-    elif isinstance(event, Observed) and event.status in {"received", "receiving"}:
-        candidates = [details.get("From"), details.get("from")]
-    else:
-        candidates = [send.to if send else None, details.get("To"), details.get("recipient_id")]
-    for raw in candidates:
-        if isinstance(raw, str) and raw.strip():
-            text = raw.strip()
-            if channel is not SubscriptionChannel.EMAIL and text.isdigit():
-                text = "+" + text  # Meta's wa_id / recipient_id: E.164 without the "+"
+    inbound = isinstance(event, Observed) and event.status in {"received", "receiving"}
+    sent_to = send.to if send is not None and not inbound else None
+    for raw in (sent_to, facts.contact):
+        if raw is not None and raw.strip():
             try:
-                return ContactKey.parse(channel, text)
+                return ContactKey.parse(channel, raw.strip())
             except InvalidInput:
                 continue
     return None
@@ -123,10 +115,13 @@ def _contact_of(event: MessageEvent, details: Mapping[str, Any], send: Send | No
 Who = tuple[str | None, str | None]  # (userId, anonymousId): exactly one set
 
 
-def _who(event: MessageEvent, details: Mapping[str, Any], send: Send | None) -> Who:
+def _who(event: MessageEvent, _: object, send: Send | None) -> Who:
+    """(userId, anonymousId) of a message event. The second argument (what callers pass as the
+    report's record) is not read: the contact comes from the report's typed facts."""
     if send is not None and send.user_id:
         return send.user_id, None
-    contact = _contact_of(event, details, send)
+    facts = event.facts if isinstance(event, Observed) else NO_FACTS
+    contact = _contact_of(event, facts, send)
     if contact is not None:
         return None, anonymous_id(contact.key)
     # no contact known at all: still a stable id, per message, so the event is not lost
@@ -146,27 +141,21 @@ def _track(
 
 
 def _facts(event: Observed) -> dict[str, Any]:
-    """The report's own facts, named the same whatever the provider."""
-    d = event.details
+    """The report's own facts, named the same whatever the provider (its adapter typed them)."""
+    given = event.facts
     facts: dict[str, Any] = {}
-    if event.status == "click" and isinstance(d.get("url"), str):
-        facts["link_url"] = d["url"]
-    error = d.get("ErrorCode")
-    errors = d.get("errors")
-    if error in (None, "") and isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        error = errors[0].get("code")
-    if error not in (None, ""):
-        facts["error_code"] = str(error)
-    if isinstance(d.get("reason"), str):  # SendGrid bounces, drops, deferrals
-        facts["reason"] = d["reason"]
-    if event.status == "bounced" and isinstance(d.get("type"), str):
-        facts["bounce_type"] = d["type"]
-    if d.get("attempt") not in (None, ""):
-        facts["attempt"] = d["attempt"]
-    if event.status in {"group_unsubscribe", "group_resubscribe"} and isinstance(
-        d.get("group"), str
-    ):
-        facts["group"] = d["group"]
+    if event.status == "click" and given.link_url is not None:
+        facts["link_url"] = given.link_url
+    if given.error_code is not None and given.error_code != "":
+        facts["error_code"] = given.error_code
+    if given.reason is not None:  # SendGrid bounces, drops, deferrals
+        facts["reason"] = given.reason
+    if event.status == "bounced" and given.bounce_type is not None:
+        facts["bounce_type"] = given.bounce_type
+    if given.attempt is not None and given.attempt != "":
+        facts["attempt"] = given.attempt
+    if event.status in {"group_unsubscribe", "group_resubscribe"} and given.group is not None:
+        facts["group"] = given.group
     if event.status in {"open", "machine_open"}:
         facts["machine_open"] = event.status == "machine_open"
     return facts

@@ -34,6 +34,7 @@ from adapters.providers.base import (
     require_json,
 )
 from engage_core import Channel, InvalidInput, Observation
+from engage_core.observations import ProviderFacts
 
 APP_SECRET_VAR = "ENGAGE_META_APP_SECRET"
 VERIFY_TOKEN_VAR = "ENGAGE_META_VERIFY_TOKEN"
@@ -269,7 +270,22 @@ def _status(status: dict[str, Any]) -> Observation:
         occurred_at=seconds,
         details=status,
         provider_keys=(_key(key),),
+        facts=ProviderFacts(contact=_number(status.get("recipient_id")), error_code=_error(status)),
     )
+
+
+def _number(value: object) -> str | None:
+    """A wa_id as E.164: Meta writes it without its `+`."""
+    match = _NUMBER.fullmatch(value) if isinstance(value, str) else None
+    return f"+{match.group(1)}" if match else None
+
+
+def _error(status: Mapping[str, Any]) -> str | None:
+    """The code of the status's first error (Meta lists them; the first is the cause)."""
+    errors = status.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    code = first.get("code") if isinstance(first, dict) else None
+    return None if code in (None, "") else str(code)
 
 
 def _inbound(message: dict[str, Any]) -> Observation:
@@ -285,6 +301,11 @@ def _inbound(message: dict[str, Any]) -> Observation:
     sender = _sender(message.get("from"))
     if sender is not None:
         details["From"] = sender
+    facts = ProviderFacts(
+        contact=sender,
+        text=value if typed and value is not None and value.strip() else None,
+        choice=None if typed else value,
+    )
     return Observation(
         channel=Channel.WHATSAPP,
         provider=PROVIDER,
@@ -294,6 +315,7 @@ def _inbound(message: dict[str, Any]) -> Observation:
         event_id=wamid,
         details=details,
         provider_keys=(_key([wamid, "received", seconds]),),
+        facts=facts,
     )
 
 

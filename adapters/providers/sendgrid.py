@@ -39,6 +39,7 @@ from adapters.providers.base import (
     require_json,
 )
 from engage_core import Channel, InvalidInput, Observation, Send
+from engage_core.observations import ProviderFacts
 
 PROVIDER: Final = "sendgrid"
 PUBLIC_KEY_VARIABLE: Final = "ENGAGE_SENDGRID_PUBLIC_KEY"
@@ -260,6 +261,7 @@ def _map_event(event: object, sends: set[tuple[Any, ...]]) -> tuple[Observation,
     email = _text(event, "email", "missing email")
     provider_message_id = _provider_message_id(full_id)
     occurred_at = _timestamp(event)
+    details = _details(name, event)
     observation = Observation(
         channel=Channel.EMAIL,
         provider=PROVIDER,
@@ -267,8 +269,9 @@ def _map_event(event: object, sends: set[tuple[Any, ...]]) -> tuple[Observation,
         status=_status(name, event),
         occurred_at=occurred_at,
         event_id=_event_id(event),
-        details=_details(name, event),
+        details=details,
         provider_keys=(_composite_key(full_id, name, event),),
+        facts=_facts(name, email, details),
     )
     # SendGrid's `processed` is when it took the message: the send record's sent_at, so the
     # Email Processed published from that record carries the provider's time
@@ -353,6 +356,22 @@ def _details(name: str, event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(group, int) or isinstance(group, bool):
         raise _Unusable(f"{name} without an integer asm_group_id (got {group!r})")
     return {**event, "group": str(group)}
+
+
+def _facts(name: str, email: str, details: Mapping[str, Any]) -> ProviderFacts:
+    """What the core reads of a SendGrid event: the address; a group event's group (its
+    `asm_group_id`, as `_details` wrote it); a click's `url`; a bounce's `type`; the `reason`
+    of a bounce, drop or deferral; a deferral's `attempt`."""
+    url, reason, kind = details.get("url"), details.get("reason"), details.get("type")
+    attempt = details.get("attempt")
+    return ProviderFacts(
+        contact=email.strip(),
+        group=details["group"] if name in _GROUP_EVENTS else None,
+        link_url=url if name == "click" and isinstance(url, str) else None,
+        reason=reason if isinstance(reason, str) else None,
+        bounce_type=kind if name == "bounce" and isinstance(kind, str) else None,
+        attempt=attempt if isinstance(attempt, str | int) and attempt != "" else None,
+    )
 
 
 def _composite_key(sg_message_id: str, name: str, event: Mapping[str, Any]) -> str:

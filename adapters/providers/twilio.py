@@ -36,6 +36,7 @@ from adapters.providers.base import (
     media_type,
 )
 from engage_core import Channel, InvalidInput, Observation
+from engage_core.observations import ProviderFacts
 
 PROVIDER = "twilio"
 AUTH_TOKEN_ENV_VAR = "ENGAGE_TWILIO_AUTH_TOKEN"
@@ -350,6 +351,31 @@ def _observation(
         details=details,
         # JSON, so that no part can run into the next
         provider_keys=(orjson.dumps(composite).decode(),),
+        facts=_facts(status, params, details),
+    )
+
+
+def _one(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _facts(status: str, params: Mapping[str, Any], details: Mapping[str, Any]) -> ProviderFacts:
+    """What the core reads of a Twilio report: the recipient of a status callback (`To`) or
+    the sender of an inbound message (`From`, with its `whatsapp:` prefix); on an inbound
+    message its `Body` (typed, unless a tapped choice), the tapped title, and Advanced
+    Opt-Out's `OptOutType`; on a failure its `ErrorCode`."""
+    inbound = status in {"receiving", "received"}
+    contact = _one(params, "From" if inbound else "To")
+    error = params.get("ErrorCode")
+    choice = details.get(CHOICE_KEY)
+    opt_out = params.get("OptOutType")
+    return ProviderFacts(
+        contact=contact.strip() if contact is not None else None,
+        text=_one(params, "Body") if inbound else None,
+        choice=choice if inbound and isinstance(choice, str) else None,
+        opt_out=opt_out if inbound and isinstance(opt_out, str) else None,
+        error_code=None if error in (None, "") else str(error),
     )
 
 

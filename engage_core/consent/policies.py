@@ -36,6 +36,9 @@ _INBOUND = frozenset({"receiving", "received"})
 
 @attrs.frozen
 class PolicySettings:
+    """What a deployment may choose about the policies: whether a spam report unsubscribes, the
+    region a number without `+` is read in, and the keywords."""
+
     spam_report_unsubscribes: bool = True
     default_region: str = DEFAULT_REGION
     keywords: Keywords = DEFAULT_KEYWORDS

@@ -83,9 +83,15 @@ class Observed(MessageEvent):
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         """An event stored before typed facts: its facts read from its `details`, as the core
-        read them then (`facts_from_details`), so a rebuild publishes the same events."""
-        facts = facts_from_details(Channel(state["channel"]), state["status"], state["details"])
-        state["facts"] = facts.given()
+        read them then (`facts_from_details`), so a rebuild publishes the same events. This
+        is the one place the core still reads providers' wire names out of `details`, for
+        records from before v3 only. A record that is no `Observed` is left as it is, for
+        structuring to refuse naming what is wrong."""
+        channel, status, details = state.get("channel"), state.get("status"), state.get("details")
+        known = channel in {c.value for c in Channel} and isinstance(status, str)
+        if known and isinstance(details, dict):
+            facts = facts_from_details(Channel(channel), str(status), details)
+            state["facts"] = facts.given()
 
 
 @attrs.frozen(kw_only=True)

@@ -11,6 +11,7 @@ from eventsourcing.persistence import StoredEvent
 
 from engage_core.consent.events import ChannelUpdateRecorded
 from engage_core.message.events import Observed
+from engage_core.observations import ProviderFacts
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
 
 MAPPER = CattrsMapper(transcoder=OrjsonTranscoder())
@@ -44,12 +45,13 @@ def test_a_consent_event_from_before_v2_loads_and_is_stored_as_v2() -> None:
     assert MAPPER.to_domain_event(again) == event
 
 
-def test_an_observed_from_before_v2_loads_and_is_stored_as_v2() -> None:
+def test_an_observed_from_before_v2_loads_and_is_stored_as_the_current_version() -> None:
     stored = StoredEvent(uuid4(), 3, Observed.TOPIC, OBSERVED_V1)
     event = MAPPER.to_domain_event(stored)
     assert isinstance(event, Observed)
     assert event.claimed_at is None
     assert event.status_after == "delivered"
     again = MAPPER.to_stored_event(event)
-    assert orjson.loads(again.state)["class_version"] == 2
+    assert orjson.loads(again.state)["class_version"] == Observed.class_version == 3
+    assert event.facts == ProviderFacts()
     assert MAPPER.to_domain_event(again) == event

@@ -162,12 +162,12 @@ def _digest(value: object) -> str:
     return hashlib.sha256(_canonical_json(value)).hexdigest()[:32]
 
 
-def _fact_text(_: object, attribute: attrs.Attribute[object], value: object) -> None:
+def _fact_text(_: object, attribute: Any, value: object) -> None:
     if value is not None and not isinstance(value, str):
         raise InvalidInput(f"facts.{attribute.name}", f"a string when given (got {value!r})")
 
 
-def _fact_count(_: object, __: object, value: object) -> None:
+def _fact_count(_: object, __: object, value: Any) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
         raise InvalidInput("facts.attempt", f"a string or a number when given (got {value!r})")
 

@@ -28,15 +28,15 @@ def _is_details(node: ast.expr) -> bool:
 def _lookups(tree: ast.AST) -> list[int]:
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript) and _is_details(node.value):
-            lines.append(node.lineno)
-        elif (
+        subscript = isinstance(node, ast.Subscript) and _is_details(node.value)
+        lookup = (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr in {"get", "pop", "setdefault", "__getitem__"}
             and _is_details(node.func.value)
-        ):
-            lines.append(node.lineno)
+        )
+        if subscript or lookup:
+            lines.append(getattr(node, "lineno", 0))
     return lines
 
 

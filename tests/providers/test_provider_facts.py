@@ -74,7 +74,7 @@ def test_a_twilio_status_names_its_recipient_and_an_inbound_message_its_sender()
     (inbound,) = _observations("twilio", "whatsapp-inbound")
     assert inbound.facts is not None
     assert inbound.facts.contact == inbound.details["From"]
-    assert inbound.facts.contact.startswith("whatsapp:+")
+    assert (inbound.facts.contact or "").startswith("whatsapp:+")
 
 
 def test_meta_types_typed_text_apart_from_a_tapped_choice_and_adds_the_plus() -> None:

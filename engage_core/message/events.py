@@ -174,18 +174,21 @@ def _keyword_facts(details: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _group(details: Mapping[str, Any]) -> str | None:
+    """`group` as written (what was published), else `group_name` (what consent also read)."""
+    group = details.get("group")
+    return group if isinstance(group, str) else _text(details, "group_name")
+
+
 def facts_from_details(
     channel: Channel, status: str, details: Mapping[str, Any]
 ) -> ProviderFacts:
     """The facts a report's `details` held under providers' wire names, read as the core read
     them before typed facts (for old records only: see above)."""
     url, reason, kind = details.get("url"), details.get("reason"), details.get("type")
-    group = details.get("group") if status in _GROUP_EVENTS else None
-    if not isinstance(group, str) and status in _GROUP_EVENTS:
-        group = _text(details, "group_name")
     return ProviderFacts(
         contact=_contact(channel, details, status),
-        group=group if isinstance(group, str) else None,
+        group=_group(details) if status in _GROUP_EVENTS else None,
         link_url=url if isinstance(url, str) and status == "click" else None,
         error_code=_error_code(details),
         reason=reason if isinstance(reason, str) else None,

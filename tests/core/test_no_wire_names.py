@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import engage_core
-from engage_core.consent.keywords import DEFAULT_KEYWORDS, Keyword
+from engage_core.consent.keywords import DEFAULT_KEYWORDS, DEFAULT_WORDS, Keyword
 from engage_core.observations import ProviderFacts
 
 CORE = Path(engage_core.__file__).parent
@@ -54,11 +54,16 @@ def test_the_check_sees_a_lookup() -> None:
     assert _lookups(ast.parse(UPCASTER.read_text()))  # the upcaster itself still does
 
 
-@given(st.sampled_from(["stop", "START", "help"]), st.sampled_from(["", " ", "\t"]))
-def test_a_keyword_is_the_typed_text_whole(word: str, space: str) -> None:
-    assert DEFAULT_KEYWORDS.verdict(ProviderFacts(text=space + word + space)) is Keyword(
-        word.upper()
-    )
+WORDS = [(kind, word) for kind, words in DEFAULT_WORDS.items() for word in words]
+
+
+@given(st.sampled_from(WORDS), st.sampled_from(["", " ", "\t", " \n"]), st.booleans())
+def test_a_keyword_is_the_typed_text_whole(
+    variant: tuple[Keyword, str], space: str, lower: bool
+) -> None:
+    kind, word = variant
+    typed = space + (word.lower() if lower else word) + space
+    assert DEFAULT_KEYWORDS.verdict(ProviderFacts(text=typed)) is kind
     assert DEFAULT_KEYWORDS.verdict(ProviderFacts(text=f"please {word}")) is None
 
 

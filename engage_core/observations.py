@@ -180,12 +180,10 @@ class ProviderFacts:
     fact is optional. One value rather than ten fields of `Observation`: it is stored, bounded
     and compared whole, and a fact added later changes one class."""
 
-    # the recipient of a status report, or the sender of an inbound message, in a form
-    # `ContactKey.parse` reads (an address, `+` and digits, `whatsapp:+…`)
+    # a status report's recipient, an inbound message's sender, as `ContactKey.parse` reads it
     contact: str | None = attrs.field(default=None, validator=_fact_text)
     text: str | None = attrs.field(default=None, validator=_fact_text)  # typed by the user
-    # the title of a tapped button or list row ("" when it has none): an answer in a
-    # conversation, never typed text, so never a keyword
+    # a tapped button's or list row's title ("" if none): an answer, never typed, no keyword
     choice: str | None = attrs.field(default=None, validator=_fact_text)
     # the provider's own opt-out reading of an inbound message (Twilio's STOP, START, HELP)
     opt_out: str | None = attrs.field(default=None, validator=_fact_text)
@@ -312,7 +310,8 @@ def check_details_size(observation: Observation, limit: int) -> None:
     (or its facts), as compact JSON, are over `limit` bytes: they are stored with the report and
     read back with every history of its message, so one oversized report would weigh on all of
     them. The facts repeat a part of the details, so they have the same limit, on their own."""
-    parts = (("details", observation.details), ("facts", _given(observation.facts)))
+    facts = observation.facts.given() if observation.facts is not None else {}
+    parts = (("details", observation.details), ("facts", facts))
     for field, value in parts:
         size = len(orjson.dumps(value)) if value else 0
         if size > limit:
@@ -321,9 +320,6 @@ def check_details_size(observation: Observation, limit: int) -> None:
                 f"{size} bytes as JSON, over the limit of {limit} ({SETTINGS['details_bytes']})",
             )
 
-
-def _given(facts: ProviderFacts | None) -> dict[str, Any]:
-    return facts.given() if facts is not None else {}
 
 
 def parse_observation(data: object, *, limits: Limits = DEFAULT_LIMITS) -> Observation:

@@ -81,7 +81,7 @@ import attrs
 import orjson
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from adapters.imports.subscriptions_csv import ImportResult, import_subscriptions
+from adapters.imports.subscriptions_csv import import_subscriptions
 from adapters.stores import store_env
 from benchmarks.consent_csv import Generated, write_csv
 from benchmarks.harness import (
@@ -97,6 +97,7 @@ from benchmarks.harness import (
 )
 from benchmarks.ingest import CREATE_TABLE, INSERT
 from engage_core.application import EngageApplication
+from engage_core.counts import Counts
 
 SUBJECT = "import, engage store"
 RAW = "csv + sqlite3 executemany"
@@ -135,7 +136,7 @@ def open_application(database: Path) -> EngageApplication:
     return app
 
 
-def import_file(app: EngageApplication, csv_path: Path, errors_path: Path) -> ImportResult:
+def import_file(app: EngageApplication, csv_path: Path, errors_path: Path) -> Counts:
     """The import as the CLI runs it: the file read from disk, failed rows to an error file."""
     with (
         csv_path.open(encoding="utf-8-sig", newline="") as source,
@@ -155,7 +156,7 @@ def _count_stored(database: Path) -> int:
 class _Seen:
     """What the subject's rounds returned and stored, for the report and the checks."""
 
-    imports: list[ImportResult] = attrs.Factory(list)
+    imports: list[Counts] = attrs.Factory(list)
     stored: list[int] = attrs.Factory(list)
 
 
@@ -168,7 +169,7 @@ def _import_trial(csv_path: Path, seen: _Seen) -> Iterator[Run]:
         def run() -> int:
             result = import_file(app, csv_path, Path(directory) / "errors.csv")
             seen.imports.append(result)
-            return result.rows
+            return result.received
 
         try:
             yield run
@@ -221,7 +222,7 @@ class PeakMemory:
     before_kib: int
     peak_kib: int
     seconds: float
-    result: ImportResult
+    result: Counts
 
 
 def _child(csv_path: Path, directory: Path) -> dict[str, object]:
@@ -235,14 +236,14 @@ def _child(csv_path: Path, directory: Path) -> dict[str, object]:
 def peak_memory(csv_path: Path) -> PeakMemory:
     """Import `csv_path` into a fresh database in a fresh process and read its peak RSS."""
     report = child_report("benchmarks.consent_import", str(csv_path))
-    result = ImportResult(
-        rows=report["rows"],
+    result = Counts(
+        received=report["received"],
         applied=report["applied"],
         unchanged=report["unchanged"],
-        failed=report["failed"],
+        rejected=report["rejected"],
     )
     return PeakMemory(
-        result.rows, int(report["before_kib"]), int(report["peak_kib"]),
+        result.received, int(report["before_kib"]), int(report["peak_kib"]),
         float(report["seconds"]), result,
     )  # fmt: skip
 
@@ -253,7 +254,7 @@ class ConsentRun:
 
     result: Result
     generated: Generated
-    imports: tuple[ImportResult, ...]  # the subject's result, each round
+    imports: tuple[Counts, ...]  # the subject's result, each round
     stored_events: tuple[int, ...]  # rows in the subject's stored_events, each round
     memory: tuple[PeakMemory, ...]  # the smaller size first
 
@@ -281,12 +282,12 @@ def _report(run: ConsentRun, *, seed: int, repeats: int) -> str:
         f"baseline; the ratio goal {RATIO_GOAL:g}x is it against the baseline at 1M rows)"
     )
     imported = run.imports[-1]
-    adds_up = imported.applied + imported.unchanged + imported.failed == imported.rows == g.rows
+    adds_up = imported.adds_up and imported.received == g.rows
     lines.append(
-        f"  import result: {imported.rows:,} rows = {imported.applied:,} applied + "
-        f"{imported.unchanged:,} unchanged + {imported.failed:,} failed"
-        f"{'' if adds_up else ' (MISMATCH with the rows generated)'}; failed "
-        f"{'=' if imported.failed == g.bad_rows else '!= (MISMATCH)'} bad rows generated "
+        f"  import result: {imported.received:,} rows = {imported.applied:,} applied + "
+        f"{imported.unchanged:,} unchanged + {imported.rejected:,} rejected"
+        f"{'' if adds_up else ' (MISMATCH with the rows generated)'}; rejected "
+        f"{'=' if imported.rejected == g.bad_rows else '!= (MISMATCH)'} bad rows generated "
         f"({g.bad_rows:,}); {run.stored_events[-1]:,} events stored "
         f"({run.stored_events[-1] / g.rows:.2f} per row)"
     )

@@ -233,7 +233,7 @@ def import_subscriptions(args: argparse.Namespace) -> int:
         if errors is not None:
             errors.close()
     print(dumps(attrs.asdict(result)))
-    return 1 if result.rows and result.failed == result.rows else 0
+    return 1 if result.received and result.rejected == result.received else 0
 
 
 def demo(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from engage_core.consent.events import clamped, first_refusal, request_outcome
 from engage_core.consent.rules import (
     SourceKind,
 )
+from engage_core.counts import Counts
 from engage_core.observations import InvalidInput, parse_timestamp
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def identify(args: argparse.Namespace) -> int:
     with application(args.store) as app:
         counts = {"calls": len(calls), **_apply_identify_items(app, judged)}
     print(dumps(counts))
-    return 1 if counts["failed"] and counts["failed"] == counts["items"] else 0
+    return 1 if counts["rejected"] and counts["rejected"] == counts["received"] else 0
 
 
 def _identify_calls(name: str, body: bytes) -> list[Any]:
@@ -175,24 +176,31 @@ def _identify_calls(name: str, body: bytes) -> list[Any]:
     return calls
 
 
+# a request's outcome (`request_outcome`, the API's words) as the counts name it
+_COUNTED_AS = {"applied": "applied", "stale": "late", "duplicate": "duplicates",
+               "unchanged": "unchanged"}  # fmt: skip
+
+
 def _apply_identify_items(
     app: EngageApplication, judged: list[ItemChanges | ItemFailure]
 ) -> dict[str, int]:
-    """Apply every item's changes in one save; count each item, say why each failed."""
-    counts = dict.fromkeys(("applied", "stale", "duplicate", "unchanged", "failed", "clamped"), 0)
+    """Apply every item's changes in one save; count each item (`Counts`, and how many had
+    their time clamped), say why each failed."""
+    counts = dict.fromkeys(("applied", "unchanged", "duplicates", "late", "rejected"), 0)
+    clamped_items = 0
     changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
     events = iter(app.change_consent(changes))
     for item in judged:
         if isinstance(item, ItemFailure):
             print(f"engage: {item.error_code}: {item.error_message}", file=sys.stderr)
-            counts["failed"] += 1
+            counts["rejected"] += 1
             continue
         decided = [next(events) for _ in item.changes]
         refused = first_refusal(decided)
         if refused is not None:
             print(f"engage: {refused.value}: {dict(item.item)}", file=sys.stderr)
-            counts["failed"] += 1
+            counts["rejected"] += 1
         else:
-            counts[request_outcome(decided)] += 1
-        counts["clamped"] += clamped(decided)
-    return {"items": len(judged), **counts}
+            counts[_COUNTED_AS[request_outcome(decided)]] += 1
+        clamped_items += clamped(decided)
+    return {**Counts(received=len(judged), **counts).as_dict(), "clamped": clamped_items}

@@ -65,8 +65,8 @@ def _core_verbs(verbs: Verbs) -> None:
     observe = verbs.add(
         "observe", "apply provider-neutral observations (JSON Lines) to messages",
         "prints one line of counts, which add up to `received`:\n"
-        '  {"received": N, "applied": N, "duplicates": N, "late": N, "conflicts": N,\n'
-        '   "rejected": N}\n'
+        '  {"received": N, "applied": N, "unchanged": N, "duplicates": N, "late": N,\n'
+        '   "conflicts": N, "partial": N, "rejected": N, "quarantined": N}\n'
         "each rejected line is named on stderr with its reason.\n\n"
         "exit codes: 0 done; 1 every line rejected, or the store failed part-way (the counts\n"
         "printed say what was saved); 2 usage error.",

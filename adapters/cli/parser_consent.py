@@ -21,9 +21,11 @@ def add_parsers(verbs: Verbs) -> None:
     bulk = verbs.nested(subscriptions)
     csv_import = bulk.add(
         "import", "apply a Segment subscription CSV, rows in order",
-        "prints one line of row counts, which add up to `rows`:\n"
-        '  {"rows": N, "applied": N, "partial": N, "unchanged": N, "failed": N}\n'
-        "each failed row is named on stderr (row number, error code, message).\n\n"
+        "prints one line of row counts (Engage's one counts vocabulary), which add up to\n"
+        "`received`:\n"
+        '  {"received": N, "applied": N, "unchanged": N, "duplicates": N, "late": N,\n'
+        '   "conflicts": N, "partial": N, "rejected": N, "quarantined": N}\n'
+        "each rejected row is named on stderr (row number, error code, message).\n\n"
         + _COUNTS_EXIT.format(what="row") + "\n"
         "A bad header applies nothing (exit 1); a stop part-way prints the counts so far.",
         "adapters.cli.commands:import_subscriptions",
@@ -57,9 +59,11 @@ def _api_verbs(bulk: Verbs) -> None:
     identify_call = bulk.add(
         "identify", "apply Segment identify calls' context.messaging_subscriptions",
         "prints one line of counts:\n"
-        '  {"calls": N, "items": N, "applied": N, "stale": N, "duplicate": N,\n'
-        '   "unchanged": N, "failed": N, "clamped": N}\n'
-        "each failed item is named on stderr.\n\n" + _COUNTS_EXIT.format(what="item"),
+        '  {"calls": N, "received": N, "applied": N, "unchanged": N, "duplicates": N,\n'
+        '   "late": N, "conflicts": N, "partial": N, "rejected": N, "quarantined": N,\n'
+        '   "clamped": N}\n'
+        "where `received` counts items; each rejected item is named on stderr.\n\n"
+        + _COUNTS_EXIT.format(what="item"),
         "adapters.cli.consent:identify",
     )  # fmt: skip
     identify_call.add_argument(

@@ -26,8 +26,8 @@ def _requests(verbs: Verbs) -> None:
     verb = verbs.add(
         "ingest", "feed one raw provider webhook body through verification and the core",
         "prints one line of counts:\n"
-        '  {"received", "applied", "duplicates", "late", "conflicts", "rejected",\n'
-        '   "quarantined", "ignored": […]?, "errors": […]?, "held": ID?}\n'
+        '  {"received", "applied", "unchanged", "duplicates", "late", "conflicts", "partial",\n'
+        '   "rejected", "quarantined", "ignored": […]?, "errors": […]?, "held": ID?}\n'
         "a refused or held request is said on stderr (see `engage quarantine list`).\n\n"
         "exit codes: 0 something landed (or nothing failed); 1 nothing landed and something\n"
         "was rejected or held, or the file cannot be read; 2 usage error.",

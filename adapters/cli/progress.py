@@ -36,7 +36,7 @@ def progress_bar(stream: TextIO, *, force: bool = False) -> Iterator[Callable[[A
         task = bar.add_task("import", total=size, rows=0)
 
         def advance(counts: Any) -> None:
-            bar.update(task, completed=_position(stream), rows=getattr(counts, "rows", 0))
+            bar.update(task, completed=_position(stream), rows=getattr(counts, "received", 0))
 
         yield advance
         bar.update(task, completed=size)

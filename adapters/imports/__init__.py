@@ -2,9 +2,8 @@
 
 from adapters.imports.subscriptions_csv import (
     ErrorFile,
-    ImportResult,
     ImportStopped,
     import_subscriptions,
 )
 
-__all__ = ["ErrorFile", "ImportResult", "ImportStopped", "import_subscriptions"]
+__all__ = ["ErrorFile", "ImportStopped", "import_subscriptions"]

@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-import attrs
-
 from adapters.imports.csv_rows import TooLarge, Unreadable, bounded_rows
 from engage_core import EngageApplication
 from engage_core.consent.csv_format import (
@@ -32,25 +30,9 @@ from engage_core.consent.csv_format import (
     read_row,
 )
 from engage_core.consent.events import ConsentEvent, changed_anything, first_refusal
+from engage_core.counts import Counts
 
 ROWS_PER_BATCH = 1000
-
-
-@attrs.frozen
-class ImportResult:
-    """Row counts; they add up to `rows`."""
-
-    rows: int = 0
-    applied: int = 0
-    # some of the row's cells were accepted and some refused: the error file says which
-    partial: int = 0
-    unchanged: int = 0
-    failed: int = 0
-
-    def __add__(self, other: ImportResult) -> ImportResult:
-        return ImportResult(
-            *(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True))
-        )
 
 
 class ErrorFile:
@@ -77,7 +59,7 @@ class ImportStopped(Exception):
     """The file became unreadable part-way: rows up to `last_row` were applied (`result`).
     (The file is decoded in chunks, so the bad byte may lie a few rows further on.)"""
 
-    def __init__(self, result: ImportResult, last_row: int, reason: str) -> None:
+    def __init__(self, result: Counts, last_row: int, reason: str) -> None:
         super().__init__(f"unreadable after row {last_row} ({reason})")
         self.result = result
         self.last_row = last_row
@@ -99,11 +81,11 @@ def import_subscriptions(
     source: str,
     errors: TextIO | None = None,
     on_error: Callable[[RowError], None] | None = None,
-    on_batch: Callable[[ImportResult], None] | None = None,
+    on_batch: Callable[[Counts], None] | None = None,
     clock: Callable[[], datetime] | None = None,
     rows_per_batch: int = ROWS_PER_BATCH,
     limits: CsvLimits = DEFAULT_CSV_LIMITS,
-) -> ImportResult:
+) -> Counts:
     """Apply a subscription CSV; `HeaderError` (nothing applied) when the file is unusable.
     `on_error` hears of each failed row, `on_batch` of the running counts after each batch.
     A batch also ends early once its rows hold four rows' worth of the row limit, so memory
@@ -112,7 +94,7 @@ def import_subscriptions(
     rows = bounded_rows(stream, limits)
     header = _header(rows, limits)
     run = _Import(app, header, ErrorFile(errors, header), on_error)
-    result = ImportResult()
+    result = Counts()
     most_chars = 4 * limits.max_row_chars
     number = 1
     try:
@@ -172,26 +154,26 @@ class _Import:
         if self.on_error is not None:
             self.on_error(error)
 
-    def flush(self) -> ImportResult:
+    def flush(self) -> Counts:
         """Apply the batch's changes in one save and count each row."""
         changes = [
             c for parsed, _ in self.batch if isinstance(parsed, RowChanges) for c in parsed.changes
         ]
         events = iter(self.app.change_consent(changes))
-        counts = dict.fromkeys(("applied", "partial", "unchanged", "failed"), 0)
+        counts = dict.fromkeys(("applied", "partial", "unchanged", "rejected"), 0)
         for parsed, cells in self.batch:
             if isinstance(parsed, RowError):
                 self.fail(parsed, cells)
-                counts["failed"] += 1
+                counts["rejected"] += 1
             else:
                 counts[self.outcome(parsed, cells, [next(events) for _ in parsed.changes])] += 1
-        done = ImportResult(rows=len(self.batch), **counts)
+        done = Counts(received=len(self.batch), **counts)
         self.batch.clear()
         self.batch_chars = 0
         return done
 
     def outcome(self, parsed: RowChanges, cells: list[str], decided: list[ConsentEvent]) -> str:
-        """What a row did: applied, unchanged, failed, or partial (some cells refused)."""
+        """What a row did: applied, unchanged, rejected, or partial (some cells refused)."""
         refused = first_refusal(decided)
         if refused is None:
             return "applied" if changed_anything(decided) else "unchanged"
@@ -199,7 +181,7 @@ class _Import:
         accepted = _accepted_cells(parsed, decided)
         if not accepted:
             self.fail(RowError(parsed.row_number, refused.value, message), cells)
-            return "failed"
+            return "rejected"
         # what was accepted is named, and blanked so the fixed file re-imported does not
         # apply it again (a blank cell never overwrites); the same file again says the same
         named = ", ".join(f"{self.header.columns[p]}={cells[p].strip()}" for p in accepted)

@@ -30,6 +30,7 @@ from adapters.providers.base import (
     SignatureRefused,
 )
 from engage_core import EngageApplication, InvalidInput, Observation, ObserveResult, Send
+from engage_core.counts import Counts
 from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
 from engage_core.observations import check_details_size
 from engage_core.quarantine import HeldEntry, HeldRequest, Hold, Problem
@@ -37,34 +38,55 @@ from engage_core.quarantine import HeldEntry, HeldRequest, Hold, Problem
 
 @attrs.frozen
 class IngestReport:
-    """What one request did. `received` counts the request's elements (reports); each is
-    applied, a duplicate, late, a conflict, rejected (the whole request was refused) or
-    quarantined (that element alone). `ignored` elements are not messaging events at all (a
-    provider's account notices): acknowledged, listed, not applied."""
+    """What one request did. `counts` (`engage_core.counts.Counts`, the vocabulary of every way
+    in) counts the request's elements (reports): each is applied, a duplicate, late, a
+    conflict, rejected (the whole request was refused) or quarantined (that element alone).
+    `ignored` elements are not messaging events at all (a provider's account notices):
+    acknowledged, listed, not applied."""
 
-    received: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    late: int = 0
-    conflicts: int = 0
-    rejected: int = 0
-    quarantined: int = 0
+    counts: Counts = attrs.field(factory=Counts)
     ignored: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
     refused: Refused | None = attrs.field(default=None, eq=False)
     held: UUID | None = None  # the quarantine entry keeping the request, when one does
 
+    @property
+    def received(self) -> int:
+        return self.counts.received
+
+    @property
+    def applied(self) -> int:
+        return self.counts.applied
+
+    @property
+    def duplicates(self) -> int:
+        return self.counts.duplicates
+
+    @property
+    def late(self) -> int:
+        return self.counts.late
+
+    @property
+    def conflicts(self) -> int:
+        return self.counts.conflicts
+
+    @property
+    def rejected(self) -> int:
+        return self.counts.rejected
+
+    @property
+    def quarantined(self) -> int:
+        return self.counts.quarantined
+
     def as_dict(self) -> dict[str, object]:
-        counts: dict[str, object] = attrs.asdict(
-            self, filter=lambda field, _: field.type in ("int", int)
-        )
+        answer: dict[str, object] = dict(self.counts.as_dict())
         if self.ignored:
-            counts["ignored"] = list(self.ignored)
+            answer["ignored"] = list(self.ignored)
         if self.errors:
-            counts["errors"] = list(self.errors)
+            answer["errors"] = list(self.errors)
         if self.held is not None:
-            counts["held"] = str(self.held)
-        return counts
+            answer["held"] = str(self.held)
+        return answer
 
 
 # Credentials a client or proxy may add that no provider signs or sends: never stored.
@@ -159,13 +181,11 @@ def _over_limit(size: int, limits: Limits) -> str:
 def _report(
     parsed: Parsed, result: ObserveResult, problems: tuple[Problem, ...], held: UUID | None
 ) -> IngestReport:
+    counts = attrs.evolve(
+        result, received=parsed.received, rejected=0, quarantined=len(parsed.quarantined)
+    )
     return IngestReport(
-        received=parsed.received,
-        applied=result.applied,
-        duplicates=result.duplicates,
-        late=result.late,
-        conflicts=result.conflicts,
-        quarantined=len(parsed.quarantined),
+        counts,
         ignored=parsed.ignored,
         errors=_errors(problems),
         held=held,
@@ -186,7 +206,7 @@ def _refusal(refusal: Refused, request: HeldRequest, limits: Limits) -> Hold:
 
 def _refused_report(refusal: Refused, hold: Hold, held: UUID) -> IngestReport:
     return IngestReport(
-        received=1, rejected=1, errors=_errors(hold.problems), refused=refusal, held=held
+        Counts(received=1, rejected=1), errors=_errors(hold.problems), refused=refusal, held=held
     )
 
 

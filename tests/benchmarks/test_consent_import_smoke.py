@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks import consent_import
+from benchmarks import consent_csv, consent_import
 from benchmarks.consent_import import RAW, SUBJECT
 
 ROWS = 300
@@ -20,14 +20,14 @@ def test_the_workload_runs_and_its_figures_are_all_there() -> None:
     assert generated.rows == ROWS
     assert generated.bad_rows > 0  # the seed's 300 rows include bad ones: the error path ran
     (imported,) = done.imports
-    assert imported.rows == ROWS
-    assert imported.applied + imported.unchanged + imported.failed == ROWS
-    assert imported.failed == generated.bad_rows
+    assert imported.received == ROWS
+    assert imported.applied + imported.unchanged + imported.rejected == ROWS
+    assert imported.rejected == generated.bad_rows
     assert done.stored_events[0] >= imported.applied  # at least one event per applied row
 
     small, large = done.memory
     assert (small.rows, large.rows) == (ROWS // 10, ROWS)
-    assert small.result.rows == ROWS // 10
+    assert small.result.received == ROWS // 10
     assert large.result == imported  # the same file, the same outcome
     assert all(0 < m.before_kib <= m.peak_kib for m in done.memory)
     assert "rows/s" in text
@@ -36,8 +36,8 @@ def test_the_workload_runs_and_its_figures_are_all_there() -> None:
 
 
 def test_a_smaller_file_of_the_same_seed_is_the_start_of_a_bigger_one(tmp_path: Path) -> None:
-    small = consent_import.write_csv(tmp_path / "small.csv", rows=50, seed=3)
-    large = consent_import.write_csv(tmp_path / "large.csv", rows=500, seed=3)
+    small = consent_csv.write_csv(tmp_path / "small.csv", rows=50, seed=3)
+    large = consent_csv.write_csv(tmp_path / "large.csv", rows=500, seed=3)
     small_lines = small.path.read_text().splitlines()
     assert large.path.read_text().splitlines()[: len(small_lines)] == small_lines
     assert len(small_lines) == 51  # the header and every row

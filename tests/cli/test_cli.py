@@ -91,6 +91,9 @@ def test_observe_then_message(tmp_path: Path, store: str) -> None:
         "late": 1,
         "conflicts": 1,
         "rejected": 0,
+        "unchanged": 0,  # the same counts as every other way in: these never happen here
+        "partial": 0,
+        "quarantined": 0,
     }
     assert observed.stderr == ""
 
@@ -144,6 +147,9 @@ def test_bad_lines_are_rejected_by_number_and_the_rest_apply(store: str) -> None
         "late": 0,
         "conflicts": 1,
         "rejected": 7,
+        "unchanged": 0,
+        "partial": 0,
+        "quarantined": 0,
     }
     errors = result.stderr.splitlines()
     assert len(errors) == 7

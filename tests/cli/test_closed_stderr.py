@@ -27,7 +27,7 @@ def test_an_import_whose_stderr_closed_applies_every_row(tmp_path: Path) -> None
     reader.stdin.close()
     reader.wait(10)
     summary = json.loads(done.stdout)
-    assert (summary["rows"], summary["failed"], summary["applied"]) == (800, 300, 500)
+    assert (summary["received"], summary["rejected"], summary["applied"]) == (800, 300, 500)
     assert len((tmp_path / "errors.csv").read_text().splitlines()) == 301
     last = subprocess.run(
         [ENGAGE, "--store", store, "subscription", "email", "u499@example.com"],

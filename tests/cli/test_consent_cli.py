@@ -94,14 +94,14 @@ def test_identify_calls(tmp_path: Path) -> None:
     result = engage("--store", store, "subscriptions", "identify", "-", stdin=json.dumps(call))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "calls": 1, "items": 3, "applied": 3, "stale": 0, "duplicate": 0, "unchanged": 0,
-        "failed": 0, "clamped": 0,
+        "calls": 1, "received": 3, "applied": 3, "late": 0, "duplicates": 0, "unchanged": 0,
+        "rejected": 0, "conflicts": 0, "partial": 0, "quarantined": 0, "clamped": 0,
     }  # fmt: skip
     replay = engage("--store", store, "subscriptions", "identify", "-",
                     stdin=lines(call, {"messageId": "msg-2", "context": {}}))  # fmt: skip
     counts = json.loads(replay.stdout)
-    assert (counts["calls"], counts["applied"], counts["failed"]) == (2, 0, 1)  # msg-1 again
-    assert counts["duplicate"] == 3  # answered as repeats, not as successes
+    assert (counts["calls"], counts["applied"], counts["rejected"]) == (2, 0, 1)  # msg-1 again
+    assert counts["duplicates"] == 3  # answered as repeats, not as successes
     shown = engage("--store", store, "subscription", "email", "test@example.com",
                    "--group", "newsletter", "--history")  # fmt: skip
     answer = json.loads(shown.stdout)

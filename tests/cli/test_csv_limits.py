@@ -69,7 +69,8 @@ def test_a_huge_row_is_one_failed_row_kept_in_the_error_file(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
-        "rows": 4, "applied": 2, "partial": 0, "unchanged": 0, "failed": 2,
+        "received": 4, "applied": 2, "partial": 0, "unchanged": 0, "rejected": 2,
+        "duplicates": 0, "late": 0, "conflicts": 0, "quarantined": 0,
     }  # fmt: skip
     assert "Traceback" not in done.stderr
     assert "engage: row 3: ROW_TOO_LARGE: line 3: the row is over the limit of 1,048,576" in (

@@ -55,7 +55,7 @@ def test_a_signed_twilio_callback(store: str, tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout) == {
         "received": 1, "applied": 1, "duplicates": 0, "late": 0, "conflicts": 0,
-        "rejected": 0, "quarantined": 0,
+        "rejected": 0, "quarantined": 0, "unchanged": 0, "partial": 0,
     }  # fmt: skip
     shown = run("--store", store, "message", "--provider-message-id", "SM1", "--channel", "sms")
     assert json.loads(shown.stdout)["status"] == "delivered"

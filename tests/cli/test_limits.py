@@ -98,6 +98,7 @@ def test_a_100_mb_observe_line_is_rejected_unheld_in_bounded_memory(
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
         "received": 3, "applied": 2, "duplicates": 0, "late": 0, "conflicts": 0, "rejected": 1,
+        "unchanged": 0, "partial": 0, "quarantined": 0,
     }  # fmt: skip
     assert done.stderr == (
         f"engage: rejected line 2: line is {len(huge)} bytes, over the limit of {MIB} "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.cli.progress import progress_bar
-from adapters.imports.subscriptions_csv import ImportResult
+from engage_core.counts import Counts
 
 
 def test_a_forced_bar_draws_rows_and_bytes(
@@ -22,7 +22,7 @@ def test_a_forced_bar_draws_rows_and_bytes(
         progress_bar(stream, force=True) as advance,
     ):
         stream.read()
-        advance(ImportResult(rows=500, applied=500))
+        advance(Counts(received=500, applied=500))
     drawn = capsys.readouterr().err
     assert "importing" in drawn
     assert "500 rows" in drawn
@@ -33,11 +33,11 @@ def test_no_terminal_no_bar(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     path.write_text("email,email_subscription_status\n")
     assert not sys.stderr.isatty()
     with path.open(encoding="utf-8") as stream, progress_bar(stream) as advance:
-        advance(ImportResult(rows=1))
+        advance(Counts(received=1))
     assert capsys.readouterr().err == ""
 
 
 def test_a_stream_without_a_file_gets_no_bar(capsys: pytest.CaptureFixture[str]) -> None:
     with progress_bar(io.StringIO("email\n"), force=True) as advance:
-        advance(ImportResult(rows=1))
+        advance(Counts(received=1))
     assert capsys.readouterr().err == ""

@@ -39,11 +39,15 @@ def test_a_file_with_every_kind_of_row(tmp_path: Path) -> None:
     )
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout) == {
-        "rows": 7,
+        "received": 7,
         "applied": 2,
         "partial": 0,
         "unchanged": 0,
-        "failed": 5,
+        "rejected": 5,
+        "duplicates": 0,
+        "late": 0,
+        "conflicts": 0,
+        "quarantined": 0,
     }
     with errors.open(newline="") as handle:
         failed = list(csv.DictReader(handle))
@@ -75,11 +79,15 @@ def test_a_file_with_every_kind_of_row(tmp_path: Path) -> None:
     retried = engage("--store", store, "subscriptions", "import", str(fixed))
     assert retried.returncode == 0, retried.stderr
     assert json.loads(retried.stdout) == {
-        "rows": 3,
+        "received": 3,
         "applied": 3,
         "partial": 0,
         "unchanged": 0,
-        "failed": 0,
+        "rejected": 0,
+        "duplicates": 0,
+        "late": 0,
+        "conflicts": 0,
+        "quarantined": 0,
     }
 
 

@@ -69,7 +69,7 @@ def test_the_error_file_is_formula_free_and_reimports_to_the_same_cells(
     first = import_subscriptions(
         app, io.StringIO(source, newline=""), source="s.csv", errors=errors
     )
-    assert first.failed == first.rows == len(meant)  # each row has a bad email status
+    assert first.rejected == first.received == len(meant)  # each row has a bad email status
 
     written = errors.getvalue()
     raw = list(csv.reader(io.StringIO(written, newline="")))
@@ -80,7 +80,7 @@ def test_the_error_file_is_formula_free_and_reimports_to_the_same_cells(
     second = import_subscriptions(
         app, io.StringIO(written, newline=""), source="e.csv", errors=again
     )
-    assert second.failed == second.rows == len(meant)
+    assert second.rejected == second.received == len(meant)
     assert [row[DATA] for row in read(again.getvalue())[1:]] == meant
 
 
@@ -96,7 +96,7 @@ def test_a_row_refused_in_part_says_which_cells_were_accepted() -> None:
     result = import_subscriptions(
         app, io.StringIO(source), source="s.csv", errors=errors, on_error=heard.append
     )
-    assert (result.rows, result.applied, result.partial, result.failed) == (2, 1, 1, 0)
+    assert (result.received, result.applied, result.partial, result.rejected) == (2, 1, 1, 0)
     (error,) = heard
     assert error.error_code == "GLOBAL_STATE_NOT_SUBSCRIBED"
     assert (
@@ -113,7 +113,7 @@ def test_a_row_refused_in_part_says_which_cells_were_accepted() -> None:
     updates = len(channel.updates)
     # re-imported as it is, the error file does not apply the accepted cell again
     retried = import_subscriptions(app, io.StringIO(errors.getvalue()), source="errors.csv")
-    assert (retried.rows, retried.failed, retried.partial) == (1, 1, 0)
+    assert (retried.received, retried.rejected, retried.partial) == (1, 1, 0)
     channel = app.channel_subscription(email)
     assert channel is not None
     assert len(channel.updates) == updates

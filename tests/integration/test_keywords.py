@@ -29,6 +29,7 @@ from engage_core.consent.keywords import (
 )
 from engage_core.consent.policies import PolicySettings
 from engage_core.consent.rules import SourceKind, SubscriptionStatus
+from engage_core.observations import ProviderFacts
 from tests.conftest import sqlite_env
 
 TOKEN = "9f3c1b7e2d4a6058b1c3e5f7a9d2b4c6"  # the shape of an Auth Token; not a real one
@@ -117,7 +118,7 @@ def test_a_keyword_is_its_word_in_any_case_however_padded(
 ) -> None:
     kind, word, before, after = variant
     assert DEFAULT_KEYWORDS.reading(before + word + after) is kind
-    assert DEFAULT_KEYWORDS.verdict({"Body": before + word + after}) is kind
+    assert DEFAULT_KEYWORDS.verdict(ProviderFacts(text=before + word + after)) is kind
 
 
 @given(st.text(max_size=20))

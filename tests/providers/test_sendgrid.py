@@ -730,7 +730,8 @@ def test_a_processed_with_custom_args_is_applied_not_late(app: EngageApplication
     second `processed` (another event, another time) is late, as it always was."""
     first = app.observe(parse(event("processed", **ARGS)).inputs, count_sends=False)
     assert first.as_dict() == {"received": 1, "applied": 1, "duplicates": 0, "late": 0,
-                               "conflicts": 0, "rejected": 0}  # fmt: skip
+                               "conflicts": 0, "rejected": 0, "unchanged": 0, "partial": 0,
+                               "quarantined": 0}  # fmt: skip
     message = app.find_message(Channel.EMAIL, DOC_PREFIX, "sendgrid")
     assert message is not None
     assert [(e.kind, e.status) for e in message.history] == [

@@ -106,7 +106,7 @@ def drive_csv(app: EngageApplication) -> None:
         "ann@example.com,subscribed,subscribed\n"
     )
     result = import_subscriptions(app, io.StringIO(csv), source="subscriptions.csv")
-    assert result.failed == 0
+    assert result.rejected == 0
 
 
 def published(app: EngageApplication, outbox: OutboxView) -> set[str]:

@@ -1,0 +1,91 @@
+"""What a batch of inputs did, in one vocabulary for every way in.
+
+`engage observe`, a provider's webhook, a subscription CSV and identify calls all answer with
+the same fields, meaning the same thing, and they always add up: `received` is the sum of the
+others. A message report and a consent update share the words where they share the meaning
+(`late`: recorded, but older than what holds, so it changes nothing; `duplicates`: the same
+input again); `partial` is a CSV row some of whose cells were refused; `rejected` an input
+refused whole (unreadable, invalid, or refused by the rules); `quarantined` a provider
+element held for an operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from engage_core.message.events import (
+    DuplicateIgnored,
+    MessageEvent,
+    Observed,
+    Outcome,
+    SendRecorded,
+)
+from engage_core.observations import Observation, Send
+
+
+@attrs.frozen
+class Counts:
+    """What a batch of inputs did. The other counts always add up to `received`."""
+
+    received: int = 0
+    applied: int = 0  # changed a message's status or engagement, or a subscription
+    unchanged: int = 0  # a subscription already in that state: recorded, nothing published
+    duplicates: int = 0
+    late: int = 0
+    conflicts: int = 0  # a report incomparable with the status: precedence decided
+    partial: int = 0
+    rejected: int = 0
+    quarantined: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            *(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True))
+        )
+
+    @property
+    def adds_up(self) -> bool:
+        """Whether every input is counted exactly once."""
+        others = attrs.astuple(self)[1:]
+        return bool(sum(others) == self.received)
+
+    def as_dict(self) -> dict[str, int]:
+        """Every count, zeros included: the same keys whatever the way in."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def of_inputs(
+        cls, inputs: Sequence[Observation | Send], events: Sequence[Any], *, count_sends: bool
+    ) -> Counts:
+        """Counts for `inputs` from the events a save of them returned (their message events
+        come first, one per input, in order); reports only unless `count_sends`."""
+        per_input = list(zip(events[: len(inputs)], inputs, strict=True))
+        return cls.of(
+            [
+                e
+                for e, i in per_input
+                if isinstance(e, MessageEvent) and (count_sends or not isinstance(i, Send))
+            ]
+        )
+
+    @classmethod
+    def of(cls, events: Sequence[MessageEvent], rejected: int = 0) -> Counts:
+        """Counts of message events (one per input), and of inputs rejected before them."""
+        counts = dict.fromkeys(Outcome, 0)
+        for event in events:
+            if isinstance(event, DuplicateIgnored):
+                counts[Outcome.DUPLICATE] += 1
+            elif isinstance(event, Observed | SendRecorded):
+                counts[event.outcome] += 1
+            else:  # a new kind of input must be counted somewhere, or the sum would lie
+                raise TypeError(f"cannot count {type(event).__name__}")
+        return cls(
+            received=len(events) + rejected,
+            applied=counts[Outcome.APPLIED],
+            duplicates=counts[Outcome.DUPLICATE],
+            late=counts[Outcome.LATE],
+            conflicts=counts[Outcome.CONFLICT],
+            rejected=rejected,
+        )

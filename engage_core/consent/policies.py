@@ -67,62 +67,83 @@ def _contact(
         return None
 
 
+class _Updates:
+    """Makes the `Update`s one report causes: every change it causes shares the report's
+    provenance (its id, times, the user the message was for), only status and locks differ."""
+
+    def __init__(self, event: Observed, send: Send | None) -> None:
+        self._event = event
+        self._user_id = send.user_id if send is not None else None
+        self._source_id = event.event_id or event.dedup_keys[0]
+
+    def __call__(self, status: SubscriptionStatus, kind: SourceKind, **lock: bool) -> Update:
+        event = self._event
+        # a report's time the clock-skew policy clamped is the change's claimed time too
+        provenance = Provenance(
+            kind,
+            self._source_id,
+            event.occurred_at or event.recorded_at,
+            event.recorded_at,
+            self._user_id,
+            claimed_at=event.claimed_at,
+        )
+        return Update(status, provenance, **lock)
+
+
 def policy_changes(
     event: Observed, send: Send | None, settings: PolicySettings | None = None
 ) -> list[ConsentChange]:
     """The consent changes one recorded report causes (none for most reports)."""
     settings = settings or PolicySettings()
-    facts = event.facts
-    at = event.occurred_at or event.recorded_at
-    source_id = event.event_id or event.dedup_keys[0]
-
-    user_id = send.user_id if send is not None else None  # the user the message was for
-
-    def update(status: SubscriptionStatus, kind: SourceKind, **lock: bool) -> Update:
-        # a report's time the clock-skew policy clamped is the change's claimed time too
-        provenance = Provenance(
-            kind, source_id, at, event.recorded_at, user_id, claimed_at=event.claimed_at
-        )
-        return Update(status, provenance, **lock)
-
     if event.channel is Channel.EMAIL:
-        address = _given(facts.contact) or (send.to if send else None)
-        email = _contact(SubscriptionChannel.EMAIL, address, settings)
-        if email is None:
-            return []
-        unsub, sub = SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.SUBSCRIBED
-        if event.status == "unsubscribe":
-            return [ChannelChange(email, update(unsub, SourceKind.PROVIDER))]
-        if event.status == "spamreport" and settings.spam_report_unsubscribes:
-            return [ChannelChange(email, update(unsub, SourceKind.POLICY))]
-        if event.status in {"group_unsubscribe", "group_resubscribe"}:
-            group = _given(facts.group)
-            if group is None:
-                return []
-            status = unsub if event.status == "group_unsubscribe" else sub
-            try:
-                return [
-                    GroupChange(email, group.strip(), update=update(status, SourceKind.PROVIDER))
-                ]
-            except InvalidInput:
-                return []
-        return []
-
+        return _email_changes(event, send, settings)
     if event.status not in _INBOUND:
         return []
-    keyword = settings.keywords.verdict(facts)
+    return _keyword_changes(event, send, settings)
+
+
+def _email_changes(
+    event: Observed, send: Send | None, settings: PolicySettings
+) -> list[ConsentChange]:
+    """An email report's unsubscribe, spam report or group (re)subscribe, for the address the
+    report names, else the one the message was sent to."""
+    address = _given(event.facts.contact) or (send.to if send else None)
+    email = _contact(SubscriptionChannel.EMAIL, address, settings)
+    if email is None:
+        return []
+    update = _Updates(event, send)
+    unsub, sub = SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.SUBSCRIBED
+    if event.status == "unsubscribe":
+        return [ChannelChange(email, update(unsub, SourceKind.PROVIDER))]
+    if event.status == "spamreport" and settings.spam_report_unsubscribes:
+        return [ChannelChange(email, update(unsub, SourceKind.POLICY))]
+    if event.status not in {"group_unsubscribe", "group_resubscribe"}:
+        return []
+    group = _given(event.facts.group)
+    if group is None:
+        return []
+    status = unsub if event.status == "group_unsubscribe" else sub
+    try:
+        return [GroupChange(email, group.strip(), update=update(status, SourceKind.PROVIDER))]
+    except InvalidInput:
+        return []
+
+
+def _keyword_changes(
+    event: Observed, send: Send | None, settings: PolicySettings
+) -> list[ConsentChange]:
+    """An inbound SMS or WhatsApp message's STOP or START, for its sender."""
+    keyword = settings.keywords.verdict(event.facts)
     if keyword is None or keyword is Keyword.HELP:
         return []
     channel = SubscriptionChannel(event.channel.value.upper())
-    sender = _contact(channel, _given(facts.contact), settings)
+    sender = _contact(channel, _given(event.facts.contact), settings)
     if sender is None:
         return []
+    update = _Updates(event, send)
     if keyword is Keyword.STOP:
-        return [
-            ChannelChange(
-                sender, update(SubscriptionStatus.UNSUBSCRIBED, SourceKind.KEYWORD, lock=True)
-            )
-        ]
+        stop = update(SubscriptionStatus.UNSUBSCRIBED, SourceKind.KEYWORD, lock=True)
+        return [ChannelChange(sender, stop)]
     # on WhatsApp a START re-subscribes only what the user's STOP locked
     start = update(
         SubscriptionStatus.SUBSCRIBED,

@@ -163,36 +163,11 @@ def compile_lifecycle(
     rank = {status: position for position, status in enumerate(statuses)}
     triggers = _declared_edges(machine)
     edges = frozenset(triggers)
-
-    for source, dest in sorted(edges):
-        if source != dest and rank[dest] < rank[source]:
-            raise LifecycleDeclarationError(
-                f"{channel.value}: edge {source} -> {dest} goes down the precedence order; "
-                "list states from lowest to highest precedence"
-            )
-    missing = set(statuses) ^ set(event_names)
-    if missing:
-        raise LifecycleDeclarationError(
-            f"{channel.value}: event names must cover exactly the statuses; differs on {missing}"
-        )
-    if engagement_implies is not None and engagement_implies not in rank:
-        raise LifecycleDeclarationError(f"{channel.value}: unknown status {engagement_implies!r}")
+    _check_declaration(channel, rank, edges, event_names, engagement_implies)
 
     successors: dict[str, list[str]] = {s: [] for s in statuses}
     for source, dest in sorted(edges, key=lambda e: (rank[e[0]], rank[e[1]])):
         successors[source].append(dest)
-
-    descendants: dict[str, frozenset[str]] = {}
-    for start in statuses:
-        seen: set[str] = set()
-        stack = [d for d in successors[start] if d != start]
-        while stack:
-            node = stack.pop()
-            if node not in seen:
-                seen.add(node)
-                stack.extend(d for d in successors[node] if d not in seen and d != start)
-        descendants[start] = frozenset(seen)
-
     terminal = frozenset(s for s in statuses if not any(d != s for d in successors[s]))
     predecessors: dict[str, set[str]] = {s: set() for s in statuses}
     for source, dest in edges:
@@ -206,7 +181,7 @@ def compile_lifecycle(
         statuses=statuses,
         edges=edges,
         triggers=MappingProxyType(dict(triggers)),
-        descendants=MappingProxyType(descendants),
+        descendants=MappingProxyType(_descendants(statuses, successors)),
         rank=MappingProxyType(rank),
         terminal=terminal,
         paths=MappingProxyType(_shortest_paths(statuses, successors)),
@@ -217,3 +192,44 @@ def compile_lifecycle(
         engagement_implies=engagement_implies,
         aliases=MappingProxyType(dict(aliases or {})),
     )
+
+
+def _check_declaration(
+    channel: Channel,
+    rank: Mapping[str, int],
+    edges: frozenset[tuple[str, str]],
+    event_names: Mapping[str, str | None],
+    engagement_implies: str | None,
+) -> None:
+    """Refuse a declaration whose tables would lie: an edge down the precedence order, event
+    names that do not cover exactly the statuses, an engagement implying an unknown status."""
+    for source, dest in sorted(edges):
+        if source != dest and rank[dest] < rank[source]:
+            raise LifecycleDeclarationError(
+                f"{channel.value}: edge {source} -> {dest} goes down the precedence order; "
+                "list states from lowest to highest precedence"
+            )
+    missing = set(rank) ^ set(event_names)
+    if missing:
+        raise LifecycleDeclarationError(
+            f"{channel.value}: event names must cover exactly the statuses; differs on {missing}"
+        )
+    if engagement_implies is not None and engagement_implies not in rank:
+        raise LifecycleDeclarationError(f"{channel.value}: unknown status {engagement_implies!r}")
+
+
+def _descendants(
+    statuses: tuple[str, ...], successors: Mapping[str, list[str]]
+) -> dict[str, frozenset[str]]:
+    """Every status reachable from each status (itself only through a cycle back to it)."""
+    descendants: dict[str, frozenset[str]] = {}
+    for start in statuses:
+        seen: set[str] = set()
+        stack = [d for d in successors[start] if d != start]
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                stack.extend(d for d in successors[node] if d not in seen and d != start)
+        descendants[start] = frozenset(seen)
+    return descendants

@@ -23,6 +23,7 @@ from engage_core.consent.events import (
     GroupUpdateRecorded,
 )
 from engage_core.message.events import MessageEvent, SendRecorded
+from engage_core.message.evolve import merge_send
 from engage_core.observations import Send
 from engage_core.segment import EventSettings, TrackEvent, consent_events, message_events
 from engage_core.segment.mapping import publishes_processed
@@ -56,18 +57,6 @@ class _Known:
 
     send: Send | None
     processed: bool  # its Processed event went out
-
-
-def _merged(new: Send, known: Send | None) -> Send:
-    """The message's send record after `new`: the first value of each field stands, as in the
-    message aggregate."""
-    if known is None:
-        return new
-    fields = {a.name: getattr(known, a.name) for a in attrs.fields(Send)}
-    for a in attrs.fields(Send):
-        if fields[a.name] is None:
-            fields[a.name] = getattr(new, a.name)
-    return Send(**fields)
 
 
 class OutboxView(SQLiteView):
@@ -137,7 +126,7 @@ class OutboxView(SQLiteView):
             known = self._known(cursor, event)
             send = known.send
             if isinstance(event, SendRecorded):
-                send = _merged(event.send, known.send)
+                send = merge_send(known.send, event.send)
             published = message_events(
                 event, send, self.settings, processed_published=known.processed
             )

@@ -33,8 +33,10 @@ def _start(event: MessageEvent) -> MessageState:
     )
 
 
-def _merge_send(current: Send | None, new: Send) -> Send:
-    """The first value recorded for a field stands; later records fill only what is missing."""
+def merge_send(current: Send | None, new: Send) -> Send:
+    """The first value recorded for a field stands; later records fill only what is missing.
+    Public because every reader of a message's send record (the aggregate, the outbox's
+    publisher) must merge repeated records by this one rule."""
     if current is None:
         return new
     filled = {
@@ -53,7 +55,7 @@ def _send_recorded(event: SendRecorded, state: MessageState) -> MessageState:
         provider=state.provider,
         provider_message_id=state.provider_message_id,
         status=event.status_after,
-        send=_merge_send(state.send, event.send),
+        send=merge_send(state.send, event.send),
         engagement=state.engagement,
         seen=state.seen.union(event.dedup_keys),
         known=state.known | {lifecycle(state.channel).initial},

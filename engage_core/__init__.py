@@ -43,6 +43,8 @@ if TYPE_CHECKING:
         Verdict,
     )
     from engage_core.consent.state import ChannelSubscription, GroupSubscription
+    from engage_core.counts import Counts
+    from engage_core.errors import InvalidInput
     from engage_core.ids import message_id
     from engage_core.lifecycles import LIFECYCLES, Lifecycle, Relation, lifecycle
     from engage_core.message.events import (
@@ -55,7 +57,8 @@ if TYPE_CHECKING:
     from engage_core.message.history import history
     from engage_core.message.result import ObserveResult
     from engage_core.message.state import Engagement, HistoryEntry, Message, MessageState
-    from engage_core.observations import InvalidInput, Observation, Send, parse_observation
+    from engage_core.observations import Observation, Send, parse_observation
+    from engage_core.provider_facts import ProviderFacts
     from engage_core.quarantine import HeldEntry, HeldRequest, Hold, Problem
 
 # where each public name lives
@@ -71,6 +74,7 @@ _HOMES: dict[str, str] = {
     "ConsentChange": "engage_core.consent.changes",
     "ConsentEvent": "engage_core.consent.events",
     "ContactKey": "engage_core.consent.contacts",
+    "Counts": "engage_core.counts",
     "DuplicateIgnored": "engage_core.message.events",
     "EngageApplication": "engage_core.application",
     "Engagement": "engage_core.message.state",
@@ -85,7 +89,7 @@ _HOMES: dict[str, str] = {
     "HeldRequest": "engage_core.quarantine",
     "HistoryEntry": "engage_core.message.state",
     "Hold": "engage_core.quarantine",
-    "InvalidInput": "engage_core.observations",
+    "InvalidInput": "engage_core.errors",
     "LIFECYCLES": "engage_core.lifecycles",
     "Lifecycle": "engage_core.lifecycles",
     "Message": "engage_core.message.state",
@@ -98,6 +102,7 @@ _HOMES: dict[str, str] = {
     "PolicySettings": "engage_core.consent.policies",
     "Problem": "engage_core.quarantine",
     "Provenance": "engage_core.consent.rules",
+    "ProviderFacts": "engage_core.provider_facts",
     "Relation": "engage_core.lifecycles",
     "Send": "engage_core.observations",
     "SendPermission": "engage_core.consent.rules",
@@ -145,6 +150,7 @@ __all__ = [
     "ConsentChange",
     "ConsentEvent",
     "ContactKey",
+    "Counts",
     "DuplicateIgnored",
     "EngageApplication",
     "Engagement",
@@ -171,6 +177,7 @@ __all__ = [
     "PolicySettings",
     "Problem",
     "Provenance",
+    "ProviderFacts",
     "Relation",
     "Send",
     "SendPermission",

@@ -19,18 +19,14 @@ import attrs
 import orjson
 
 from engage_core.channels import Channel
+from engage_core.errors import InvalidInput as InvalidInput
 from engage_core.ids import message_id, normalise_provider
 from engage_core.lifecycles import lifecycle
 from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
-
-
-class InvalidInput(ValueError):
-    """An input that cannot be accepted; the message names the field and what was wrong."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
+from engage_core.provider_facts import FACT_NAMES as FACT_NAMES
+from engage_core.provider_facts import NO_FACTS as NO_FACTS
+from engage_core.provider_facts import ProviderFacts as ProviderFacts
+from engage_core.provider_facts import facts_from
 
 
 def _required_text(data: Mapping[str, Any], field: str) -> str:
@@ -162,59 +158,6 @@ def _digest(value: object) -> str:
     return hashlib.sha256(_canonical_json(value)).hexdigest()[:32]
 
 
-def _fact_text(_: object, attribute: Any, value: object) -> None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"facts.{attribute.name}", f"a string when given (got {value!r})")
-
-
-def _fact_count(_: object, __: object, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
-        raise InvalidInput("facts.attempt", f"a string or a number when given (got {value!r})")
-
-
-@attrs.frozen
-class ProviderFacts:
-    """What a report says besides its status, under the core's own names. The adapter that
-    knows a provider's wire format fills them, so the core reads no provider's field names:
-    `details` keeps the report as sent, for its history. A report says what it says, so every
-    fact is optional. One value rather than ten fields of `Observation`: it is stored, bounded
-    and compared whole, and a fact added later changes one class."""
-
-    # a status report's recipient, an inbound message's sender, as `ContactKey.parse` reads it
-    contact: str | None = attrs.field(default=None, validator=_fact_text)
-    text: str | None = attrs.field(default=None, validator=_fact_text)  # typed by the user
-    # a tapped button's or list row's title ("" if none): an answer, never typed, no keyword
-    choice: str | None = attrs.field(default=None, validator=_fact_text)
-    # the provider's own opt-out reading of an inbound message (Twilio's STOP, START, HELP)
-    opt_out: str | None = attrs.field(default=None, validator=_fact_text)
-    group: str | None = attrs.field(default=None, validator=_fact_text)  # a group event's group
-    link_url: str | None = attrs.field(default=None, validator=_fact_text)  # a click's link
-    error_code: str | None = attrs.field(default=None, validator=_fact_text)
-    reason: str | None = attrs.field(default=None, validator=_fact_text)  # bounce, drop, deferral
-    bounce_type: str | None = attrs.field(default=None, validator=_fact_text)  # bounce, blocked
-    attempt: str | int | float | None = attrs.field(default=None, validator=_fact_count)
-
-    def given(self) -> dict[str, Any]:
-        """The facts the report states (none of the absent ones), as plain JSON values."""
-        return {name: value for name, value in attrs.asdict(self).items() if value is not None}
-
-
-NO_FACTS = ProviderFacts()
-FACT_NAMES = frozenset(field.name for field in attrs.fields(ProviderFacts))
-
-
-def _facts(value: object) -> ProviderFacts | None:
-    if value is None or isinstance(value, ProviderFacts):
-        return value
-    if not isinstance(value, Mapping):
-        raise InvalidInput("facts", f"a JSON object when given (got {value!r})")
-    unknown = sorted(set(value) - FACT_NAMES, key=str)
-    if unknown:
-        known = ", ".join(sorted(FACT_NAMES))
-        raise InvalidInput("facts", f"unknown fact {unknown[0]!r} (known: {known})")
-    return ProviderFacts(**value)
-
-
 @attrs.frozen
 class Observation:
     """One provider report about one message: a status, or (email) an engagement.
@@ -238,7 +181,7 @@ class Observation:
     event_id: str | None = attrs.field(default=None, validator=_optional_text_value("event_id"))
     details: Mapping[str, Any] = attrs.field(factory=dict, converter=_details)
     provider_keys: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple)
-    facts: ProviderFacts | None = attrs.field(default=None, converter=_facts)
+    facts: ProviderFacts | None = attrs.field(default=None, converter=facts_from)
 
     @provider_keys.validator
     def _keys_are_text(self, _: object, value: tuple[object, ...]) -> None:
@@ -319,7 +262,6 @@ def check_details_size(observation: Observation, limit: int) -> None:
                 field,
                 f"{size} bytes as JSON, over the limit of {limit} ({SETTINGS['details_bytes']})",
             )
-
 
 
 def parse_observation(data: object, *, limits: Limits = DEFAULT_LIMITS) -> Observation:

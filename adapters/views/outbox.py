@@ -1,9 +1,10 @@
 """The outbox: every Segment-spec track event the log publishes, in log order, each with its
 outbox position (what destinations keep their cursors on) and its deterministic messageId.
 
-The send record each message has so far is kept in a side table, in the same transaction, so
-the mapping sees what a message's events should carry (campaign, user) without holding the
-log in memory: a rebuild runs in bounded memory.
+What gets published is decided by the core's publisher (`engage_core.segment.publisher`), one
+message event at a time from a small memory per message; the outbox keeps that memory in a side
+table, in the same transaction as its rows, so it never holds the log in memory (a rebuild runs
+in bounded memory), and writes the rows. It decides nothing itself.
 """
 
 from __future__ import annotations
@@ -17,16 +18,10 @@ import orjson
 from eventsourcing.sqlite import SQLiteCursor
 
 from adapters.views.base import SQLiteView, ViewRebuilt
-from engage_core.consent.events import (
-    ChannelUpdateRecorded,
-    GroupStateRejudged,
-    GroupUpdateRecorded,
-)
-from engage_core.message.events import MessageEvent, SendRecorded
-from engage_core.message.evolve import merge_send
+from engage_core.message.events import MessageEvent
 from engage_core.observations import Send
-from engage_core.segment import EventSettings, TrackEvent, consent_events, message_events
-from engage_core.segment.mapping import publishes_processed
+from engage_core.segment import EventSettings, TrackEvent
+from engage_core.segment.publisher import NOTHING_PUBLISHED, Published, publish, publish_fact
 from engage_core.serialisation import converter
 
 
@@ -51,12 +46,8 @@ class Located:
     source: int | None
 
 
-@attrs.frozen
-class _Known:
-    """What the outbox remembers of a message between its events."""
-
-    send: Send | None
-    processed: bool  # its Processed event went out
+def _row(track: TrackEvent, position: int) -> tuple[str, str, int, bytes]:
+    return track.message_id, track.event, position, orjson.dumps(track.as_segment())
 
 
 class OutboxView(SQLiteView):
@@ -84,8 +75,8 @@ class OutboxView(SQLiteView):
         if settings is not None:
             self.settings = settings  # type: ignore[misc]  # per outbox, over the class default
         self._rows: list[tuple[str, str, int, bytes]] = []
-        self._sends: OrderedDict[str, _Known] = OrderedDict()
-        self._pending: dict[str, _Known] = {}
+        self._sends: OrderedDict[str, Published] = OrderedDict()
+        self._pending: dict[str, Published] = {}
         super().__init__(*args, **kwargs)
 
     def drop(self) -> None:
@@ -121,25 +112,17 @@ class OutboxView(SQLiteView):
             self._pending.clear()
 
     def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
-        published: list[TrackEvent] = []
         if isinstance(event, MessageEvent):
             known = self._known(cursor, event)
-            send = known.send
-            if isinstance(event, SendRecorded):
-                send = merge_send(known.send, event.send)
-            published = message_events(
-                event, send, self.settings, processed_published=known.processed
-            )
-            now = _Known(send, known.processed or publishes_processed(published))
+            now, published = publish(known, event, self.settings)
             if now != known:
                 self._remember(cursor, event.originator_id.hex, now)
-        elif isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded | GroupStateRejudged):
-            published = consent_events(event, self.settings)
+        else:
+            published = publish_fact(event, self.settings)
         for track in published:
-            body = orjson.dumps(track.as_segment())
-            self._rows.append((track.message_id, track.event, position, body))
+            self._rows.append(_row(track, position))
 
-    def _known(self, cursor: SQLiteCursor, event: MessageEvent) -> _Known:
+    def _known(self, cursor: SQLiteCursor, event: MessageEvent) -> Published:
         message = event.originator_id.hex
         if message in self._pending:
             return self._pending[message]
@@ -149,14 +132,14 @@ class OutboxView(SQLiteView):
                        (message,))  # fmt: skip
         row = cursor.fetchone()
         if row is None:
-            known = _Known(None, False)
+            known = NOTHING_PUBLISHED
         else:
             send = None if row[0] is None else converter.structure(orjson.loads(row[0]), Send)
-            known = _Known(send, bool(row[1]))
+            known = Published(send, bool(row[1]))
         self._pending[message] = known
         return known
 
-    def _remember(self, cursor: SQLiteCursor, message: str, known: _Known) -> None:
+    def _remember(self, cursor: SQLiteCursor, message: str, known: Published) -> None:
         send = None if known.send is None else orjson.dumps(converter.unstructure(known.send))
         cursor.execute(
             "INSERT INTO outbox_messages VALUES (?, ?, ?) ON CONFLICT (message) DO UPDATE "

@@ -180,9 +180,7 @@ def _group(details: Mapping[str, Any]) -> str | None:
     return group if isinstance(group, str) else _text(details, "group_name")
 
 
-def facts_from_details(
-    channel: Channel, status: str, details: Mapping[str, Any]
-) -> ProviderFacts:
+def facts_from_details(channel: Channel, status: str, details: Mapping[str, Any]) -> ProviderFacts:
     """The facts a report's `details` held under providers' wire names, read as the core read
     them before typed facts (for old records only: see above)."""
     url, reason, kind = details.get("url"), details.get("reason"), details.get("type")

@@ -38,11 +38,11 @@ META_FAILED_V2 = (
     b'":"failed","occurred_at":"2025-06-18T16:23:22+00:00","event_id":null,"dedup_keys":["ke'
     b'y:[\\"wamid.HBgLMTY1MDUwNzY1MjAVAgARGBIzRjBBMjc1QjFCRjc4QkQ3NkQA\\",\\"failed\\",175026380'
     b'2]"],"details":{"errors":[{"code":131050,"error_data":{"details":"Unable to deliver th'
-    b'e message. This recipient has chosen to stop receiving marketing messages on WhatsApp '
+    b"e message. This recipient has chosen to stop receiving marketing messages on WhatsApp "
     b'from your business"},"href":"https://developers.facebook.com/docs/whatsapp/cloud-api/s'
     b'upport/error-codes/","message":"Unable to deliver the message. This recipient has chos'
     b'en to stop receiving marketing messages on WhatsApp from your business","title":"Unabl'
-    b'e to deliver the message. This recipient has chosen to stop receiving marketing messag'
+    b"e to deliver the message. This recipient has chosen to stop receiving marketing messag"
     b'es on WhatsApp from your business"}],"id":"wamid.HBgLMTY1MDUwNzY1MjAVAgARGBIzRjBBMjc1Q'
     b'jFCRjc4QkQ3NkQA","recipient_id":"16505551234","status":"failed","timestamp":"175026380'
     b'2"},"outcome":"applied","inferred":[],"status_after":"failed","claimed_at":null,"class'

@@ -9,7 +9,7 @@ and out-of-order reports). Email messages pick up engagement. Same seed, same tr
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -60,62 +60,87 @@ def _walk(rng: random.Random, channel: Channel, inbound: bool) -> list[str]:
         path.append(status)
 
 
-def _one_message(rng: random.Random, index: int, start: datetime) -> Iterator[Observation | Send]:
+@attrs.frozen
+class _Walk:
+    """One simulated message: who carries it, and the statuses it goes through."""
+
+    channel: Channel
+    provider: str
+    provider_message_id: str
+    path: list[str]
+    inbound: bool
+
+    def report(self, status: str, moment: datetime, event_id: str) -> Observation:
+        return Observation(
+            channel=self.channel,
+            provider=self.provider,
+            provider_message_id=self.provider_message_id,
+            status=status,
+            occurred_at=moment,
+            event_id=f"ev-{self.provider_message_id}-{event_id}",
+        )
+
+
+def _draw_walk(rng: random.Random, index: int) -> _Walk:
     channel = rng.choice(list(Channel))
     provider = rng.choice(USUAL_PROVIDERS[channel])
     provider_message_id = f"{provider[:2].upper()}{index:08d}{rng.randrange(16**6):06x}"
     inbound = channel is not Channel.EMAIL and rng.random() < 0.1
-    path = _walk(rng, channel, inbound)
-    moment = start + timedelta(seconds=rng.randrange(3600))
-    if not inbound and rng.random() < 0.8:
-        yield Send(
-            channel=channel,
-            provider=provider,
-            provider_message_id=provider_message_id,
-            to=f"+1555{index:07d}" if channel is not Channel.EMAIL else f"user{index}@example.com",
-            user_id=f"user-{index}" if rng.random() < 0.7 else None,
-            campaign_id=f"campaign-{index % 7}",
-            sent_at=moment,
-        )
-    reported = path[1:] if not inbound else path
+    return _Walk(channel, provider, provider_message_id, _walk(rng, channel, inbound), inbound)
+
+
+def _send(walk: _Walk, index: int, rng: random.Random, moment: datetime) -> Send:
+    email = walk.channel is Channel.EMAIL
+    return Send(
+        channel=walk.channel,
+        provider=walk.provider,
+        provider_message_id=walk.provider_message_id,
+        to=f"user{index}@example.com" if email else f"+1555{index:07d}",
+        user_id=f"user-{index}" if rng.random() < 0.7 else None,
+        campaign_id=f"campaign-{index % 7}",
+        sent_at=moment,
+    )
+
+
+def _reports(
+    walk: _Walk, rng: random.Random, moment: datetime
+) -> Generator[Observation, None, datetime]:
+    """The reports of the walk's steps the provider sends (some silent, a few lost), then
+    perhaps a contradicting one after its final status; returns the time the walk ends at.
+    A generator, not a list: the caller draws from the same `rng` between reports."""
+    reported = walk.path if walk.inbound else walk.path[1:]
     for step, status in enumerate(reported):
         moment += timedelta(seconds=rng.randrange(1, 120))
-        silent = status == "sending" or (status == "delivered" and provider == "meta")
+        silent = status == "sending" or (status == "delivered" and walk.provider == "meta")
         if silent and step < len(reported) - 1:
             continue
         if status not in {"delivered", "read"} and rng.random() < 0.05:
             continue  # a callback lost on the way
-        yield Observation(
-            channel=channel,
-            provider=provider,
-            provider_message_id=provider_message_id,
-            status=status,
-            occurred_at=moment,
-            event_id=f"ev-{provider_message_id}-{step}",
-        )
-    contradiction = _CONTRADICTIONS.get(path[-1])
-    if contradiction and lifecycle(channel).is_status(contradiction) and rng.random() < 0.05:
+        yield walk.report(status, moment, str(step))
+    contradiction = _CONTRADICTIONS.get(walk.path[-1])
+    if contradiction and lifecycle(walk.channel).is_status(contradiction) and rng.random() < 0.05:
         moment += timedelta(seconds=rng.randrange(1, 600))
-        yield Observation(
-            channel=channel,
-            provider=provider,
-            provider_message_id=provider_message_id,
-            status=contradiction,
-            occurred_at=moment,
-            event_id=f"ev-{provider_message_id}-x",
-        )
-    if channel is Channel.EMAIL and path[-1] == "delivered":
-        kinds = list(_ENGAGEMENT_WEIGHTS)
-        for n in range(rng.choice([0, 0, 1, 2, 3])):
-            moment += timedelta(minutes=rng.randrange(1, 600))
-            yield Observation(
-                channel=channel,
-                provider=provider,
-                provider_message_id=provider_message_id,
-                status=rng.choices(kinds, list(_ENGAGEMENT_WEIGHTS.values()))[0],
-                occurred_at=moment,
-                event_id=f"ev-{provider_message_id}-e{n}",
-            )
+        yield walk.report(contradiction, moment, "x")
+    return moment
+
+
+def _engagement(walk: _Walk, rng: random.Random, moment: datetime) -> Iterator[Observation]:
+    if walk.channel is not Channel.EMAIL or walk.path[-1] != "delivered":
+        return
+    kinds = list(_ENGAGEMENT_WEIGHTS)
+    for n in range(rng.choice([0, 0, 1, 2, 3])):
+        moment += timedelta(minutes=rng.randrange(1, 600))
+        kind = rng.choices(kinds, list(_ENGAGEMENT_WEIGHTS.values()))[0]
+        yield walk.report(kind, moment, f"e{n}")
+
+
+def _one_message(rng: random.Random, index: int, start: datetime) -> Iterator[Observation | Send]:
+    walk = _draw_walk(rng, index)
+    moment = start + timedelta(seconds=rng.randrange(3600))
+    if not walk.inbound and rng.random() < 0.8:
+        yield _send(walk, index, rng, moment)
+    moment = yield from _reports(walk, rng, moment)
+    yield from _engagement(walk, rng, moment)
 
 
 def simulate(

@@ -2,19 +2,18 @@
 
 One request is one report about one message, form-encoded (or, for Twilio's JSON webhooks, a
 JSON object whose hash rides in the URL as `bodySHA256`). Twilio adds parameters without notice
-and signs over all of them, so every parameter is kept in `details` under its own name: the
-core's keyword policy reads `Body`, `From` and Advanced Opt-Out's `OptOutType` from there, and
-nothing is lost for later.
+and signs over all of them, so every parameter is kept in `details` under its own name and
+nothing is lost for later; what the core reads (the sender, the text, a tapped choice, Advanced
+Opt-Out's `OptOutType`) the adapter fills in as typed provider facts.
 
 Twilio signs no timestamp, so nothing can be stale; a replayed request carries the same
 `I-Twilio-Idempotency-Token` and the same (`MessageSid`, `MessageStatus`, `RawDlrDoneDate`,
-`ErrorCode`), and the core drops it as a duplicate.
+`ErrorCode`), and the core drops it as a duplicate. How a signature is computed and which URLs
+it may cover is `twilio_signature`'s.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import os
 import re
@@ -35,8 +34,34 @@ from adapters.providers.base import (
     SignatureRefused,
     media_type,
 )
+from adapters.providers.twilio_signature import (
+    body_sha256,
+    encodable_url,
+    expected_signature,
+    shown_url,
+    signed_url_variants,
+)
 from engage_core import Channel, InvalidInput, Observation
-from engage_core.observations import ProviderFacts
+from engage_core.provider_facts import ProviderFacts
+
+__all__ = [
+    "AUTH_TOKEN_ENV_VAR",
+    "BODY_HASH_PARAMETER",
+    "FORM_CONTENT_TYPE",
+    "IDEMPOTENCY_HEADER",
+    "JSON_CONTENT_TYPE",
+    "PROVIDER",
+    "RAW_DLR_DONE_AT_KEY",
+    "SIGNATURE_HEADER",
+    "SIGNATURE_SETTINGS_HEADER",
+    "STATUSES",
+    "URL_QUERY_KEY",
+    "TwilioAdapter",
+    "body_sha256",
+    "expected_signature",
+    "shown_url",
+    "signed_url_variants",
+]
 
 PROVIDER = "twilio"
 AUTH_TOKEN_ENV_VAR = "ENGAGE_TWILIO_AUTH_TOKEN"
@@ -65,75 +90,11 @@ STATUSES: Mapping[str, str] = MappingProxyType(
     }
 )  # fmt: skip
 
-_DEFAULT_PORTS = MappingProxyType({"https": "443", "http": "80"})
 _CHANNEL_PREFIX = re.compile(r"([A-Za-z][A-Za-z0-9_-]*):")
 _DLR_DATE = re.compile(r"[0-9]{10}")
 _SHOWN = 80  # characters of a bad value quoted in a reason
-_SHOWN_URL = 300  # characters of a URL named in a refusal
-_PORT = re.compile(r"[0-9]{1,5}")
 _CHOICE_TYPES = frozenset({"button", "interactive"})
 _CHOICE_PARAMETERS = ("ButtonText", "ButtonPayload", "ListTitle", "ListId")
-
-
-def expected_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]] = ()) -> str:
-    """`X-Twilio-Signature` for a request: base64 HMAC-SHA1, keyed with the auth token, of the
-    URL followed by each parameter name and value, names sorted, a repeated name's distinct
-    values sorted (as Twilio's own `RequestValidator.compute_signature`). For JSON bodies pass
-    no parameters: the body is bound through `bodySHA256` in the URL instead."""
-    values: dict[str, set[str]] = {}
-    for name, value in params:
-        values.setdefault(name, set()).add(value)
-    pairs = (name + value for name in sorted(values) for value in sorted(values[name]))
-    signed = url + "".join(pairs)
-    digest = hmac.new(auth_token.encode("utf-8"), signed.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def body_sha256(body: bytes) -> str:
-    """The `bodySHA256` Twilio puts in the URL of a JSON webhook: hex SHA-256 of the raw body."""
-    return hashlib.sha256(body).hexdigest()
-
-
-def signed_url_variants(url: str) -> tuple[str, ...]:
-    """The URLs Twilio may have signed for the one received, as Twilio's own
-    `RequestValidator.validate` tries them: as received, and with its port removed when it has
-    one (any port: Twilio does not always sign the port), or with the scheme's default port
-    added when it has none (Twilio's back ends differ, and so may the proxy in front of us).
-    The fragment is dropped: Twilio's connection overrides (`#rc=2`) ride there and are not
-    signed. Basic-auth credentials in the URL (`user:password@`) are not signed for messaging
-    either: the variants without them count too."""
-    url = url.partition("#")[0]
-    scheme, separator, rest = url.partition("://")
-    default = _DEFAULT_PORTS.get(scheme.lower())
-    if not separator or default is None:
-        return (url,)
-    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    authority, tail = rest[:end], rest[end:]
-    userinfo, at, host_port = authority.rpartition("@")
-    heads = [f"{scheme}://{userinfo}{at}", f"{scheme}://"] if at else [f"{scheme}://"]
-    host, colon, port = host_port.rpartition(":")
-    variants: list[str] = [url]
-    for head in heads:
-        if not colon or host_port.endswith("]"):  # no port (an IPv6 literal's colons: in [])
-            found = [f"{head}{host_port}{tail}", f"{head}{host_port}:{default}{tail}"]
-        elif _PORT.fullmatch(port) and 0 < int(port) < 65536:
-            found = [f"{head}{host_port}{tail}", f"{head}{host}{tail}"]
-        else:  # not a port (the SDK fails on it): only the URL as received
-            found = [f"{head}{host_port}{tail}"]
-        variants.extend(v for v in found if v not in variants)
-    return tuple(variants)
-
-
-def shown_url(url: str) -> str:
-    """The URL a signature was checked against, for a refusal: without the fragment (never
-    signed), a basic-auth password masked, cut short."""
-    url = _encodable(url).partition("#")[0]
-    scheme, separator, rest = url.partition("://")
-    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    userinfo, at, host_port = rest[:end].rpartition("@")
-    if separator and at and ":" in userinfo:
-        url = f"{scheme}://{userinfo.partition(':')[0]}:***@{host_port}{rest[end:]}"
-    return url if len(url) <= _SHOWN_URL else f"{url[: _SHOWN_URL - 1]}…"
 
 
 class _Unreadable(Exception):
@@ -191,7 +152,7 @@ class TwilioAdapter:
             hmac.compare_digest(
                 expected_signature(self._auth_token, candidate, params).encode("ascii"), received
             )
-            for candidate in signed_url_variants(_encodable(request.url))
+            for candidate in signed_url_variants(encodable_url(request.url))
         ]
         if not any(matches):
             raise SignatureRefused(
@@ -273,12 +234,8 @@ def _collect(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     return {name: next(iter(vs)) if len(vs) == 1 else list(vs) for name, vs in values.items()}
 
 
-def _encodable(url: str) -> str:
-    return url.encode("utf-8", "replace").decode("utf-8")
-
-
 def _query(url: str) -> str:
-    return _encodable(url).partition("#")[0].partition("?")[2]
+    return encodable_url(url).partition("#")[0].partition("?")[2]
 
 
 # Mapping the parameters.

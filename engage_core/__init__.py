@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from engage_core.consent.policies import PolicySettings
     from engage_core.consent.queries import SubscriptionAnswer
     from engage_core.consent.rules import (
+        ConsentOutcome,
         ErrorCode,
         Provenance,
         SendPermission,
@@ -73,6 +74,7 @@ _HOMES: dict[str, str] = {
     "ConcurrentWriteError": "engage_core.application",
     "ConsentChange": "engage_core.consent.changes",
     "ConsentEvent": "engage_core.consent.events",
+    "ConsentOutcome": "engage_core.consent.rules",
     "ContactKey": "engage_core.consent.contacts",
     "Counts": "engage_core.counts",
     "DuplicateIgnored": "engage_core.message.events",
@@ -149,6 +151,7 @@ __all__ = [
     "ConcurrentWriteError",
     "ConsentChange",
     "ConsentEvent",
+    "ConsentOutcome",
     "ContactKey",
     "Counts",
     "DuplicateIgnored",

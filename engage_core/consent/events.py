@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import attrs
 
 from engage_core.consent.contacts import SubscriptionChannel
-from engage_core.consent.rules import ErrorCode, Outcome, SubscriptionState, Update
+from engage_core.consent.rules import ConsentOutcome, ErrorCode, SubscriptionState, Update
 from engage_core.events import DomainEvent
 
 
@@ -42,7 +42,7 @@ class ChannelUpdateRecorded(ConsentEvent):
 
     TOPIC: ClassVar[str] = "engage.consent.ChannelUpdateRecorded"
 
-    outcome: Outcome
+    outcome: ConsentOutcome
     error: ErrorCode | None
     before: SubscriptionState
     after: SubscriptionState
@@ -67,7 +67,7 @@ class GroupUpdateRecorded(ConsentEvent):
     TOPIC: ClassVar[str] = "engage.consent.GroupUpdateRecorded"
 
     group: str
-    outcome: Outcome
+    outcome: ConsentOutcome
     error: ErrorCode | None
     before: SubscriptionState
     after: SubscriptionState
@@ -132,7 +132,7 @@ def first_refusal(events: Iterable[ConsentEvent]) -> ErrorCode | None:
     for event in events:
         if (
             isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded)
-            and event.outcome is Outcome.REFUSED
+            and event.outcome is ConsentOutcome.REFUSED
             and event.error is not None
         ):
             return event.error
@@ -158,8 +158,8 @@ def request_outcome(events: Iterable[ConsentEvent]) -> str:
     decided = list(events)
     if changed_anything(decided):
         return "applied"
-    if any(isinstance(e, ChannelUpdateRecorded | GroupUpdateRecorded) and e.outcome is Outcome.STALE
-           for e in decided):  # fmt: skip
+    recorded = (e for e in decided if isinstance(e, ChannelUpdateRecorded | GroupUpdateRecorded))
+    if any(e.outcome is ConsentOutcome.STALE for e in recorded):
         return "stale"
     if decided and all(isinstance(e, ChannelUpdateDuplicated | GroupUpdateDuplicated)
                        for e in decided):  # fmt: skip

@@ -81,7 +81,7 @@ _TIE_ORDER = {
 }
 
 
-class Outcome(enum.Enum):
+class ConsentOutcome(enum.Enum):
     """What a consent update did to its subscription (recorded whatever it was)."""
 
     APPLIED = "applied"
@@ -158,7 +158,7 @@ class SubscriptionState:
 class Verdict:
     """What the rules make of one update: its outcome, the state it leaves, why refused."""
 
-    outcome: Outcome
+    outcome: ConsentOutcome
     after: SubscriptionState
     error: ErrorCode | None = None
 
@@ -169,7 +169,7 @@ def apply_channel_update(state: SubscriptionState, update: Update) -> Verdict:
     if update.lock:
         after = SubscriptionState(SubscriptionStatus.UNSUBSCRIBED, True, at)
     elif update.unlock and update.unlock_only and not state.locked_by_user:
-        return Verdict(Outcome.UNCHANGED, state)
+        return Verdict(ConsentOutcome.UNCHANGED, state)
     elif update.unlock:
         after = SubscriptionState(update.status, False, at)
     elif (
@@ -177,12 +177,12 @@ def apply_channel_update(state: SubscriptionState, update: Update) -> Verdict:
         and update.provenance.kind in OPERATOR_SOURCES
         and update.status is not SubscriptionStatus.UNSUBSCRIBED
     ):
-        return Verdict(Outcome.REFUSED, state, ErrorCode.UNABLE_TO_SUBSCRIBE)
+        return Verdict(ConsentOutcome.REFUSED, state, ErrorCode.UNABLE_TO_SUBSCRIBE)
     else:
         after = SubscriptionState(update.status, state.locked_by_user, at)
     if (after.status, after.locked_by_user) == (state.status, state.locked_by_user):
-        return Verdict(Outcome.UNCHANGED, state)
-    return Verdict(Outcome.APPLIED, after)
+        return Verdict(ConsentOutcome.UNCHANGED, state)
+    return Verdict(ConsentOutcome.APPLIED, after)
 
 
 def apply_group_update(
@@ -191,11 +191,11 @@ def apply_group_update(
     """One group update, given the address's channel status at the update's effective time."""
     operator = update.provenance.kind in OPERATOR_SOURCES
     if operator and channel_status is not SubscriptionStatus.SUBSCRIBED:
-        return Verdict(Outcome.REFUSED, state, ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED)
+        return Verdict(ConsentOutcome.REFUSED, state, ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED)
     after = SubscriptionState(update.status, False, update.provenance.effective_at)
     if after.status == state.status:
-        return Verdict(Outcome.UNCHANGED, state)
-    return Verdict(Outcome.APPLIED, after)
+        return Verdict(ConsentOutcome.UNCHANGED, state)
+    return Verdict(ConsentOutcome.APPLIED, after)
 
 
 def _replay(
@@ -267,7 +267,7 @@ def standing_error(
     """The refusal the update with this (source kind, source id) stands under in a replay."""
     for update, verdict in replayed:
         if (update.provenance.kind.value, update.provenance.source_id) == identity:
-            return verdict.error if verdict.outcome is Outcome.REFUSED else None
+            return verdict.error if verdict.outcome is ConsentOutcome.REFUSED else None
     return None
 
 
@@ -282,8 +282,8 @@ def arrival(earlier: Sequence[Update], update: Update, replay: Replay = replay_c
     verdict = next(v for u, v in replayed if u is update)
     after = replayed[-1][1].after
     newer_exists = any(u.replay_key > update.replay_key for u in earlier)
-    if newer_exists and verdict.outcome is not Outcome.REFUSED:
-        return Verdict(Outcome.STALE, after)
+    if newer_exists and verdict.outcome is not ConsentOutcome.REFUSED:
+        return Verdict(ConsentOutcome.STALE, after)
     return Verdict(verdict.outcome, after, verdict.error)
 
 

@@ -13,8 +13,8 @@ from engage_core.consent.decide import decide_channel_update
 from engage_core.consent.events import ChannelUpdateDuplicated, ChannelUpdateRecorded, ConsentEvent
 from engage_core.consent.evolve import evolve_channel, fold_channel
 from engage_core.consent.rules import (
+    ConsentOutcome,
     ErrorCode,
-    Outcome,
     SubscriptionStatus,
     Update,
     arrival,
@@ -45,11 +45,12 @@ def test_a_late_stop_locks_and_says_what_it_changed() -> None:
     state, events = run([operator, stop(1), update(SubscriptionStatus.SUBSCRIBED, 7)])
     late_stop, refused = events[1], events[2]
     assert isinstance(late_stop, ChannelUpdateRecorded)
-    assert late_stop.outcome is Outcome.STALE  # older than what stood when it came
+    assert late_stop.outcome is ConsentOutcome.STALE  # older than what stood when it came
     assert late_stop.before.status is SubscriptionStatus.SUBSCRIBED
     assert late_stop.after.status is SubscriptionStatus.UNSUBSCRIBED  # yet its replay locks
     assert isinstance(refused, ChannelUpdateRecorded)
-    assert (refused.outcome, refused.error) == (Outcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE)
+    refusal = (ConsentOutcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE)
+    assert (refused.outcome, refused.error) == refusal
     assert state.current.locked_by_user
     assert state.as_of(operator.provenance.effective_at).status is SubscriptionStatus.UNSUBSCRIBED
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from engage_core.consent.rules import (
     OPERATOR_SOURCES,
+    ConsentOutcome,
     ErrorCode,
-    Outcome,
     Provenance,
     SourceKind,
     SubscriptionState,
@@ -65,14 +65,14 @@ def test_stop_locks_until_start() -> None:
          update(DNS, 4, SourceKind.IDENTIFY), start(5), update(SUB, 6), update(UNSUB, 7)]
     )  # fmt: skip
     assert [(v.outcome, v.error) for _, v in replayed] == [
-        (Outcome.APPLIED, None),
-        (Outcome.APPLIED, None),  # STOP: unsubscribed and locked
-        (Outcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),
-        (Outcome.UNCHANGED, None),  # operators may still unsubscribe: it is already so
-        (Outcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),  # nor move it off unsubscribed
-        (Outcome.APPLIED, None),  # START: subscribed, unlocked
-        (Outcome.UNCHANGED, None),
-        (Outcome.APPLIED, None),
+        (ConsentOutcome.APPLIED, None),
+        (ConsentOutcome.APPLIED, None),  # STOP: unsubscribed and locked
+        (ConsentOutcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),
+        (ConsentOutcome.UNCHANGED, None),  # operators may still unsubscribe: it is already so
+        (ConsentOutcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),  # nor move it off unsubscribed
+        (ConsentOutcome.APPLIED, None),  # START: subscribed, unlocked
+        (ConsentOutcome.UNCHANGED, None),
+        (ConsentOutcome.APPLIED, None),
     ]
     assert replayed[1][1].after.locked_by_user
     assert not replayed[5][1].after.locked_by_user
@@ -85,7 +85,7 @@ def test_a_users_own_opt_out_is_never_refused() -> None:
     group = SubscriptionState(SUB, False, T0)
     for channel in (None, UNSUB, DNS):
         verdict = apply_group_update(group, update(UNSUB, 1, SourceKind.PROVIDER), channel)
-        assert verdict.outcome is Outcome.APPLIED
+        assert verdict.outcome is ConsentOutcome.APPLIED
 
 
 def test_operator_group_changes_need_the_channel_subscribed() -> None:
@@ -93,20 +93,20 @@ def test_operator_group_changes_need_the_channel_subscribed() -> None:
     for channel in (None, UNSUB, DNS):
         for kind in OPERATOR_SOURCES:
             verdict = apply_group_update(group, update(SUB, 1, kind), channel)
-            assert verdict.outcome is Outcome.REFUSED
+            assert verdict.outcome is ConsentOutcome.REFUSED
             assert verdict.error is ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED
             assert verdict.after == group  # nothing changes
-    assert apply_group_update(group, update(SUB, 1), SUB).outcome is Outcome.APPLIED
+    assert apply_group_update(group, update(SUB, 1), SUB).outcome is ConsentOutcome.APPLIED
 
 
 def test_a_late_stop_still_locks_and_a_late_operator_update_is_stale() -> None:
     operator_subscribe = update(SUB, 5)
-    assert arrival([operator_subscribe], stop(1)).outcome is Outcome.STALE
+    assert arrival([operator_subscribe], stop(1)).outcome is ConsentOutcome.STALE
     # but replayed where it belongs, the earlier STOP refuses the later resubscribe
     state = channel_state([operator_subscribe, stop(1)])
     assert (state.status, state.locked_by_user) == (UNSUB, True)
-    assert arrival([stop(1)], operator_subscribe).outcome is Outcome.REFUSED
-    assert arrival([update(UNSUB, 9)], update(SUB, 5)).outcome is Outcome.STALE
+    assert arrival([stop(1)], operator_subscribe).outcome is ConsentOutcome.REFUSED
+    assert arrival([update(UNSUB, 9)], update(SUB, 5)).outcome is ConsentOutcome.STALE
 
 
 def test_a_user_wins_a_tie() -> None:
@@ -155,7 +155,7 @@ def test_stop_holds_against_any_operator_interleaving(data: st.DataObject) -> No
     assert state.locked_by_user
     assert state.status is UNSUB  # no operator update after the STOP could lift it
     assert all(
-        v.outcome in {Outcome.REFUSED, Outcome.UNCHANGED}
+        v.outcome in {ConsentOutcome.REFUSED, ConsentOutcome.UNCHANGED}
         for u, v in replay_channel(arrivals)
         if u in later
     )
@@ -200,8 +200,9 @@ def test_a_group_change_is_judged_against_the_channel_at_its_time() -> None:
     early, late = update(SUB, 1), update(SUB, 6)
     replayed = replay_group([early, late], channel)
     assert [(v.outcome, v.error) for _, v in replayed] == [
-        (Outcome.REFUSED, ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED),  # channel not yet subscribed
-        (Outcome.APPLIED, None),
+        # the channel is not yet subscribed
+        (ConsentOutcome.REFUSED, ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED),
+        (ConsentOutcome.APPLIED, None),
     ]
     # the user's own group unsubscribe needs nothing
     assert group_state([update(UNSUB, 0, SourceKind.PROVIDER)], []).status is UNSUB

@@ -28,7 +28,7 @@ from engage_core.consent.events import (
     GroupUpdateRecorded,
 )
 from engage_core.consent.evolve import fold
-from engage_core.consent.rules import ErrorCode, Outcome, SourceKind
+from engage_core.consent.rules import ConsentOutcome, ErrorCode, SourceKind
 from tests.conftest import FIXED_TIME
 from tests.core.test_consent_rules import SUB, UNSUB, stop, update, updates
 
@@ -99,7 +99,7 @@ def test_a_group_change_sees_the_channel_change_before_it_in_the_batch() -> None
     assert refused.error is ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED
     assert isinstance(channel, ChannelUpdateRecorded)
     assert isinstance(applied, GroupUpdateRecorded)
-    assert applied.outcome is Outcome.APPLIED
+    assert applied.outcome is ConsentOutcome.APPLIED
     assert isinstance(listing, GroupListed)  # one listing, after the answers
     assert listing.group == "news"
 

@@ -9,7 +9,7 @@ from engage_core import Observation, Send
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import ChannelUpdateRecorded
 from engage_core.consent.rules import (
-    Outcome,
+    ConsentOutcome,
     Provenance,
     SourceKind,
     SubscriptionState,
@@ -98,7 +98,7 @@ def consent(
     update = Update(after or SubscriptionStatus.SUBSCRIBED, provenance)
     return ChannelUpdateRecorded(
         originator_id=key.subscription_id, originator_version=1, recorded_at=AT,
-        channel=key.channel, key=key.key, update=update, outcome=Outcome.APPLIED, error=None,
+        channel=key.channel, key=key.key, update=update, outcome=ConsentOutcome.APPLIED, error=None,
         before=SubscriptionState(before), after=SubscriptionState(after),
     )  # fmt: skip
 

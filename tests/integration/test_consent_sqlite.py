@@ -9,7 +9,7 @@ from pathlib import Path
 from engage_core import EngageApplication
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import ChannelUpdateRecorded, GroupUpdateRecorded
-from engage_core.consent.rules import ErrorCode, Outcome, SourceKind, SubscriptionStatus
+from engage_core.consent.rules import ConsentOutcome, ErrorCode, SourceKind, SubscriptionStatus
 from tests.conftest import FIXED_TIME, sqlite_env
 from tests.core.test_consent_rules import T0, start, stop, update
 
@@ -33,11 +33,11 @@ def test_stop_refuses_operators_until_start(tmp_path: Path) -> None:
         assert isinstance(event, ChannelUpdateRecorded)
         verdicts.append((event.outcome, event.error))
     assert verdicts == [
-        (Outcome.APPLIED, None),
-        (Outcome.APPLIED, None),
-        (Outcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),
-        (Outcome.APPLIED, None),
-        (Outcome.UNCHANGED, None),  # START already subscribed it
+        (ConsentOutcome.APPLIED, None),
+        (ConsentOutcome.APPLIED, None),
+        (ConsentOutcome.REFUSED, ErrorCode.UNABLE_TO_SUBSCRIBE),
+        (ConsentOutcome.APPLIED, None),
+        (ConsentOutcome.UNCHANGED, None),  # START already subscribed it
     ]
     app.close()
     reopened = EngageApplication(env=sqlite_env(tmp_path / "e.db"))
@@ -50,7 +50,7 @@ def test_stop_refuses_operators_until_start(tmp_path: Path) -> None:
     # the same questions through the application's query calls
     locked_then = reopened.subscription(NUMBER, as_of=steps[2].provenance.effective_at)
     assert locked_then.state.locked_by_user
-    assert [v.outcome for _, v in locked_then.history][-1] is Outcome.REFUSED
+    assert [v.outcome for _, v in locked_then.history][-1] is ConsentOutcome.REFUSED
     assert reopened.can_send(NUMBER).allowed
     assert reopened.subscription(NUMBER).groups == {}  # a phone number has no groups
     reopened.close()
@@ -88,7 +88,7 @@ def test_group_changes_follow_the_channel(tmp_path: Path) -> None:
     app.set_channel_subscriptions([(email, update(SUB, 2))])
     (applied,) = app.set_group_subscriptions([(email, "newsletter", update(SUB, 3))])
     assert isinstance(applied, GroupUpdateRecorded)
-    assert applied.outcome is Outcome.APPLIED
+    assert applied.outcome is ConsentOutcome.APPLIED
     assert app.group_subscription(email, "newsletter").status is SUB
     # the user's own group unsubscribe needs nothing, even after the channel is unsubscribed
     app.set_channel_subscriptions([(email, update(unsub, 4))])

@@ -289,9 +289,11 @@ def _error(status: Mapping[str, Any]) -> str | None:
 
 
 def _inbound(message: dict[str, Any]) -> Observation:
-    """A message a user sent us, with `Body` (typed text only) and `From` where the core's
-    keyword rule reads them, and a tapped button's or list row's title as `choice` (an answer,
-    never a keyword). Its id is also the event id, so consent changes it causes cite it."""
+    """A message a user sent us. The core reads its typed facts: the sender, the typed text
+    (a keyword can only be typed) and a tapped button's or list row's title as `choice` (an
+    answer, never a keyword). `details` also keeps them as `Body`/`choice` and `From`, named
+    as for Twilio, so one history reads alike. Its id is also the event id, so consent
+    changes it causes cite it."""
     wamid = _id(message)
     seconds = _seconds(message.get("timestamp"))
     details = dict(message)

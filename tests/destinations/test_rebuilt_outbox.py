@@ -13,10 +13,10 @@ import pytest
 from adapters.destinations import CursorLost, JsonlDestination, Ledger, RetryPolicy, deliver
 from adapters.stores import open_application
 from adapters.views import Views, catch_up, rebuild
-from adapters.views import outbox as outbox_module
 from engage_core import EngageApplication, Observation, Send
 from engage_core.message.events import MessageEvent
 from engage_core.segment import EventSettings, TrackEvent, message_events
+from engage_core.segment import publisher as publisher_module
 
 
 def messages(app: EngageApplication, first: int, count: int) -> None:
@@ -31,7 +31,7 @@ def messages(app: EngageApplication, first: int, count: int) -> None:
 
 def mapping_without(name: str) -> Callable[..., list[TrackEvent]]:
     """The Segment mapping of a newer Engage that no longer publishes the event `name`, to put
-    in the outbox's place of `message_events` for a rebuild."""
+    in the publisher's place of `message_events` for a rebuild."""
 
     def newer(
         event: MessageEvent,
@@ -59,7 +59,7 @@ def test_a_renumbering_rebuild_neither_skips_nor_repeats(
     assert first.delivered == 12
 
     # a "newer mapping" that no longer publishes Queued: every position after the first moves
-    monkeypatch.setattr(outbox_module, "message_events", mapping_without("SMS Queued"))
+    monkeypatch.setattr(publisher_module, "message_events", mapping_without("SMS Queued"))
     rebuild(app, [views.outbox])
     messages(app, 4, 2)
     catch_up(app, [views.outbox])
@@ -85,7 +85,7 @@ def test_a_cursor_whose_event_is_gone_stops_with_what_to_do(
     messages(app, 0, 1)  # processed, queued, delivered: the cursor ends at Delivered
     catch_up(app, [views.outbox])
     deliver(JsonlDestination("file", tmp_path / "e.jsonl"), views.outbox, ledger, RetryPolicy())
-    monkeypatch.setattr(outbox_module, "message_events", mapping_without("SMS Delivered"))
+    monkeypatch.setattr(publisher_module, "message_events", mapping_without("SMS Delivered"))
     rebuild(app, [views.outbox])
     with pytest.raises(CursorLost, match="replay"):
         deliver(JsonlDestination("file", tmp_path / "e.jsonl"), views.outbox, ledger,

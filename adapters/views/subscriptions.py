@@ -4,17 +4,20 @@ and through time (`subscription_history`), with provenance, answering "as of" in
 A subscription's state is the replay of its updates in effective-time order (`consent.rules`),
 so an update arriving late can change what later updates did: a STOP effective before an
 operator's resubscribe refuses it, whichever arrived first. The history therefore keeps, for
-each update, both what its arrival recorded (`recorded_outcome`, say `stale`) and what it does
-in the replay as it stands now (`replay_rank`, `outcome`, and the state after it: `status`,
-`locked_by_user`, `since`). Each row's state holds from its `effective_at` until the next row's,
-so the state as of `t` is the state of the last row (by `replay_rank`) effective at or before
-`t`. A group's updates are judged against its address's channel as it stood at their place in
-the replay, so a channel update replays the groups with updates after it too.
+each update, both what its arrival recorded (`recorded_outcome`, say `stale`: the event's own
+fact) and what it does in the replay as it stands now (`replay_rank`, `outcome`, and the state
+after it: `status`, `locked_by_user`, `since`). Each row's state holds from its `effective_at`
+until the next row's, so the state as of `t` is the state of the last row (by `replay_rank`)
+effective at or before `t`.
 
-Most updates are the newest of their subscription: those take one step from the last row. An
-update arriving out of order replays its subscription in full, with the very rules the
-application uses, so the view answers what `channel_subscription(...).as_of(t)` and
-`group_subscription(..., as_of=t)` answer.
+The replay columns are no recorded fact: a late update changes what the updates around it do,
+and a re-judged group's states through time can change while the end state a
+`GroupStateRejudged` records does not. So the view decides nothing itself: every subscription
+a page touches is replayed once, at the end of the page, by the very functions the application
+answers with (`rules.replay_channel`, `rules.replay_group`), which is why the view answers what
+`channel_subscription(...).as_of(t)` and `group_subscription(..., as_of=t)` answer. A channel
+update touches every group of its address too: a group update is judged against the channel
+as it stood at the update's place, and which of them that changes is the rules' to say.
 """
 
 from __future__ import annotations
@@ -37,8 +40,6 @@ from engage_core.consent.rules import (
     SubscriptionStatus,
     Update,
     Verdict,
-    apply_channel_update,
-    apply_group_update,
     replay_channel,
     replay_group,
 )
@@ -111,14 +112,6 @@ def _recorded(where: Subscription, event: ChannelUpdateRecorded | GroupUpdateRec
     return dict(zip(_RECORDED, values, strict=True))
 
 
-def _channel_before(channel: Sequence[_Entry], update: Update) -> SubscriptionState:
-    """The address's channel as a group update replayed at `update`'s place finds it: the
-    state after the last channel update replayed no later than it."""
-    key = update.replay_key
-    before = [entry for entry in channel if entry.update.replay_key <= key]
-    return before[-1].state if before else SubscriptionState()
-
-
 def _current(where: Subscription, entries: Sequence[_Entry]) -> tuple[Any, ...]:
     """The `subscription_current` row of a subscription: the state its replay ends in, and
     the provenance of the update that set it."""
@@ -138,14 +131,11 @@ class _Entry:
     update: Update
     dirty: bool = True  # to be written at the end of the page
 
-    @property
-    def state(self) -> SubscriptionState:
-        return _state(self.row)
-
     def replayed(self, rank: int, verdict: Verdict) -> None:
-        values = dict(zip(_REPLAYED, _replayed(rank, verdict), strict=True))
-        if any(self.row.get(column) != value for column, value in values.items()):
-            self.row.update(values)
+        """Its place and verdict in the replay as it stands now (dirty only if they moved)."""
+        values = _replayed(rank, verdict)
+        if tuple(map(self.row.get, _REPLAYED)) != values:
+            self.row.update(zip(_REPLAYED, values, strict=True))
             self.dirty = True
 
 
@@ -156,8 +146,8 @@ class SubscriptionView(SQLiteView):
     """`subscription_current` and `subscription_history`, per (channel, key, group).
 
     A page reads each contact it touches once (all its rows: the channel's and its groups', a
-    handful), decides in memory with the consent rules, and writes what changed at the end of
-    the page."""
+    handful), replays each subscription it touched once with the application's rules, and
+    writes the rows that changed at the end of the page."""
 
     name = "subscriptions"
     schema: ClassVar[dict[str, str]] = {
@@ -204,28 +194,16 @@ class SubscriptionView(SQLiteView):
             group = CHANNEL
         elif isinstance(event, GroupUpdateRecorded):
             group = event.group
-        else:  # duplicates, group listings, message and quarantine events
+        else:  # duplicates, re-judged groups (the replay re-judges), listings, message events
             return
         channel, key = event.channel.value, event.key
         contact = self._contact(cursor, channel, key)
-        entries = contact.setdefault(group, [])
-        entry = _Entry(_recorded((channel, key, group), event), event.update)
-        replay_key = event.update.replay_key
-        if not entries or entries[-1].update.replay_key < replay_key:  # the usual case
-            entries.append(entry)
-            self._step(contact, group)
-        else:
-            entries.append(entry)
-            self._replay(contact, group)
-        touched = {group}
-        if group == CHANNEL and event.channel is SubscriptionChannel.EMAIL:
-            for other, others in contact.items():
-                # a group update at the very place of the channel update (one CSV row setting
-                # both) is judged with it, as `rules._channel_before` does (`<=`)
-                if other != CHANNEL and others and others[-1].update.replay_key >= replay_key:
-                    self._replay(contact, other)
-                    touched.add(other)
-        self._touched.update((channel, key, g) for g in touched)
+        contact.setdefault(group, []).append(
+            _Entry(_recorded((channel, key, group), event), event.update)
+        )
+        # only an address has groups, and each is judged against its channel
+        replayed = contact if group == CHANNEL else (group,)
+        self._touched.update((channel, key, g) for g in replayed)
 
     def _contact(self, cursor: SQLiteCursor, channel: str, key: str) -> Contact:
         """A contact's channel and group histories, read once a page."""
@@ -243,20 +221,9 @@ class SubscriptionView(SQLiteView):
             self._contacts[(channel, key)] = found
         return found
 
-    def _step(self, contact: Contact, group: str) -> None:
-        """The newest update of a subscription: one step from the state the one before left."""
-        entries = contact[group]
-        *before, entry = entries
-        state = before[-1].state if before else SubscriptionState()
-        if group == CHANNEL:
-            verdict = apply_channel_update(state, entry.update)
-        else:
-            channel = _channel_before(contact.get(CHANNEL, []), entry.update)
-            verdict = apply_group_update(state, entry.update, channel.status)
-        entry.replayed(len(before), verdict)
-
     def _replay(self, contact: Contact, group: str) -> None:
-        """Replay a subscription in full with the application's rules."""
+        """Replay a subscription in full with the application's rules, so each entry holds
+        its place and verdict in the replay as it stands now."""
         entries = {id(entry.update): entry for entry in contact[group]}
         updates = [entry.update for entry in contact[group]]
         if group == CHANNEL:
@@ -271,10 +238,14 @@ class SubscriptionView(SQLiteView):
         history: list[Any] = []
         current: list[Any] = []
         for where in sorted(self._touched):
-            entries = self._contacts[(where[0], where[1])][where[2]]
-            history += [[e.row[c] for c in _COLUMNS] for e in entries if e.dirty]
-            current.append(_current(where, entries))
-            for entry in entries:
+            contact = self._contacts[(where[0], where[1])]
+            self._replay(contact, where[2])
+            changed = [entry for entry in contact[where[2]] if entry.dirty]
+            if not changed:  # a group its channel's update did not re-judge
+                continue
+            history += [[e.row[c] for c in _COLUMNS] for e in changed]
+            current.append(_current(where, contact[where[2]]))
+            for entry in changed:
                 entry.dirty = False
         self._touched.clear()
         cursor.executemany(

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from engage_core.clock import ClockSkewPolicy
     from engage_core.consent.batch import decide_consent
     from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
-    from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+    from engage_core.consent.contacts import ContactKey
     from engage_core.consent.events import (
         ChannelUpdateDuplicated,
         ChannelUpdateRecorded,
@@ -111,7 +111,6 @@ _HOMES: dict[str, str] = {
     "SendRecorded": "engage_core.message.events",
     "SourceKind": "engage_core.consent.rules",
     "SubscriptionAnswer": "engage_core.consent.queries",
-    "SubscriptionChannel": "engage_core.consent.contacts",
     "SubscriptionState": "engage_core.consent.rules",
     "SubscriptionStatus": "engage_core.consent.rules",
     "USUAL_PROVIDERS": "engage_core.channels",
@@ -187,7 +186,6 @@ __all__ = [
     "SendRecorded",
     "SourceKind",
     "SubscriptionAnswer",
-    "SubscriptionChannel",
     "SubscriptionState",
     "SubscriptionStatus",
     "Update",

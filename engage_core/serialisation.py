@@ -14,9 +14,11 @@ from uuid import UUID
 
 import cattrs
 import orjson
+from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
+from engage_core.channels import Channel
 from engage_core.consent.events import CONSENT_EVENT_CLASSES, GroupListed
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
 from engage_core.quarantine import QUARANTINE_EVENT_CLASSES
@@ -29,6 +31,21 @@ converter.register_structure_hook(
     datetime,
     lambda value, _: value if isinstance(value, datetime) else datetime.fromisoformat(value),
 )
+
+# A channel reads in any letter case: message events store its value (`sms`), consent events
+# its consent name (`SMS`), as they always have, so every stored event keeps its JSON.
+converter.register_structure_hook(
+    Channel, lambda value, _: value if isinstance(value, Channel) else Channel.parse(value)
+)
+for _consent_class in (*CONSENT_EVENT_CLASSES, GroupListed):
+    converter.register_unstructure_hook(
+        _consent_class,
+        make_dict_unstructure_fn(
+            _consent_class,
+            converter,
+            channel=override(unstruct_hook=lambda channel: channel.consent_name),
+        ),
+    )
 
 _STORED: tuple[type[Any], ...] = (
     *MESSAGE_EVENT_CLASSES,

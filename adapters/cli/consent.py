@@ -101,7 +101,7 @@ def subscription(args: argparse.Namespace) -> int:
         found = app.subscription(contact, groups=args.group, as_of=as_of)
     state = found.state
     answer: dict[str, Any] = {
-        "channel": contact.channel.value,
+        "channel": contact.channel.consent_name,
         "key": contact.key,
         "status": state.status.value if state.status else None,
         "groups": {

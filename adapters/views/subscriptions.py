@@ -31,7 +31,8 @@ from eventsourcing.sqlite import SQLiteCursor
 
 from adapters.views.base import SQLiteView
 from adapters.views.status import instant
-from engage_core.consent.contacts import ContactKey, SubscriptionChannel, normalise_group_name
+from engage_core.channels import Channel
+from engage_core.consent.contacts import ContactKey, normalise_group_name
 from engage_core.consent.events import ChannelUpdateRecorded, GroupUpdateRecorded
 from engage_core.consent.rules import (
     Provenance,
@@ -196,7 +197,7 @@ class SubscriptionView(SQLiteView):
             group = event.group
         else:  # duplicates, re-judged groups (the replay re-judges), listings, message events
             return
-        channel, key = event.channel.value, event.key
+        channel, key = event.channel.consent_name, event.key
         contact = self._contact(cursor, channel, key)
         contact.setdefault(group, []).append(
             _Entry(_recorded((channel, key, group), event), event.update)
@@ -261,12 +262,16 @@ class SubscriptionView(SQLiteView):
     # Queries
 
     @staticmethod
-    def _where(channel: SubscriptionChannel | str, key: str, group: str | None) -> Subscription:
+    def _where(channel: Channel | str, key: str, group: str | None) -> Subscription:
         contact = ContactKey.parse(channel, key)
-        return contact.channel.value, contact.key, normalise_group_name(group) if group else CHANNEL
+        return (
+            contact.channel.consent_name,
+            contact.key,
+            normalise_group_name(group) if group else CHANNEL,
+        )
 
     def current(
-        self, channel: SubscriptionChannel | str, key: str, group: str | None = None
+        self, channel: Channel | str, key: str, group: str | None = None
     ) -> SubscriptionState:
         """A contact vector's (or, with `group`, an address's group) state now."""
         with self.datastore.transaction(commit=False) as cursor:
@@ -278,7 +283,7 @@ class SubscriptionView(SQLiteView):
 
     def as_of(
         self,
-        channel: SubscriptionChannel | str,
+        channel: Channel | str,
         key: str,
         group: str | None = None,
         *,
@@ -295,7 +300,7 @@ class SubscriptionView(SQLiteView):
             return _state(cursor.fetchone())
 
     def history(
-        self, channel: SubscriptionChannel | str, key: str, group: str | None = None
+        self, channel: Channel | str, key: str, group: str | None = None
     ) -> list[dict[str, Any]]:
         """Every update of a subscription in replay order, with provenance and what it did."""
         with self.datastore.transaction(commit=False) as cursor:

@@ -11,8 +11,9 @@ from typing import Any
 import attrs
 import orjson
 
+from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
-from engage_core.consent.contacts import DEFAULT_REGION, ContactKey, SubscriptionChannel
+from engage_core.consent.contacts import DEFAULT_REGION, ContactKey
 from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
 from engage_core.observations import InvalidInput, parse_timestamp
 
@@ -51,15 +52,13 @@ def read_item(
         return ItemFailure({}, "INVALID_REQUEST", f"an item must be an object (got {item!r})")
     provenance = Provenance(kind, source_id, effective_at, recorded_at, user_id)
     try:
-        contact = ContactKey.parse(
-            SubscriptionChannel.parse(item.get("type")), item.get("key"), region
-        )
+        contact = ContactKey.parse(Channel.parse_consent(item.get("type")), item.get("key"), region)
         changes: list[ConsentChange] = []
         if item.get("status") is not None:
             status = SubscriptionStatus.parse(item["status"])
             changes.append(ChannelChange(contact, Update(status, provenance)))
         groups = item.get("groups") or []
-        if groups and contact.channel is not SubscriptionChannel.EMAIL:
+        if groups and contact.channel is not Channel.EMAIL:
             raise InvalidInput("groups", "groups are for EMAIL subscriptions only")
         if not isinstance(groups, list):
             raise InvalidInput("groups", f"a list of {{name, status}} (got {groups!r})")

@@ -16,14 +16,10 @@ from uuid import UUID
 
 import attrs
 
+from engage_core.channels import Channel
 from engage_core.clock import DEFAULT_CLOCK_SKEW, ClockSkewPolicy
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
-from engage_core.consent.contacts import (
-    ContactKey,
-    SubscriptionChannel,
-    directory_id,
-    group_subscription_id,
-)
+from engage_core.consent.contacts import ContactKey, directory_id, group_subscription_id
 from engage_core.consent.decide import (
     decide_channel_update,
     decide_group_update,
@@ -49,7 +45,7 @@ def _contact_of(change: ConsentChange) -> ContactKey:
 
 
 def _emails(changes: Iterable[ConsentChange]) -> set[ContactKey]:
-    return {c for c in map(_contact_of, changes) if c.channel is SubscriptionChannel.EMAIL}
+    return {c for c in map(_contact_of, changes) if c.channel is Channel.EMAIL}
 
 
 def reads(changes: Iterable[ConsentChange]) -> set[UUID]:
@@ -149,9 +145,7 @@ class _Batch:
         event = decide_channel_update(before, contact, change.update, recorded_at=self.now)
         self.states[key] = after = evolve_channel(before, event)
         self.events.append(event)
-        if contact.channel is SubscriptionChannel.EMAIL and isinstance(
-            event, ChannelUpdateRecorded
-        ):
+        if contact.channel is Channel.EMAIL and isinstance(event, ChannelUpdateRecorded):
             self.rejudge(contact, before, after, change.update)
 
     def rejudge(

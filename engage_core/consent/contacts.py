@@ -10,7 +10,6 @@ library's metadata, and test numbers (555…) are possible but not valid.
 
 from __future__ import annotations
 
-import enum
 import re
 from functools import cached_property
 from uuid import UUID
@@ -18,29 +17,11 @@ from uuid import UUID
 import attrs
 import phonenumbers
 
+from engage_core.channels import Channel
 from engage_core.ids import name_of, uuid5
 from engage_core.observations import InvalidInput
 
 DEFAULT_REGION = "US"
-
-
-class SubscriptionChannel(enum.Enum):
-    """A channel a contact can subscribe on; values as Segment writes them (upper case)."""
-
-    EMAIL = "EMAIL"
-    SMS = "SMS"
-    WHATSAPP = "WHATSAPP"
-
-    @classmethod
-    def parse(cls, value: object) -> SubscriptionChannel:
-        """Any letter case ("WhatsApp" appears in Segment's own examples)."""
-        if isinstance(value, str):
-            try:
-                return cls(value.strip().upper())
-            except ValueError:
-                pass
-        choices = ", ".join(c.value for c in cls)
-        raise InvalidInput("type", f"unknown channel {value!r}; expected one of: {choices}")
 
 
 # Deliberately simple: one @, no spaces, a dot in the domain, sane lengths (RFC 5321 limits).
@@ -78,24 +59,18 @@ def normalise_phone(value: object, region: str = DEFAULT_REGION) -> str:
 class ContactKey:
     """One contact vector: a channel and its normalised key."""
 
-    channel: SubscriptionChannel
+    channel: Channel
     key: str
 
     @cached_property
     def subscription_id(self) -> UUID:
         """The id of this vector's channel subscription aggregate (no lookup needed)."""
-        return uuid5(name_of("channel-subscription", self.channel.value, self.key))
+        return uuid5(name_of("channel-subscription", self.channel.consent_name, self.key))
 
     @classmethod
-    def parse(
-        cls, channel: SubscriptionChannel | str, key: object, region: str = DEFAULT_REGION
-    ) -> ContactKey:
-        parsed = (
-            channel
-            if isinstance(channel, SubscriptionChannel)
-            else SubscriptionChannel.parse(channel)
-        )
-        if parsed is SubscriptionChannel.EMAIL:
+    def parse(cls, channel: Channel | str, key: object, region: str = DEFAULT_REGION) -> ContactKey:
+        parsed = channel if isinstance(channel, Channel) else Channel.parse_consent(channel)
+        if parsed is Channel.EMAIL:
             return cls(parsed, normalise_email(key))
         return cls(parsed, normalise_phone(key, region))
 
@@ -121,9 +96,9 @@ def normalise_group_name(value: object) -> str:
 
 def group_subscription_id(email: ContactKey, group: str) -> UUID:
     """The id of an address's subscription to a group."""
-    if email.channel is not SubscriptionChannel.EMAIL:
+    if email.channel is not Channel.EMAIL:
         raise InvalidInput(
-            "type", f"groups are for email addresses only (got {email.channel.value})"
+            "type", f"groups are for email addresses only (got {email.channel.consent_name})"
         )
     return uuid5(name_of("group-subscription", email.key, group))
 

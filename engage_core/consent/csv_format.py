@@ -21,11 +21,11 @@ from datetime import datetime
 
 import attrs
 
+from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
 from engage_core.consent.contacts import (
     DEFAULT_REGION,
     ContactKey,
-    SubscriptionChannel,
     normalise_email,
     normalise_group_name,
     normalise_phone,
@@ -38,9 +38,9 @@ _SUFFIX = "_subscription_status"
 # The columns an error file adds: ignored on input, so a fixed error file imports as it is.
 ERROR_COLUMNS = ("row_number", "error_code", "error_message")
 _CHANNEL_COLUMNS = {
-    "email_subscription_status": SubscriptionChannel.EMAIL,
-    "sms_subscription_status": SubscriptionChannel.SMS,
-    "whatsapp_subscription_status": SubscriptionChannel.WHATSAPP,
+    "email_subscription_status": Channel.EMAIL,
+    "sms_subscription_status": Channel.SMS,
+    "whatsapp_subscription_status": Channel.WHATSAPP,
 }
 
 
@@ -133,7 +133,7 @@ class Header:
     columns: tuple[str, ...]  # as written
     email: int | None  # positions
     phone: int | None
-    channels: tuple[tuple[int, SubscriptionChannel], ...]
+    channels: tuple[tuple[int, Channel], ...]
     groups: tuple[tuple[int, str], ...]
 
 
@@ -158,8 +158,8 @@ def read_header(columns: Sequence[str], limits: CsvLimits = DEFAULT_CSV_LIMITS) 
     email = names.index("email") if "email" in names else None
     phone = names.index("phone") if "phone" in names else None
     channels, groups = _status_columns(names, columns)
-    needs_email = any(c is SubscriptionChannel.EMAIL for _, c in channels) or groups
-    needs_phone = any(c is not SubscriptionChannel.EMAIL for _, c in channels)
+    needs_email = any(c is Channel.EMAIL for _, c in channels) or groups
+    needs_phone = any(c is not Channel.EMAIL for _, c in channels)
     if needs_email and email is None:
         raise HeaderError("email and group statuses need an `email` column")
     if needs_phone and phone is None:
@@ -184,9 +184,9 @@ def _column_names(columns: Sequence[str], limits: CsvLimits) -> list[str]:
 
 def _status_columns(
     names: Sequence[str], columns: Sequence[str]
-) -> tuple[list[tuple[int, SubscriptionChannel]], list[tuple[int, str]]]:
+) -> tuple[list[tuple[int, Channel]], list[tuple[int, str]]]:
     """The channel and group status columns, by position; any other unknown name is refused."""
-    channels: list[tuple[int, SubscriptionChannel]] = []
+    channels: list[tuple[int, Channel]] = []
     groups: list[tuple[int, str]] = []
     for position, (name, written) in enumerate(zip(names, columns, strict=True)):
         if name in {"email", "phone", *ERROR_COLUMNS}:
@@ -208,7 +208,7 @@ def _status_columns(
     return channels, groups
 
 
-Target = SubscriptionChannel | str  # a channel, or a group (by name)
+Target = Channel | str  # a channel, or a group (by name)
 
 
 def read_row(
@@ -244,10 +244,10 @@ def read_row(
         update = Update(status, provenance)
         if isinstance(target, str):
             assert email is not None
-            email_key = ContactKey(SubscriptionChannel.EMAIL, email)
+            email_key = ContactKey(Channel.EMAIL, email)
             changes.append(GroupChange(email_key, target, update=update))
         else:
-            key = email if target is SubscriptionChannel.EMAIL else phone
+            key = email if target is Channel.EMAIL else phone
             assert key is not None
             changes.append(ChannelChange(ContactKey(target, key), update))
     return RowChanges(row_number, tuple(changes), tuple(p for _, _, p in statuses))
@@ -306,10 +306,8 @@ def _addresses(
     def cell(position: int | None) -> str:
         return cells[position].strip() if position is not None else ""
 
-    needs_email = any(t is SubscriptionChannel.EMAIL or isinstance(t, str) for t in targets)
-    needs_phone = any(
-        isinstance(t, SubscriptionChannel) and t is not SubscriptionChannel.EMAIL for t in targets
-    )
+    needs_email = any(t is Channel.EMAIL or isinstance(t, str) for t in targets)
+    needs_phone = any(isinstance(t, Channel) and t is not Channel.EMAIL for t in targets)
     try:
         email = normalise_email(cell(header.email)) if needs_email else None
     except InvalidInput as error:

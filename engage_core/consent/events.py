@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from engage_core.consent.contacts import SubscriptionChannel
+from engage_core.channels import Channel
 from engage_core.consent.rules import ConsentOutcome, ErrorCode, SubscriptionState, Update
 from engage_core.events import DomainEvent
 
@@ -25,7 +25,7 @@ class ConsentEvent(DomainEvent):
     # clamped by the clock-skew policy, the time its source claimed (`provenance.claimed_at`)
     class_version: ClassVar[int] = 2
 
-    channel: SubscriptionChannel
+    channel: Channel  # stored as its consent name (`EMAIL`), see `engage_core.serialisation`
     key: str
     update: Update
 
@@ -104,7 +104,7 @@ class GroupListed(DomainEvent):
 
     TOPIC: ClassVar[str] = "engage.consent.GroupListed"
 
-    channel: SubscriptionChannel
+    channel: Channel
     key: str
     group: str
 

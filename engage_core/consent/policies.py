@@ -25,7 +25,7 @@ import attrs
 
 from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
-from engage_core.consent.contacts import DEFAULT_REGION, ContactKey, SubscriptionChannel
+from engage_core.consent.contacts import DEFAULT_REGION, ContactKey
 from engage_core.consent.keywords import DEFAULT_KEYWORDS, Keyword, Keywords
 from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
 from engage_core.message.events import Observed
@@ -56,9 +56,7 @@ def _given(value: str | None) -> str | None:
     return value if value is not None and value.strip() else None
 
 
-def _contact(
-    channel: SubscriptionChannel, raw: str | None, settings: PolicySettings
-) -> ContactKey | None:
+def _contact(channel: Channel, raw: str | None, settings: PolicySettings) -> ContactKey | None:
     if raw is None:
         return None
     try:
@@ -108,7 +106,7 @@ def _email_changes(
     """An email report's unsubscribe, spam report or group (re)subscribe, for the address the
     report names, else the one the message was sent to."""
     address = _given(event.facts.contact) or (send.to if send else None)
-    email = _contact(SubscriptionChannel.EMAIL, address, settings)
+    email = _contact(Channel.EMAIL, address, settings)
     if email is None:
         return []
     update = _Updates(event, send)
@@ -136,7 +134,7 @@ def _keyword_changes(
     keyword = settings.keywords.verdict(event.facts)
     if keyword is None or keyword is Keyword.HELP:
         return []
-    channel = SubscriptionChannel(event.channel.value.upper())
+    channel = event.channel
     sender = _contact(channel, _given(event.facts.contact), settings)
     if sender is None:
         return []
@@ -149,6 +147,6 @@ def _keyword_changes(
         SubscriptionStatus.SUBSCRIBED,
         SourceKind.KEYWORD,
         unlock=True,
-        unlock_only=channel is SubscriptionChannel.WHATSAPP,
+        unlock_only=channel is Channel.WHATSAPP,
     )
     return [ChannelChange(sender, start)]

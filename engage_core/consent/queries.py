@@ -12,9 +12,9 @@ from datetime import datetime
 
 import attrs
 
+from engage_core.channels import Channel
 from engage_core.consent.contacts import (
     ContactKey,
-    SubscriptionChannel,
     directory_id,
     group_subscription_id,
     normalise_group_name,
@@ -82,7 +82,7 @@ def subscription(
     else:
         state = channel.as_of(as_of) if as_of is not None else channel.current
     if groups is None:
-        is_email = contact.channel is SubscriptionChannel.EMAIL
+        is_email = contact.channel is Channel.EMAIL
         groups = groups_of(events_of, contact) if is_email else ()
     return SubscriptionAnswer(
         contact=contact,

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import attrs
 
-from engage_core.consent.contacts import SubscriptionChannel
+from engage_core.channels import Channel
 from engage_core.consent.rules import (
     ReplayKey,
     SubscriptionState,
@@ -41,7 +41,7 @@ class ChannelSubscription:
 
     id: UUID
     version: int
-    channel: SubscriptionChannel
+    channel: Channel
     key: str
     updates: tuple[Update, ...] = ()
     current: SubscriptionState = attrs.field(factory=SubscriptionState)  # replay of `updates`

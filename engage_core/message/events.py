@@ -17,7 +17,7 @@ import attrs
 import orjson
 
 from engage_core.channels import Channel
-from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+from engage_core.consent.contacts import ContactKey
 from engage_core.events import DomainEvent
 from engage_core.observations import NO_FACTS, InvalidInput, ProviderFacts, Send
 
@@ -140,7 +140,7 @@ def _contact(channel: Channel, details: Mapping[str, Any], status: str) -> str |
         text = raw.strip()
         text = "+" + text if text.isdigit() else text
         try:
-            ContactKey.parse(SubscriptionChannel(channel.value.upper()), text)
+            ContactKey.parse(channel, text)
         except InvalidInput:
             continue
         return text

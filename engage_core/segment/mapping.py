@@ -30,7 +30,8 @@ from typing import Any
 
 import attrs
 
-from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+from engage_core.channels import Channel
+from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import (
     ChannelUpdateRecorded,
     GroupStateRejudged,
@@ -100,7 +101,7 @@ def _contact_of(event: MessageEvent, facts: ProviderFacts, send: Send | None
                 ) -> ContactKey | None:  # fmt: skip
     """The contact a message went to (or, inbound, came from), normalised: the send record's
     `to`, else the report's contact (an inbound message's is its sender, whoever we sent to)."""
-    channel = SubscriptionChannel(event.channel.value.upper())
+    channel = event.channel
     inbound = isinstance(event, Observed) and event.status in {"received", "receiving"}
     sent_to = send.to if send is not None and not inbound else None
     for raw in (sent_to, facts.contact):
@@ -244,7 +245,7 @@ def consent_events(
         return []
     provenance = event.update.provenance
     properties: dict[str, Any] = {
-        "channel": event.channel.value,
+        "channel": event.channel.consent_name,
         "key": event.key,
         "status": _status(event.after),
         "previous_status": _status(event.before),
@@ -269,7 +270,7 @@ def consent_events(
         event.after.status is SubscriptionStatus.SUBSCRIBED
         and event.before.status is not SubscriptionStatus.SUBSCRIBED
     )
-    if event.channel is SubscriptionChannel.EMAIL and became_subscribed:
+    if event.channel is Channel.EMAIL and became_subscribed:
         published.append(
             _track(EMAIL_SUBSCRIBED, _message_id(event, 1), at, properties, who, settings)
         )

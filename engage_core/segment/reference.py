@@ -18,7 +18,6 @@ import attrs
 import orjson
 
 from engage_core.channels import Channel
-from engage_core.consent.contacts import SubscriptionChannel
 from engage_core.consent.rules import SourceKind, SubscriptionStatus
 from engage_core.lifecycles import LIFECYCLES
 from engage_core.message.decide import decide_observation, decide_send
@@ -51,7 +50,7 @@ def _codes(values: Iterable[object]) -> str:
 
 
 _STATUSES = _codes(s.value for s in SubscriptionStatus)
-_CHANNELS = _codes(c.value for c in SubscriptionChannel)
+_CHANNELS = _codes(sorted(c.consent_name for c in Channel))
 
 TOP_LEVEL: tuple[Field, ...] = (
     Field("type", "every event", "`track`"),

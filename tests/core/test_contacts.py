@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engage_core.channels import Channel
 from engage_core.consent.contacts import (
     ContactKey,
-    SubscriptionChannel,
     group_subscription_id,
     normalise_email,
     normalise_group_name,
@@ -55,13 +55,13 @@ def test_what_is_not_a_number_is_refused(raw: object) -> None:
 
 
 def test_channels_in_any_case_and_sms_and_whatsapp_are_separate() -> None:
-    assert SubscriptionChannel.parse("WhatsApp") is SubscriptionChannel.WHATSAPP
+    assert Channel.parse_consent("WhatsApp") is Channel.WHATSAPP
     sms = ContactKey.parse("sms", "(213) 561-8345")
     whatsapp = ContactKey.parse("WHATSAPP", "+12135618345")
     assert sms.key == whatsapp.key
     assert sms != whatsapp
     with pytest.raises(InvalidInput, match="unknown channel"):
-        SubscriptionChannel.parse("PIGEON")
+        Channel.parse_consent("PIGEON")
 
 
 @given(st.from_regex(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}", fullmatch=True))

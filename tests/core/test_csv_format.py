@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, GroupChange
-from engage_core.consent.contacts import SubscriptionChannel
 from engage_core.consent.csv_format import (
     FORMULA_STARTS,
     CsvLimits,
@@ -44,7 +44,7 @@ def test_a_full_row_becomes_channel_then_group_changes() -> None:
     assert kinds == [ChannelChange, ChannelChange, ChannelChange, GroupChange, GroupChange]
     first = result.changes[0]
     assert isinstance(first, ChannelChange)
-    assert (first.contact.channel, first.contact.key) == (SubscriptionChannel.EMAIL,
+    assert (first.contact.channel, first.contact.key) == (Channel.EMAIL,
                                                           "jane@example.com")  # fmt: skip
     groups = [c for c in result.changes if isinstance(c, GroupChange)]
     assert [(g.group, g.update.status) for g in groups] == [

@@ -22,7 +22,7 @@ from adapters.providers.base import Parsed
 from adapters.providers.meta import STATUSES, MetaAdapter, SubscriptionRefused
 from adapters.stores import open_application
 from engage_core import Channel, EngageApplication, Observation
-from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+from engage_core.consent.contacts import ContactKey
 from engage_core.consent.rules import SourceKind, SubscriptionStatus
 
 SECRET = "3f1c0b5e9d2a47e6b8c1d0f2a3b4c5d6"  # a test app secret (Meta's are 32 hex digits)
@@ -333,19 +333,19 @@ def test_an_inbound_stop_unsubscribes_and_locks_the_whatsapp_number(
     app: EngageApplication, word: str
 ) -> None:
     receive(app, envelope(messages=[text("wamid.STOP1", word)]))
-    whatsapp = app.channel_subscription(ContactKey.parse(SubscriptionChannel.WHATSAPP, USER))
+    whatsapp = app.channel_subscription(ContactKey.parse(Channel.WHATSAPP, USER))
     assert whatsapp is not None
     assert whatsapp.current.status is SubscriptionStatus.UNSUBSCRIBED
     assert whatsapp.current.locked_by_user
     provenance = whatsapp.updates[-1].provenance
     assert (provenance.kind, provenance.source_id) == (SourceKind.KEYWORD, "wamid.STOP1")
     # the same number's SMS subscription is another vector
-    assert app.channel_subscription(ContactKey.parse(SubscriptionChannel.SMS, USER)) is None
+    assert app.channel_subscription(ContactKey.parse(Channel.SMS, USER)) is None
 
 
 def test_start_after_stop_resubscribes(app: EngageApplication) -> None:
     receive(app, envelope(messages=[text("wamid.S1", "stop", 100), text("wamid.S2", "Start", 200)]))
-    contact = ContactKey.parse(SubscriptionChannel.WHATSAPP, USER)
+    contact = ContactKey.parse(Channel.WHATSAPP, USER)
     whatsapp = app.channel_subscription(contact)
     assert whatsapp is not None
     assert whatsapp.current.status is SubscriptionStatus.SUBSCRIBED
@@ -369,7 +369,7 @@ _TAPS = [(kind, title) for kind in ("button", "button_reply", "list_reply")
 
 @pytest.mark.parametrize(("kind", "title"), _TAPS)
 def test_a_tapped_choice_is_no_keyword(app: EngageApplication, kind: str, title: str) -> None:
-    contact = ContactKey.parse(SubscriptionChannel.WHATSAPP, USER)
+    contact = ContactKey.parse(Channel.WHATSAPP, USER)
     receive(app, envelope(messages=[tapped("wamid.TAP1", kind, title, 100)]))
     assert app.channel_subscription(contact) is None  # no opt-in, no opt-out
     receive(app, envelope(messages=[text("wamid.TAP2", "STOP", 200)]))
@@ -388,7 +388,7 @@ def test_a_tapped_choice_is_no_keyword(app: EngageApplication, kind: str, title:
 def test_a_typed_start_alone_changes_nothing_on_whatsapp(app: EngageApplication, word: str) -> None:
     # opting in to WhatsApp is the business's to collect; a START only undoes a STOP
     receive(app, envelope(messages=[text("wamid.Y1", word, 100)]))
-    contact = ContactKey.parse(SubscriptionChannel.WHATSAPP, USER)
+    contact = ContactKey.parse(Channel.WHATSAPP, USER)
     whatsapp = app.channel_subscription(contact)
     assert whatsapp is None or whatsapp.current.status is None
     assert not app.can_send(contact).allowed

@@ -34,7 +34,7 @@ from adapters.providers.sendgrid import (
 )
 from adapters.stores import open_application
 from engage_core import Channel, EngageApplication, Observation, Send
-from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+from engage_core.consent.contacts import ContactKey
 from engage_core.consent.rules import SubscriptionStatus
 
 PAYLOADS = Path(__file__).parent / "payloads" / "sendgrid"
@@ -468,9 +468,7 @@ def test_an_unsubscribe_event_unsubscribes_the_email_channel(
     adapter: SendGridAdapter, app: EngageApplication
 ) -> None:
     app.observe(adapter.parse(signed((PAYLOADS / "unsubscribe.json").read_bytes())).inputs)
-    channel = app.channel_subscription(
-        ContactKey.parse(SubscriptionChannel.EMAIL, "example@test.com")
-    )
+    channel = app.channel_subscription(ContactKey.parse(Channel.EMAIL, "example@test.com"))
     assert channel is not None
     assert channel.current.status is UNSUB
     assert channel.updates[-1].provenance.source_id == "zz_BjPgU_5pS-J8vlfB1sg=="
@@ -479,7 +477,7 @@ def test_an_unsubscribe_event_unsubscribes_the_email_channel(
 def test_group_events_move_the_group_named_by_its_number(
     adapter: SendGridAdapter, app: EngageApplication
 ) -> None:
-    email = ContactKey.parse(SubscriptionChannel.EMAIL, "example@test.com")
+    email = ContactKey.parse(Channel.EMAIL, "example@test.com")
     app.observe(adapter.parse(signed((PAYLOADS / "group_unsubscribe.json").read_bytes())).inputs)
     assert app.group_subscription(email, "10").status is UNSUB
     later = event("group_resubscribe", email="example@test.com", asm_group_id=10,

@@ -35,7 +35,7 @@ from adapters.providers.twilio import (
 )
 from adapters.stores import open_application
 from engage_core import LIFECYCLES, Channel, EngageApplication, Observation
-from engage_core.consent.contacts import ContactKey, SubscriptionChannel
+from engage_core.consent.contacts import ContactKey
 from engage_core.consent.rules import SubscriptionStatus
 
 TOKEN = "9f3c1b7e2d4a6058b1c3e5f7a9d2b4c6"  # the shape of an Auth Token; not a real one
@@ -566,7 +566,7 @@ def _token(value: str) -> dict[str, str]:
 def test_an_inbound_stop_unsubscribes_and_locks_the_sender(app: EngageApplication) -> None:
     params = payload("sms-inbound-stop")
     apply(app, request(params))
-    channel = app.channel_subscription(ContactKey.parse(SubscriptionChannel.SMS, params["From"]))
+    channel = app.channel_subscription(ContactKey.parse(Channel.SMS, params["From"]))
     assert channel is not None
     assert channel.current.status is SubscriptionStatus.UNSUBSCRIBED
     assert channel.current.locked_by_user
@@ -576,10 +576,10 @@ def test_an_inbound_whatsapp_stop_locks_the_whatsapp_vector_only(app: EngageAppl
     params = {**payload("whatsapp-inbound"), "Body": "Stop"}
     apply(app, request(params))
     number = params["From"].removeprefix("whatsapp:")
-    whatsapp = app.channel_subscription(ContactKey.parse(SubscriptionChannel.WHATSAPP, number))
+    whatsapp = app.channel_subscription(ContactKey.parse(Channel.WHATSAPP, number))
     assert whatsapp is not None
     assert whatsapp.current.locked_by_user
-    assert app.channel_subscription(ContactKey.parse(SubscriptionChannel.SMS, number)) is None
+    assert app.channel_subscription(ContactKey.parse(Channel.SMS, number)) is None
 
 
 # Fuzz: nothing but a refusal, whatever arrives

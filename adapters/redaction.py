@@ -27,6 +27,23 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
+__all__ = [
+    "MASK",
+    "SECRET_VARIABLES",
+    "SHORTEST",
+    "URL_VARIABLES",
+    "RedactingStream",
+    "known_secrets",
+    "redact",
+    "redact_line",
+    "redact_url",
+    "redact_values",
+    "redacted_output",
+    "remember",
+    "remember_url_password",
+]
+
+
 MASK = "***"
 # Variables whose values are secrets. ENGAGE_SENDGRID_PUBLIC_KEY is a public key: not one.
 SECRET_VARIABLES = (

@@ -14,6 +14,19 @@ from typing import Any
 
 import attrs
 
+__all__ = [
+    "DEFAULT_LIMITS",
+    "GIB",
+    "KIB",
+    "MIB",
+    "MOST_ITEMS",
+    "SETTINGS",
+    "WHOLE_NUMBER",
+    "LimitSettingError",
+    "Limits",
+]
+
+
 KIB = 1024
 MIB = 1024 * KIB
 

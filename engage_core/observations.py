@@ -28,6 +28,20 @@ from engage_core.provider_facts import NO_FACTS as NO_FACTS
 from engage_core.provider_facts import ProviderFacts as ProviderFacts
 from engage_core.provider_facts import facts_from
 
+__all__ = [
+    "FACT_NAMES",
+    "MAX_TEXT_LENGTH",
+    "NO_FACTS",
+    "OBSERVATION_FIELDS",
+    "InvalidInput",
+    "Observation",
+    "ProviderFacts",
+    "Send",
+    "check_details_size",
+    "parse_observation",
+    "parse_timestamp",
+]
+
 
 def _required_text(data: Mapping[str, Any], field: str) -> str:
     value = data.get(field)

@@ -23,6 +23,17 @@ from engage_core.consent.events import CONSENT_EVENT_CLASSES, GroupListed
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
 from engage_core.quarantine import QUARANTINE_EVENT_CLASSES
 
+__all__ = [
+    "EVENT_CLASSES",
+    "CattrsMapper",
+    "OrjsonTranscoder",
+    "UnknownTopicError",
+    "UnreadableEventError",
+    "converter",
+    "register_event_class",
+]
+
+
 converter = make_converter(detailed_validation=False)
 converter.register_structure_hook(
     UUID, lambda value, _: value if isinstance(value, UUID) else UUID(value)

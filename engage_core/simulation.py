@@ -18,6 +18,12 @@ from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.lifecycles import lifecycle
 from engage_core.observations import Observation, Send
 
+__all__ = [
+    "Traffic",
+    "simulate",
+]
+
+
 _ENGAGEMENT_WEIGHTS = {
     "open": 6, "machine_open": 2, "click": 3, "spamreport": 1, "unsubscribe": 1,
     "group_unsubscribe": 1, "group_resubscribe": 1,

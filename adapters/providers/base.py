@@ -19,6 +19,24 @@ import attrs
 
 from engage_core import Observation, Send
 
+__all__ = [
+    "CHOICE_KEY",
+    "BodyPrefix",
+    "BodyRefused",
+    "BodyTooLarge",
+    "Headers",
+    "InboundRequest",
+    "Parsed",
+    "ProviderAdapter",
+    "QuarantinedElement",
+    "Refused",
+    "SignatureRefused",
+    "media_type",
+    "read_body",
+    "require_json",
+]
+
+
 # The key under which Twilio's and Meta's adapters keep a tapped button's or list row's title in
 # `details` beside the provider's own fields (the record as read; the core reads
 # `ProviderFacts.choice`).

@@ -35,6 +35,16 @@ from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
 from engage_core.observations import check_details_size
 from engage_core.quarantine import HeldEntry, HeldRequest, Hold, Problem
 
+__all__ = [
+    "IngestReport",
+    "NotRetryable",
+    "UnverifiedRetryRefused",
+    "held_request",
+    "ingest",
+    "refuse_oversized",
+    "retry",
+]
+
 
 @attrs.frozen
 class IngestReport:

@@ -31,6 +31,16 @@ import attrs
 from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
+__all__ = [
+    "GENERATIONS",
+    "Build",
+    "RebuildIncomplete",
+    "SQLiteView",
+    "ViewGap",
+    "ViewRebuilt",
+]
+
+
 GENERATIONS = (
     "CREATE TABLE IF NOT EXISTS view_generations ("
     "view TEXT PRIMARY KEY, generation TEXT NOT NULL, applied INTEGER) WITHOUT ROWID"

@@ -17,6 +17,14 @@ from engage_core.consent.contacts import DEFAULT_REGION, ContactKey
 from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
 from engage_core.observations import InvalidInput, parse_timestamp
 
+__all__ = [
+    "ItemChanges",
+    "ItemFailure",
+    "read_identify_call",
+    "read_item",
+]
+
+
 _CODES = {
     "email": "INVALID_EMAIL",
     "phone": "INVALID_PHONE",

@@ -21,6 +21,18 @@ from engage_core.channels import Channel
 from engage_core.ids import name_of, uuid5
 from engage_core.observations import InvalidInput
 
+__all__ = [
+    "DEFAULT_REGION",
+    "MAX_GROUP_NAME",
+    "ContactKey",
+    "directory_id",
+    "group_subscription_id",
+    "normalise_email",
+    "normalise_group_name",
+    "normalise_phone",
+]
+
+
 DEFAULT_REGION = "US"
 
 

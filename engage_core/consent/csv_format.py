@@ -34,6 +34,26 @@ from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus
 from engage_core.limits import WHOLE_NUMBER
 from engage_core.observations import InvalidInput
 
+__all__ = [
+    "CSV_SETTINGS",
+    "DEFAULT_CSV_LIMITS",
+    "ERROR_COLUMNS",
+    "FORMULA_STARTS",
+    "CsvLimitSettingError",
+    "CsvLimits",
+    "Header",
+    "HeaderError",
+    "RowChanges",
+    "RowError",
+    "Target",
+    "escape_cell",
+    "over_limit",
+    "read_header",
+    "read_row",
+    "unescape_cell",
+]
+
+
 _SUFFIX = "_subscription_status"
 # The columns an error file adds: ignored on input, so a fixed error file imports as it is.
 ERROR_COLUMNS = ("row_number", "error_code", "error_message")

@@ -16,6 +16,22 @@ from engage_core.channels import Channel
 from engage_core.consent.rules import ConsentOutcome, ErrorCode, SubscriptionState, Update
 from engage_core.events import DomainEvent
 
+__all__ = [
+    "ANSWERS",
+    "CONSENT_EVENT_CLASSES",
+    "ChannelUpdateDuplicated",
+    "ChannelUpdateRecorded",
+    "ConsentEvent",
+    "GroupListed",
+    "GroupStateRejudged",
+    "GroupUpdateDuplicated",
+    "GroupUpdateRecorded",
+    "changed_anything",
+    "clamped",
+    "first_refusal",
+    "request_outcome",
+]
+
 
 @attrs.frozen(kw_only=True)
 class ConsentEvent(DomainEvent):

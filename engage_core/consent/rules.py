@@ -26,6 +26,30 @@ import attrs
 
 from engage_core.observations import InvalidInput
 
+__all__ = [
+    "OPERATOR_SOURCES",
+    "ConsentOutcome",
+    "ErrorCode",
+    "Provenance",
+    "Replay",
+    "ReplayKey",
+    "SendPermission",
+    "SourceKind",
+    "SubscriptionState",
+    "SubscriptionStatus",
+    "Update",
+    "Verdict",
+    "apply_channel_update",
+    "apply_group_update",
+    "arrival",
+    "can_send",
+    "channel_state",
+    "group_state",
+    "replay_channel",
+    "replay_group",
+    "standing_error",
+]
+
 
 class SubscriptionStatus(enum.Enum):
     """A contact's subscription to a channel or group, in Segment's spelling."""

@@ -15,6 +15,10 @@ from transitions.extensions import GraphMachine
 from engage_core.channels import Channel
 from engage_core.lifecycles import MACHINES
 
+__all__ = [
+    "mermaid",
+]
+
 
 class _DiagramModel:
     """Stands in for the model GraphMachine insists on drawing."""

@@ -31,6 +31,14 @@ from engage_core.segment.mapping import (
 )
 from engage_core.segment.track import TrackEvent
 
+__all__ = [
+    "NOTHING_PUBLISHED",
+    "Published",
+    "publish",
+    "publish_all",
+    "publish_fact",
+]
+
 
 @attrs.frozen
 class Published:

@@ -11,6 +11,7 @@ from adapters.providers.base import (
     Refused,
     SignatureRefused,
 )
+from adapters.providers.rotation import RotatingAdapter
 
 __all__ = [
     "BodyRefused",
@@ -20,5 +21,6 @@ __all__ = [
     "ProviderAdapter",
     "QuarantinedElement",
     "Refused",
+    "RotatingAdapter",
     "SignatureRefused",
 ]

@@ -6,9 +6,10 @@ import os
 from collections.abc import Mapping
 
 from adapters.providers.base import ProviderAdapter
-from adapters.providers.meta import MetaAdapter
-from adapters.providers.sendgrid import SendGridAdapter
-from adapters.providers.twilio import TwilioAdapter
+from adapters.providers.meta import APP_SECRET_VAR, MetaAdapter
+from adapters.providers.rotation import rotating
+from adapters.providers.sendgrid import PUBLIC_KEY_VARIABLE, SendGridAdapter
+from adapters.providers.twilio import AUTH_TOKEN_ENV_VAR, TwilioAdapter
 
 PROVIDERS = ("twilio", "sendgrid", "meta")
 
@@ -17,6 +18,13 @@ DEFAULT_CONTENT_TYPES = {
     "twilio": "application/x-www-form-urlencoded",
     "sendgrid": "application/json",
     "meta": "application/json",
+}
+
+# The variable holding each provider's signing secret (a comma-separated list when rotating).
+SECRET_VARIABLES = {
+    "twilio": AUTH_TOKEN_ENV_VAR,
+    "sendgrid": PUBLIC_KEY_VARIABLE,
+    "meta": APP_SECRET_VAR,
 }
 
 
@@ -31,3 +39,15 @@ def adapter_for(provider: str, environ: Mapping[str, str] | None = None) -> Prov
     if provider == "meta":
         return MetaAdapter.from_environment(env)
     raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+
+
+def rotating_adapter_for(
+    provider: str, environ: Mapping[str, str] | None = None
+) -> ProviderAdapter:
+    """`adapter_for`, its secret variable read as a comma-separated list (a secret being
+    rotated): one adapter per secret, a request verifying when any one verifies it
+    (`adapters.providers.rotation`)."""
+    env = os.environ if environ is None else environ
+    if provider not in SECRET_VARIABLES:
+        return adapter_for(provider, env)  # says the provider is unknown
+    return rotating(lambda given: adapter_for(provider, given), SECRET_VARIABLES[provider], env)

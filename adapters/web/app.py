@@ -1,0 +1,35 @@
+"""`create_app`: Engage's ASGI application, to serve with uvicorn (`engage serve`) or mount in
+a Starlette or FastAPI app of your own.
+
+A router per concern (`health`, `webhooks`), each a list of routes over one shared `Runtime`;
+later concerns add theirs beside them.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from adapters.web.health import health_routes
+from adapters.web.runtime import Runtime
+from adapters.web.settings import WebSettings
+from adapters.web.webhooks import webhook_routes
+from engage_core import EngageApplication
+
+__all__ = ["create_app", "create_app_from_environment"]
+
+
+def create_app(
+    application: EngageApplication | None = None, settings: WebSettings | None = None
+) -> Starlette:
+    """The service. Without `application`, one is opened on `settings.store_url` (default
+    `ENGAGE_STORE`) when the server starts, and closed when it stops; a given one is used as
+    it is and left open. Without `settings`, `WebSettings.from_environment()`."""
+    runtime = Runtime(application, settings or WebSettings.from_environment())
+    routes = [*health_routes(runtime), *webhook_routes(runtime)]
+    return Starlette(routes=routes, lifespan=runtime.lifespan)
+
+
+def create_app_from_environment() -> Starlette:
+    """The factory each `engage serve --workers N` worker calls: its own application, from
+    the environment the command set."""
+    return create_app()

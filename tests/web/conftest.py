@@ -1,0 +1,101 @@
+"""The real service for the web tests: uvicorn on 127.0.0.1, a free port, in a background
+thread (as `tests.http_receiver` runs its receiver), over an EngageApplication on a temporary
+SQLite file; talked to with httpx."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+import uvicorn
+
+from adapters.stores import open_application
+from adapters.web import WebSettings, create_app
+from engage_core import Channel, EngageApplication
+from tests.web.signing import ENVIRON
+
+
+@contextmanager
+def running(asgi: Any) -> Iterator[str]:
+    """`asgi` served on 127.0.0.1 for the block (lifespan on); yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(asgi, lifespan="on", log_level="error", access_log=False,
+                            proxy_headers=False, timeout_graceful_shutdown=5)  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the Engage test server did not start")
+        time.sleep(0.005)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@attrs.frozen
+class Service:
+    """A running service: its base URL, its application, a client."""
+
+    url: str
+    app: EngageApplication
+    client: httpx.Client
+
+    def post(self, path: str, signed: tuple[bytes, dict[str, str]], **extra: Any) -> httpx.Response:
+        body, headers = signed
+        return self.client.post(path, content=body, headers=headers, **extra)
+
+    def applied(self) -> list[str]:
+        """The topics of every event stored but the quarantine's: what a request applied."""
+        return [n.topic for n in self.app.recorder.select_notifications(start=1, limit=10**6)
+                if not n.topic.startswith("engage.quarantine.")]  # fmt: skip
+
+    def status(self, channel: Channel, provider_message_id: str) -> str | None:
+        message = self.app.find_message(channel, provider_message_id)
+        return None if message is None else message.status
+
+
+Serve = Callable[..., Any]
+
+
+@pytest.fixture
+def engage_app(tmp_path: Path) -> Iterator[EngageApplication]:
+    app = open_application(f"sqlite:///{tmp_path / 'engage.db'}")
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def serve(engage_app: EngageApplication) -> Serve:
+    """`with serve(**settings) as service:` the service with these settings (and the test
+    secrets) over the test's application."""
+
+    @contextmanager
+    def start(**settings: Any) -> Iterator[Service]:
+        given = WebSettings.from_environment(ENVIRON)
+        with running(create_app(engage_app, attrs.evolve(given, **settings))) as url, \
+                httpx.Client(base_url=url, timeout=30) as client:  # fmt: skip
+            yield Service(url, engage_app, client)
+
+    return start
+
+
+@pytest.fixture
+def service(serve: Serve) -> Iterator[Service]:
+    with serve() as running_service:
+        yield running_service

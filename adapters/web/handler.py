@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import ConnectionPoolClosedError, PersistenceError
 
 from adapters.providers.base import BodyPrefix, Headers, InboundRequest, ProviderAdapter, read_body
 from adapters.providers.ingest import IngestReport, ingest, refuse_oversized
@@ -29,7 +29,9 @@ __all__ = ["STORAGE_ERRORS", "handle_webhook"]
 
 # What storage failing looks like from here (the store unreachable, locked past its timeout,
 # a disk full, writers conflicting through every retry): answered 503, so the provider retries.
-STORAGE_ERRORS: tuple[type[Exception], ...] = (PersistenceError, ConcurrentWriteError, OSError)
+STORAGE_ERRORS: tuple[type[Exception], ...] = (
+    PersistenceError, ConnectionPoolClosedError, ConcurrentWriteError, OSError,
+)  # fmt: skip
 RETRY_AFTER = ("retry-after", "30")
 
 Body = bytes | BodyPrefix | BinaryIO

@@ -52,8 +52,8 @@ def sendgrid_event(message: str, n: int = 0, kind: str = "delivered") -> dict[st
             "sg_message_id": f"{message}.filter0001.16648.5515E0B88.0"}  # fmt: skip
 
 
-def sendgrid(events: list[Any], key: ec.EllipticCurvePrivateKey = PRIVATE_KEY) -> Signed:
-    """A batch signed over a timestamp of now (the service checks the window against the
+def sendgrid(events: object, key: ec.EllipticCurvePrivateKey = PRIVATE_KEY) -> Signed:
+    """A batch (any JSON) signed over a timestamp of now (the service checks the window against the
     time the request arrives)."""
     body = orjson.dumps(events)
     timestamp = stamp(datetime.now(UTC))

@@ -18,6 +18,12 @@ from tests.providers.test_meta import envelope, status
 from tests.providers.test_meta import signature as meta_signature
 from tests.providers.test_sendgrid import OTHER_KEY, PRIVATE_KEY, public_key_text, sign, stamp
 
+__all__ = [
+    "ENVIRON", "FORM", "META_SECRET", "OLD_META_SECRET", "OLD_TWILIO_TOKEN", "TWILIO_TOKEN",
+    "VERIFY_TOKEN", "Signed", "meta", "meta_signature", "sendgrid", "sendgrid_event", "twilio",
+    "twilio_params",
+]  # fmt: skip
+
 TWILIO_TOKEN = "12345678901234567890123456789012"
 OLD_TWILIO_TOKEN = "abcdefabcdefabcdefabcdefabcdef12"
 OLD_META_SECRET = "0123456789abcdef0123456789abcdef"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Set
+
 
 class InvalidInput(ValueError):
     """An input that cannot be accepted; the message names the field and what was wrong."""
@@ -11,3 +13,12 @@ class InvalidInput(ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+def refuse_unknown(field: str, given: Iterable[object], known: Set[str], what: str) -> None:
+    """`InvalidInput` on `field` naming the first of `given` that is not `known` (as a
+    `what`, e.g. "field"), with every known name: a typo is told what was meant."""
+    unknown = sorted(set(given) - set(known), key=str)
+    if unknown:
+        names = ", ".join(sorted(known))
+        raise InvalidInput(field, f"unknown {what} {unknown[0]!r} (known: {names})")

@@ -20,6 +20,7 @@ import orjson
 
 from engage_core.channels import Channel
 from engage_core.errors import InvalidInput as InvalidInput
+from engage_core.errors import refuse_unknown
 from engage_core.ids import message_id, normalise_provider
 from engage_core.lifecycles import lifecycle
 from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
@@ -283,10 +284,7 @@ def parse_observation(data: object, *, limits: Limits = DEFAULT_LIMITS) -> Obser
     `details` and its `facts` each no bigger than `limits.details_bytes`."""
     if not isinstance(data, Mapping):
         raise InvalidInput("observation", f"a JSON object (got {type(data).__name__})")
-    unknown = sorted(set(data) - OBSERVATION_FIELDS, key=str)
-    if unknown:
-        known = ", ".join(sorted(OBSERVATION_FIELDS))
-        raise InvalidInput("observation", f"unknown field {unknown[0]!r} (known: {known})")
+    refuse_unknown("observation", data, OBSERVATION_FIELDS, "field")
     channel = _channel(data.get("channel"))
     raw_status = _required_text(data, "status")
     status = lifecycle(channel).canonical(raw_status) or raw_status

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from engage_core.errors import InvalidInput
+from engage_core.errors import InvalidInput, refuse_unknown
 
 
 def _fact_text(_: object, attribute: Any, value: object) -> None:
@@ -59,8 +59,5 @@ def facts_from(value: object) -> ProviderFacts | None:
         return value
     if not isinstance(value, Mapping):
         raise InvalidInput("facts", f"a JSON object when given (got {value!r})")
-    unknown = sorted(set(value) - FACT_NAMES, key=str)
-    if unknown:
-        known = ", ".join(sorted(FACT_NAMES))
-        raise InvalidInput("facts", f"unknown fact {unknown[0]!r} (known: {known})")
+    refuse_unknown("facts", value, FACT_NAMES, "fact")
     return ProviderFacts(**value)

@@ -1,5 +1,6 @@
 """The consent verbs' arguments and help: `subscriptions import|set|identify`, `subscription`,
-`can-send` (handlers in `adapters.cli.commands` and `adapters.cli.consent`)."""
+`can-send` (handlers in `adapters.cli.commands`, `adapters.cli.consent` and
+`adapters.cli.consent_changes`)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def _api_verbs(bulk: Verbs) -> None:
         "prints one line, the API's answer:\n"
         '  {"successes": [{…item, "outcome": …}], "failures": [{…item, "errors": [{code,\n'
         "   message}]}]}\n\n" + _COUNTS_EXIT.format(what="item"),
-        "adapters.cli.consent:set_subscriptions",
+        "adapters.cli.consent_changes:set_subscriptions",
     )  # fmt: skip
     setter.add_argument("file", metavar="FILE.json|-", type=arguments.path,
                         help="the request body, or - for stdin")  # fmt: skip
@@ -64,7 +65,7 @@ def _api_verbs(bulk: Verbs) -> None:
         '   "clamped": N}\n'
         "where `received` counts items; each rejected item is named on stderr.\n\n"
         + _COUNTS_EXIT.format(what="item"),
-        "adapters.cli.consent:identify",
+        "adapters.cli.consent_changes:identify",
     )  # fmt: skip
     identify_call.add_argument(
         "file", metavar="FILE.json|-", type=arguments.path,

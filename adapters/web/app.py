@@ -1,17 +1,21 @@
 """`create_app`: Engage's ASGI application, to serve with uvicorn (`engage serve`) or mount in
 a Starlette or FastAPI app of your own.
 
-A router per concern (`health`, `webhooks`), each a list of routes over one shared `Runtime`;
-later concerns add theirs beside them.
+A router per concern (`health`, `webhooks`, `tracking`, `public_api`, `api`, `openapi`), each
+a list of routes over one shared `Runtime`.
 """
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from adapters.web.api import api_routes
 from adapters.web.health import health_routes
+from adapters.web.openapi import openapi_routes
+from adapters.web.public_api import public_api_routes
 from adapters.web.runtime import Runtime
 from adapters.web.settings import WebSettings
+from adapters.web.tracking import tracking_routes
 from adapters.web.webhooks import webhook_routes
 from engage_core import EngageApplication
 
@@ -25,7 +29,10 @@ def create_app(
     `ENGAGE_STORE`) when the server starts, and closed when it stops; a given one is used as
     it is and left open. Without `settings`, `WebSettings.from_environment()`."""
     runtime = Runtime(application, settings or WebSettings.from_environment())
-    routes = [*health_routes(runtime), *webhook_routes(runtime)]
+    routes = [
+        *health_routes(runtime), *webhook_routes(runtime), *tracking_routes(runtime),
+        *public_api_routes(runtime), *api_routes(runtime), *openapi_routes(),
+    ]  # fmt: skip
     return Starlette(routes=routes, lifespan=runtime.lifespan)
 
 

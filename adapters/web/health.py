@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -10,7 +12,21 @@ from adapters.redaction import redact_line
 from adapters.web.handler import STORAGE_ERRORS
 from adapters.web.runtime import Runtime
 
-__all__ = ["health_routes"]
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "health_routes"]
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "Health": {"type": "object", "required": ["status"],
+               "properties": {"status": {"type": "string"}, "position": {"type": "integer"},
+                              "reason": {"type": "string"}}},
+}
+_HEALTH = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/healthz": {"get": {"operationId": "healthz", "summary": "The process answers",
+                         "responses": {"200": {"description": "alive", **_HEALTH}}}},
+    "/readyz": {"get": {"operationId": "readyz", "summary": "The store answers",
+                        "responses": {"200": {"description": "ready", **_HEALTH},
+                                      "503": {"description": "not ready", **_HEALTH}}}},
+}  # fmt: skip
 
 # a store that cannot be reached, or an app already shut down
 _UNREADY: tuple[type[Exception], ...] = (*STORAGE_ERRORS, RuntimeError)

@@ -22,6 +22,7 @@ from adapters.providers.base import BodyPrefix
 from adapters.stores import open_application
 from adapters.web.answers import Answer
 from adapters.web.handler import handle_webhook
+from adapters.web.metrics import ServiceMetrics
 from adapters.web.settings import WebSettings
 from engage_core import EngageApplication
 
@@ -36,6 +37,7 @@ class Runtime:
 
     def __init__(self, application: EngageApplication | None, settings: WebSettings) -> None:
         self.settings = settings
+        self.metrics = ServiceMetrics()
         self._application = application
         self._owned = application is None  # opened here, so closed here
         self._lock = threading.Lock()

@@ -9,6 +9,13 @@
 | `store_url` | `ENGAGE_STORE` | `sqlite:///engage.db` |
 | `adapters` | each provider's secret, a comma-separated list (below) | unset: refused |
 | `meta_verify_token` | `ENGAGE_META_VERIFY_TOKEN` | unset: every handshake refused |
+| `write_keys` | `ENGAGE_WRITE_KEY` (a list) | unset: the Tracking API refuses all |
+| `api_tokens` | `ENGAGE_API_TOKEN` (a list) | unset: `/api/`, the Public API refuse all |
+| `space` | `ENGAGE_SPACE` | `default` |
+| `deliver` | `ENGAGE_SERVE_DELIVER` (`0` or `1`) | `1`: views, destinations kept up here |
+| `ready_max_lag` | `ENGAGE_READY_MAX_LAG` (events the views may be behind) | 10000 |
+| `imports_dir` | `ENGAGE_IMPORTS_DIR` (error files of CSV imports over HTTP) | `engage-imports` |
+| `held_per_minute` | `ENGAGE_HELD_PER_MINUTE` (refused requests held per source IP) | 60 |
 
 The secrets are `ENGAGE_TWILIO_AUTH_TOKEN`, `ENGAGE_SENDGRID_PUBLIC_KEY` and
 `ENGAGE_META_APP_SECRET`; a request verifies when any one secret listed verifies it.
@@ -33,9 +40,12 @@ from adapters.stores import STORE_ENV_VAR
 from engage_core.limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
+    "API_TOKEN_VAR",
     "FORWARDED_ALLOW_IPS_VAR",
     "PUBLIC_URL_VAR",
+    "SPACE_VAR",
     "THREADS_VAR",
+    "WRITE_KEY_VAR",
     "Network",
     "WebSettings",
     "webhook_adapters",
@@ -44,7 +54,15 @@ __all__ = [
 PUBLIC_URL_VAR = "ENGAGE_PUBLIC_URL"
 FORWARDED_ALLOW_IPS_VAR = "ENGAGE_FORWARDED_ALLOW_IPS"
 THREADS_VAR = "ENGAGE_WEB_THREADS"
+WRITE_KEY_VAR = "ENGAGE_WRITE_KEY"
+API_TOKEN_VAR = "ENGAGE_API_TOKEN"
+SPACE_VAR = "ENGAGE_SPACE"
+DELIVER_VAR = "ENGAGE_SERVE_DELIVER"
+READY_MAX_LAG_VAR = "ENGAGE_READY_MAX_LAG"
+HELD_PER_MINUTE_VAR = "ENGAGE_HELD_PER_MINUTE"
+IMPORTS_DIR_VAR = "ENGAGE_IMPORTS_DIR"
 MOST_THREADS = 256
+MOST_COUNT = 10**9
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -95,6 +113,28 @@ def _threads(_: object, __: attrs.Attribute[int], value: int) -> None:
         raise ValueError(f"{THREADS_VAR}: a whole number from 1 to {MOST_THREADS} (got {value!r})")
 
 
+def _secrets(value: Any) -> tuple[str, ...]:
+    """A comma-separated list (a secret being rotated), or a sequence; blanks dropped."""
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _space(_: object, __: attrs.Attribute[str], value: str) -> None:
+    if not value or len(value) > 100 or not value.isascii() or not value.isprintable() \
+            or "/" in value:  # fmt: skip
+        raise ValueError(
+            f"{SPACE_VAR}: 1 to 100 printable ASCII characters, no '/' (got {value!r})"
+        )
+
+
+def _count(variable: str) -> Any:
+    def check(_: object, __: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MOST_COUNT:
+            raise ValueError(f"{variable}: a whole number from 0 to {MOST_COUNT} (got {value!r})")
+
+    return check
+
+
 @attrs.frozen
 class WebSettings:
     """How the service reads requests; the table atop this module names each variable."""
@@ -114,6 +154,20 @@ class WebSettings:
         factory=webhook_adapters, repr=False, eq=False
     )
     meta_verify_token: str | None = attrs.field(default=None, repr=False, eq=False)
+    # Segment write keys the Tracking API accepts (Basic auth, the key as user name)
+    write_keys: tuple[str, ...] = attrs.field(default=(), converter=_secrets, repr=False, eq=False)
+    # Bearer tokens `/api/` and the Public API accept
+    api_tokens: tuple[str, ...] = attrs.field(default=(), converter=_secrets, repr=False, eq=False)
+    # the one space the Public API serves (`/spaces/{space}/...`; any other is 404)
+    space: str = attrs.field(default="default", validator=_space)
+    # keep the views caught up and deliver to destinations in the service itself
+    deliver: bool = True
+    # /readyz answers 503 while the views are more than this many events behind the log
+    ready_max_lag: int = attrs.field(default=10_000, validator=_count(READY_MAX_LAG_VAR))
+    # refused (unauthenticated) requests held per source IP per minute; beyond, refused unheld
+    held_per_minute: int = attrs.field(default=60, validator=_count(HELD_PER_MINUTE_VAR))
+    # where `POST /api/subscriptions/csv` keeps each import's error file
+    imports_dir: str = "engage-imports"
     _networks: tuple[Network, ...] = attrs.field(init=False, repr=False, eq=False)
     _any_peer: bool = attrs.field(init=False, repr=False, eq=False)
 
@@ -132,10 +186,17 @@ class WebSettings:
             limits=Limits.from_environment(env),
             public_url=env.get(PUBLIC_URL_VAR),
             forwarded_allow_ips=env.get(FORWARDED_ALLOW_IPS_VAR, ""),
-            threads=_whole(env.get(THREADS_VAR), 8),
+            threads=_whole(env.get(THREADS_VAR), 8, THREADS_VAR),
             store_url=env.get(STORE_ENV_VAR) or None,
             adapters=webhook_adapters(env),
             meta_verify_token=env.get(VERIFY_TOKEN_VAR),
+            write_keys=env.get(WRITE_KEY_VAR, ""),
+            api_tokens=env.get(API_TOKEN_VAR, ""),
+            space=(env.get(SPACE_VAR) or "default").strip(),
+            deliver=_flag(env.get(DELIVER_VAR), DELIVER_VAR, default=True),
+            ready_max_lag=_whole(env.get(READY_MAX_LAG_VAR), 10_000, READY_MAX_LAG_VAR),
+            held_per_minute=_whole(env.get(HELD_PER_MINUTE_VAR), 60, HELD_PER_MINUTE_VAR),
+            imports_dir=(env.get(IMPORTS_DIR_VAR) or "engage-imports").strip(),
         )
 
     def trusts(self, peer: str | None) -> bool:
@@ -151,9 +212,18 @@ class WebSettings:
         return any(address in network for network in self._networks)
 
 
-def _whole(text: str | None, default: int) -> int:
+def _whole(text: str | None, default: int, variable: str) -> int:
     if text is None or not text.strip():
         return default
     if not text.strip().isdigit() or not text.strip().isascii():
-        raise ValueError(f"{THREADS_VAR}: a whole number (got {text!r})")
+        raise ValueError(f"{variable}: a whole number (got {text!r})")
     return int(text.strip())
+
+
+def _flag(text: str | None, variable: str, *, default: bool) -> bool:
+    if text is None or not text.strip():
+        return default
+    value = text.strip().lower()
+    if value not in {"0", "1", "true", "false", "yes", "no"}:
+        raise ValueError(f"{variable}: 1 or 0 (got {text!r})")
+    return value in {"1", "true", "yes"}

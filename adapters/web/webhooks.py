@@ -9,6 +9,7 @@ hold) is `handle_webhook`'s, in a worker thread.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +21,63 @@ from adapters.web.body import read_limited
 from adapters.web.runtime import Runtime
 from adapters.web.urls import request_url
 
-__all__ = ["signed_url", "webhook_routes"]
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "signed_url", "webhook_routes"]
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "IngestReport": {
+        "type": "object", "description": "What became of a request's provider events",
+        "required": ["received", "applied", "duplicates", "late", "conflicts", "rejected",
+                     "quarantined"],
+        "properties": {name: {"type": "integer", "minimum": 0} for name in (
+            "received", "applied", "unchanged", "duplicates", "late", "conflicts", "partial",
+            "rejected", "quarantined")},
+        "additionalProperties": True,
+    },
+}  # fmt: skip
+
+
+def _error(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _webhook_post(provider: str, media_types: tuple[str, ...], security: str) -> dict[str, Any]:
+    body = {"type": "array"} if provider == "sendgrid" else {"type": "object"}
+    report = {"$ref": "#/components/schemas/IngestReport"}
+    return {
+        "operationId": f"{provider}_webhook", "summary": f"{provider.title()}'s webhook",
+        "security": [{security: []}],
+        "requestBody": {"required": True,
+                        "content": {media: {"schema": body} for media in media_types}},
+        "responses": {
+            "200": {"description": "kept: applied, or held in quarantine",
+                    "content": {"application/json": {"schema": report}}},
+            "400": _error("malformed body (held)"), "401": _error("signature refused (held)"),
+            "413": _error("body over the limit (its prefix held)"),
+            "415": _error("a content type the provider never posts"),
+            "503": _error("storage unavailable: retry"),
+        },
+    }  # fmt: skip
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/webhooks/twilio": {"post": _webhook_post(
+        "twilio", ("application/x-www-form-urlencoded", "application/json"), "twilioSignature")},
+    "/webhooks/sendgrid": {"post": _webhook_post(
+        "sendgrid", ("application/json",), "sendgridSignature")},
+    "/webhooks/meta": {
+        "post": _webhook_post("meta", ("application/json",), "metaSignature"),
+        "get": {
+            "operationId": "meta_handshake", "summary": "Meta's subscription handshake",
+            "parameters": [
+                {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+                for name in ("hub.mode", "hub.verify_token", "hub.challenge")],
+            "responses": {"200": {"description": "the challenge, echoed",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
+                          "403": _error("handshake refused")},
+        },
+    },
+}  # fmt: skip
 
 
 def signed_url(request: Request, runtime: Runtime) -> str:

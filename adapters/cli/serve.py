@@ -1,0 +1,147 @@
+"""`engage serve`: the web service (`adapters.web`) under uvicorn, until SIGTERM or Ctrl-C.
+
+The options become the settings' environment variables, so one process and N workers read
+the very same settings: with one worker the app runs here, over an application opened here
+(a store that cannot be opened fails before anything listens); with more, each worker is a
+process of its own calling `adapters.web.app:create_app_from_environment` (uvicorn's factory
+mode), so each opens its own application, and the socket, bound here, is shared.
+
+Shutdown is uvicorn's: on SIGTERM or SIGINT it stops accepting, finishes the requests in flight
+(each is saved whole or not at all, and answered), runs the app's shutdown, then returns.
+uvicorn's access log is off: a query can hold a secret (Meta's handshake carries the verify
+token), and the log line is written by uvicorn, not by Engage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from adapters.cli.errors import CommandFailed, UsageError
+from adapters.cli.render import dumps
+
+FACTORY = "adapters.web.app:create_app_from_environment"
+GRACE_SECONDS = 30  # how long in-flight requests may take to finish once asked to stop
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT, once uvicorn is done with it (it re-raises what it caught)."""
+
+
+def _environment(args: argparse.Namespace) -> dict[str, str]:
+    """The settings the options give, as the variables the settings read."""
+    given = {
+        "ENGAGE_STORE": args.store,
+        "ENGAGE_PUBLIC_URL": args.public_url,
+        "ENGAGE_FORWARDED_ALLOW_IPS": args.forwarded_allow_ips,
+        "ENGAGE_MAX_PROVIDER_BODY_BYTES": None if args.max_body_bytes is None
+        else str(args.max_body_bytes),
+    }  # fmt: skip
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise CommandFailed(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.set_inheritable(True)  # the workers, when there are some, serve it too
+    return sock
+
+
+@contextmanager
+def _stopping() -> Iterator[None]:
+    """SIGTERM and SIGINT end the command (exit 0) once uvicorn has drained and re-raised
+    them; before uvicorn takes them over, they end it at once (nothing is in flight yet)."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _config(app: Any, workers: int) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app, factory=isinstance(app, str), workers=workers, lifespan="on",
+        proxy_headers=False,  # the app decides whom to believe (--forwarded-allow-ips)
+        access_log=False, server_header=False, timeout_graceful_shutdown=GRACE_SECONDS,
+    )  # fmt: skip
+
+
+def _announce(sock: socket.socket, workers: int) -> None:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(dumps({"listening": f"http://{shown}:{port}", "workers": workers, "pid": os.getpid()}))
+    sys.stdout.flush()
+
+
+def _serve_here(sock: socket.socket, settings: Any, store: str) -> None:
+    """One worker: the app in this process, over an application opened here first."""
+    import uvicorn
+
+    from adapters.stores import open_application
+    from adapters.web import create_app
+
+    application = open_application(store)
+    try:
+        server = uvicorn.Server(_config(create_app(application, settings), 1))
+        _announce(sock, 1)
+        server.run(sockets=[sock])
+    finally:
+        application.close()
+
+
+def _serve_workers(sock: socket.socket, workers: int) -> None:
+    """N workers: uvicorn's supervisor, each worker calling the factory."""
+    from uvicorn.supervisors import Multiprocess
+
+    config = _config(FACTORY, workers)
+    _announce(sock, workers)
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn  # noqa: F401
+
+        from adapters.web import WebSettings
+    except ImportError as error:
+        raise CommandFailed(
+            f"engage serve needs the server extra ({error.name} is missing): "
+            "pip install 'engage-core[server]'"
+        ) from None
+    os.environ.update(_environment(args))  # read by this process and by every worker
+    try:
+        settings = WebSettings.from_environment(os.environ)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    sock = _bind(args.host, args.port)
+    try:
+        with _stopping():
+            if args.workers == 1:
+                _serve_here(sock, settings, args.store)
+            else:
+                _serve_workers(sock, args.workers)
+    finally:
+        sock.close()
+    return 0

@@ -1,7 +1,6 @@
-"""The embedding API as docs/service.md shows it: `create_app` mounted in a Starlette app of
-your own (served for real), and `handle_webhook` called from a plain function, as a Django or
-Flask view would. (FastAPI is not installed here, so its mount is not tested; it mounts an
-ASGI app the same way, `app.mount("/engage", create_app())`.)"""
+"""The embedding API as docs/service.md shows it: `create_app` mounted in a Starlette or a
+FastAPI app of your own (served for real), and `handle_webhook` called from a plain function,
+as a Django or Flask view would."""
 
 from __future__ import annotations
 
@@ -42,6 +41,25 @@ def test_mounted_in_your_starlette_app_with_your_application(engage_app: EngageA
         answer = client.post(PATH, content=body, headers=headers)
         assert answer.status_code == 200, answer.text
     assert engage_app.find_message(Channel.SMS, "SM1") is not None
+
+
+def test_mounted_in_your_fastapi_app(engage_app: EngageApplication) -> None:
+    from fastapi import FastAPI
+
+    yours = FastAPI()
+
+    @yours.get("/")
+    def read_home() -> dict[str, str]:
+        return {"app": "yours"}
+
+    yours.mount("/engage", create_app(engage_app, SETTINGS))  # as docs/service.md shows
+    with running(yours) as url, httpx.Client(base_url=url) as client:
+        assert client.get("/").json() == {"app": "yours"}
+        body, headers = twilio(url + PATH, twilio_params("SM6"))
+        answer = client.post(PATH, content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert client.post(PATH, content=body, headers={}).status_code == 415
+    assert engage_app.find_message(Channel.SMS, "SM6") is not None
 
 
 def test_mounted_opening_its_own_store_with_your_lifespan(tmp_path: Path) -> None:

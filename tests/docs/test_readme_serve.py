@@ -20,7 +20,8 @@ ROOT = Path(__file__).parents[2]
 def _block() -> str:
     text = (ROOT / "README.md").read_text()
     start = text.index("Then serve it")
-    return re.findall(r"```sh\n(.*?)```", text[start:], flags=re.S)[0]
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text[start:], flags=re.S)
+    return blocks[0]
 
 
 def _free_port() -> int:

@@ -1,16 +1,20 @@
 """`create_app`: Engage's ASGI application, to serve with uvicorn (`engage serve`) or mount in
 a Starlette or FastAPI app of your own.
 
-A router per concern (`health`, `webhooks`, `tracking`, `public_api`, `api`, `openapi`), each
-a list of routes over one shared `Runtime`.
+A router per concern (`health`, `metrics_route`, `webhooks`, `tracking`, `public_api`, `api`,
+`openapi`), each a list of routes over one shared `Runtime`; every request goes through
+`Observability` (request id, access log, request metrics).
 """
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from adapters.web.api import api_routes
 from adapters.web.health import health_routes
+from adapters.web.metrics_route import metrics_routes
+from adapters.web.observability import Observability
 from adapters.web.openapi import openapi_routes
 from adapters.web.public_api import public_api_routes
 from adapters.web.runtime import Runtime
@@ -30,10 +34,12 @@ def create_app(
     it is and left open. Without `settings`, `WebSettings.from_environment()`."""
     runtime = Runtime(application, settings or WebSettings.from_environment())
     routes = [
-        *health_routes(runtime), *webhook_routes(runtime), *tracking_routes(runtime),
-        *public_api_routes(runtime), *api_routes(runtime), *openapi_routes(),
+        *health_routes(runtime), *metrics_routes(runtime), *webhook_routes(runtime),
+        *tracking_routes(runtime), *public_api_routes(runtime), *api_routes(runtime),
+        *openapi_routes(),
     ]  # fmt: skip
-    return Starlette(routes=routes, lifespan=runtime.lifespan)
+    observed = Middleware(Observability, routes=routes, metrics=runtime.metrics)
+    return Starlette(routes=routes, middleware=[observed], lifespan=runtime.lifespan)
 
 
 def create_app_from_environment() -> Starlette:

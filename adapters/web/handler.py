@@ -8,13 +8,23 @@ loop. See docs/service.md for the views.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import io
+from collections.abc import Callable, Iterable, Mapping
 from typing import BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
+import attrs
 from eventsourcing.persistence import ConnectionPoolClosedError, PersistenceError
 
-from adapters.providers.base import BodyPrefix, Headers, InboundRequest, ProviderAdapter, read_body
+from adapters.providers.base import (
+    BodyPrefix,
+    BodyTooLarge,
+    Headers,
+    InboundRequest,
+    ProviderAdapter,
+    Refused,
+    read_body,
+)
 from adapters.providers.ingest import IngestReport, ingest, refuse_oversized
 from adapters.providers.meta import SubscriptionRefused, verify_subscription
 from adapters.redaction import redact_line
@@ -22,10 +32,11 @@ from adapters.web.answers import ACCEPTED_MEDIA_TYPES, Answer, refusal_answer, r
 from adapters.web.settings import WebSettings
 from adapters.web.urls import public_url
 from engage_core import EngageApplication
-from engage_core.limits import Limits
+from engage_core.counts import Counts
+from engage_core.limits import SETTINGS, Limits
 from engage_core.saving import ConcurrentWriteError
 
-__all__ = ["STORAGE_ERRORS", "handle_webhook"]
+__all__ = ["STORAGE_ERRORS", "MayHold", "answer_webhook", "handle_webhook", "unheld"]
 
 # What storage failing looks like from here (the store unreachable, locked past its timeout,
 # a disk full, writers conflicting through every retry): answered 503, so the provider retries.
@@ -35,6 +46,7 @@ STORAGE_ERRORS: tuple[type[Exception], ...] = (
 RETRY_AFTER = ("retry-after", "30")
 
 Body = bytes | BodyPrefix | BinaryIO
+MayHold = Callable[[], bool]  # asked once per refusal about to be held
 
 
 def handle_webhook(
@@ -46,47 +58,95 @@ def handle_webhook(
     *,
     application: EngageApplication,
     settings: WebSettings,
+    may_hold: MayHold | None = None,
 ) -> Answer:
     """Answer one request to `provider`'s webhook. `url` is the URL the provider called, as
     it called it (`settings.public_url`, when set, replaces its scheme and host); `body` is
     the raw body: bytes, a binary stream (read at most up to the limit, the rest only
     counted), or the `BodyPrefix` of one over the limit. A `GET` to Meta's webhook is its
-    subscription handshake."""
+    subscription handshake. `may_hold`, when given, is asked before a refused request (its
+    signature unverified, or its body over the limit) is held: False refuses it unheld."""
+    answer, _ = answer_webhook(provider, method, url, headers, body, application=application,
+                               settings=settings, may_hold=may_hold)  # fmt: skip
+    return answer
+
+
+def answer_webhook(
+    provider: str,
+    method: str,
+    url: str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: Body,
+    *,
+    application: EngageApplication,
+    settings: WebSettings,
+    may_hold: MayHold | None = None,
+) -> tuple[Answer, IngestReport | None]:
+    """`handle_webhook`'s answer and the report it was made from (None when nothing was
+    ingested: a handshake, a wrong method, storage failing), for the caller's metrics."""
     adapter = settings.adapters.get(provider)
     if adapter is None:
-        return refusal_answer(404, f"no webhook for provider {provider!r}")
+        return refusal_answer(404, f"no webhook for provider {provider!r}"), None
     url = public_url(url, settings)
     verb = method.upper()
     if provider == "meta" and verb == "GET":
-        return _handshake(url, settings)
+        return _handshake(url, settings), None
     if verb != "POST":
         allowed = "GET, POST" if provider == "meta" else "POST"
-        return refusal_answer(405, f"{provider} webhooks are POSTed", ("allow", allowed))
+        return refusal_answer(405, f"{provider} webhooks are POSTed", ("allow", allowed)), None
     received = Headers(headers)
     try:
-        report = _ingest(application, adapter, url, received, body, settings.limits)
+        report = _ingest(application, adapter, InboundRequest(b"", received, url=url), body,
+                         settings.limits, may_hold)  # fmt: skip
     except STORAGE_ERRORS as error:
         reason = redact_line(f"{type(error).__name__}: {error}")[:500]
-        return refusal_answer(503, reason, RETRY_AFTER)
-    return report_answer(report, received, ACCEPTED_MEDIA_TYPES.get(provider, frozenset()))
+        return refusal_answer(503, reason, RETRY_AFTER), None
+    accepted = ACCEPTED_MEDIA_TYPES.get(provider, frozenset())
+    return report_answer(report, received, accepted), report
 
 
 def _ingest(
     application: EngageApplication,
     adapter: ProviderAdapter,
-    url: str,
-    headers: Headers,
+    request: InboundRequest,
     body: Body,
     limits: Limits,
+    may_hold: MayHold | None,
 ) -> IngestReport:
+    """`request` (its body still to come from `body`) ingested; with `may_hold`, a refusal is
+    known before anything is held (the signature checked here first), and held only if
+    `may_hold()` says so."""
+    if isinstance(body, bytes) and len(body) > limits.provider_body_bytes:
+        body = io.BytesIO(body)  # kept as a prefix, as a streamed body over the limit is
     if not isinstance(body, bytes | BodyPrefix):
         body = read_body(body, limits.provider_body_bytes,
                          keep=limits.unauthenticated_body_prefix_bytes)  # fmt: skip
     if isinstance(body, BodyPrefix):  # over the limit: never held whole
-        request = InboundRequest(body=body.prefix, headers=headers, url=url)
+        request = attrs.evolve(request, body=body.prefix)
+        if may_hold is not None and not may_hold():
+            return unheld(BodyTooLarge(_over_limit(body.size, limits)))
         return refuse_oversized(application, adapter, request, body, limits=limits)
-    request = InboundRequest(body=body, headers=headers, url=url)
-    return ingest(application, adapter, request, limits=limits)
+    request = attrs.evolve(request, body=body)
+    if may_hold is None:
+        return ingest(application, adapter, request, limits=limits)
+    try:
+        adapter.verify(request)
+    except Refused as refusal:
+        if not may_hold():
+            return unheld(refusal)
+        return ingest(application, adapter, request, limits=limits)  # refused again, and held
+    return ingest(application, adapter, request, limits=limits, verify=False)  # verified above
+
+
+def unheld(refusal: Refused) -> IngestReport:
+    """The report of a request refused and, over its source's allowance, not held."""
+    return IngestReport(Counts(received=1, rejected=1), errors=(refusal.reason,), refused=refusal)
+
+
+def _over_limit(size: int, limits: Limits) -> str:
+    """The reason `refuse_oversized` gives, for a body refused unheld."""
+    limit, setting = limits.provider_body_bytes, SETTINGS["provider_body_bytes"]
+    return f"body over the limit of {limit} bytes ({setting}): {size} bytes"
 
 
 def _handshake(url: str, settings: WebSettings) -> Answer:

@@ -1,7 +1,11 @@
-"""`GET /healthz` (the process answers) and `GET /readyz` (and so does its store)."""
+"""`GET /healthz` (the process answers) and `GET /readyz` (its store answers, and the views
+are caught up with the log within `settings.ready_max_lag` events: a service whose views are
+far behind would publish late and answer view-backed queries with stale rows, so a load
+balancer should wait for it)."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from starlette.requests import Request
@@ -15,21 +19,43 @@ from adapters.web.runtime import Runtime
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "health_routes"]
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
-    "Health": {"type": "object", "required": ["status"],
-               "properties": {"status": {"type": "string"}, "position": {"type": "integer"},
-                              "reason": {"type": "string"}}},
+    "Health": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "ready", "behind", "unavailable"]},
+            "position": {"type": "integer", "description": "the log's last position"},
+            "lag": {
+                "type": "integer",
+                "description": "events the furthest-behind view has yet to apply",
+            },
+            "max_lag": {"type": "integer", "description": "ENGAGE_READY_MAX_LAG"},
+            "views": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "description": "each view's lag, in events",
+            },
+            "views_kept_here": {
+                "type": "boolean",
+                "description": "whether this service keeps the views (their lag counts)",
+            },
+            "reason": {"type": "string"},
+        },
+    },
 }
 _HEALTH = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}
 OPENAPI_PATHS: dict[str, Any] = {
     "/healthz": {"get": {"operationId": "healthz", "summary": "The process answers",
                          "responses": {"200": {"description": "alive", **_HEALTH}}}},
-    "/readyz": {"get": {"operationId": "readyz", "summary": "The store answers",
+    "/readyz": {"get": {"operationId": "readyz",
+                        "summary": "The store answers and the views are caught up",
                         "responses": {"200": {"description": "ready", **_HEALTH},
-                                      "503": {"description": "not ready", **_HEALTH}}}},
+                                      "503": {"description": "the store does not answer, or "
+                                              "the views are behind", **_HEALTH}}}},
 }  # fmt: skip
 
 # a store that cannot be reached, or an app already shut down
-_UNREADY: tuple[type[Exception], ...] = (*STORAGE_ERRORS, RuntimeError)
+_UNREADY: tuple[type[Exception], ...] = (*STORAGE_ERRORS, sqlite3.Error, RuntimeError)
 
 
 def health_routes(runtime: Runtime) -> list[Route]:
@@ -38,12 +64,21 @@ def health_routes(runtime: Runtime) -> list[Route]:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        """Ready: the store answers a cheap read (its last position), in a worker thread."""
+        """Ready: the store answers a cheap read (its last position) and the views are within
+        `ready_max_lag` of it (when this service keeps them), read in a worker thread."""
         try:
-            position = await runtime.run(runtime.ready)
+            found = await runtime.run(runtime.readiness)
         except _UNREADY as error:
             reason = redact_line(f"{type(error).__name__}: {error}")[:500]
             return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
-        return JSONResponse({"status": "ready", "position": position})
+        most = runtime.settings.ready_max_lag
+        answer: dict[str, Any] = {
+            "status": "ready", "position": found.position, "lag": found.lag, "max_lag": most,
+            "views": found.views, "views_kept_here": found.kept_here,
+        }  # fmt: skip
+        if found.kept_here and found.lag > most:
+            reason = f"the views are {found.lag} events behind the log (at most {most})"
+            return JSONResponse({**answer, "status": "behind", "reason": reason}, status_code=503)
+        return JSONResponse(answer)
 
     return [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

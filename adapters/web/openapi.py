@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from adapters.web import api, health, public_api, tracking, webhooks
+from adapters.web import api, health, metrics_route, public_api, tracking, webhooks
 
 __all__ = ["openapi_document", "openapi_routes"]
 
-_MODULES = (health, webhooks, tracking, public_api, api)
+_MODULES = (health, metrics_route, webhooks, tracking, public_api, api)
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "writeKey": {"type": "http", "scheme": "basic",

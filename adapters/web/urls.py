@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from adapters.web.settings import WebSettings
 
-__all__ = ["public_url", "request_url"]
+__all__ = ["client_address", "public_url", "request_url"]
 
 _SCHEMES = frozenset({"http", "https"})
 
@@ -55,3 +55,18 @@ def public_url(url: str, settings: WebSettings) -> str:
     parts = urlsplit(url)
     path = parts.path or "/"
     return f"{settings.public_url}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+def client_address(peer: str | None, headers: Mapping[str, str], settings: WebSettings) -> str:
+    """Who sent the request, for per-source limits: the peer, or, behind proxies the settings
+    trust, the nearest address in `X-Forwarded-For` that is not one of them (the ones to its
+    left could be written by anyone). `headers` is looked up by lower-case name."""
+    address = peer or "unknown"
+    if not settings.trusts(address):
+        return address
+    hops = [hop.strip() for hop in (headers.get("x-forwarded-for") or "").split(",")]
+    for hop in reversed([hop for hop in hops if hop]):
+        address = hop[:64]
+        if not settings.trusts(address):
+            break
+    return address

@@ -19,7 +19,7 @@ from adapters.providers.base import BodyPrefix
 from adapters.providers.registry import PROVIDERS
 from adapters.web.body import read_limited
 from adapters.web.runtime import Runtime
-from adapters.web.urls import request_url
+from adapters.web.urls import client_address, request_url
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "signed_url", "webhook_routes"]
 
@@ -104,8 +104,10 @@ def _endpoint(provider: str, runtime: Runtime) -> Callable[[Request], Awaitable[
             body = await read_limited(request.stream(), limits.provider_body_bytes,
                                       keep=limits.unauthenticated_body_prefix_bytes)  # fmt: skip
         url = signed_url(request, runtime)
+        peer = request.client.host if request.client else None
+        source = client_address(peer, request.headers, runtime.settings)
         status, headers, content = await runtime.run(
-            runtime.webhook, provider, request.method, url, request.headers.items(), body
+            runtime.webhook, provider, request.method, url, request.headers.items(), body, source
         )
         return Response(content, status_code=status, headers=dict(headers))
 

@@ -1,0 +1,205 @@
+"""The service's own follower: the views kept caught up with the log and the outbox delivered
+to every configured destination, as `engage deliver --follow` does, in a thread the app's
+lifespan starts and stops (`settings.deliver`, `engage serve --no-deliver` to run `engage
+deliver --follow` elsewhere instead).
+
+It reuses the library's pieces, not the command: `catch_up` (every view, fenced against other
+processes and rebuilds), `deliver` per destination (its cursor moved by compare-and-set in the
+ledger's transactions), `Cooldown` (a destination that stopped rests, so an outage parks at
+most one batch per cooldown). What fails is logged (one JSON line, no secret) and tried again
+after a growing pause; nothing here can stop the server.
+
+Several processes serving one store (`--workers N`, or several `engage serve`) would each
+follow: the views are safe with any number of followers, but two deliverers on one destination
+send batches twice and one of them stops on `CursorMoved`. So one process delivers: the one
+holding an advisory lock on a file beside the views (`engage.views.db.deliver.lock`); the
+others wait for it, and whichever takes the lock when its holder exits carries on. (On a
+system without `fcntl` every process delivers, which stays correct: at least once.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+
+from adapters.destinations import (
+    Configured,
+    CursorLost,
+    CursorMoved,
+    Ledger,
+    OutboxBehind,
+    Report,
+    Settings,
+    Stopped,
+    deliver,
+)
+from adapters.redaction import redact
+from adapters.views import Views, catch_up
+from engage_core import EngageApplication
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["DeliveryLock", "Follower"]
+
+LOG = logging.getLogger("engage.background")
+FIRST_PAUSE = 1.0  # seconds after an unforeseen failure, doubling
+LONGEST_PAUSE = 60.0
+JOIN_SECONDS = 30.0  # how long shutdown waits for a batch in flight to be acknowledged
+
+
+class _Stopping(Exception):
+    """Raised from a retry's pause once the service stops: the batch in flight is left
+    unacknowledged (its cursor unmoved), so the next run sends it again rather than park it."""
+
+
+class DeliveryLock:
+    """An advisory lock on a file beside the views: held by the one process that delivers."""
+
+    def __init__(self, views_location: str) -> None:
+        memory = views_location == ":memory:"  # this process's own views: no one to share with
+        self.path = None if memory or fcntl is None else f"{views_location}.deliver.lock"
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.path is None or self._fd is not None
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free (never waits); whether this process holds it."""
+        if self.held:
+            return True
+        assert self.path is not None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file releases the lock
+            self._fd = None
+
+
+@attrs.define
+class Follower:
+    """The thread keeping `views` caught up with `app` and delivering `settings`' destinations
+    (none when `settings` is None: the views only)."""
+
+    app: EngageApplication
+    views: Views
+    ledger: Ledger
+    settings: Settings | None
+    lock: DeliveryLock
+    poll_interval: float = 1.0
+    _stop: threading.Event = attrs.field(factory=threading.Event, init=False)
+    _thread: threading.Thread | None = attrs.field(default=None, init=False)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="engage-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to stop at its next safe point and wait for it (a batch being sent
+        finishes, or is left to be sent again); then close the destinations."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(JOIN_SECONDS)
+        if self._thread is None or not self._thread.is_alive():
+            self.lock.release()
+            for configured in self._destinations().values():
+                configured.destination.close()
+
+    def _destinations(self) -> dict[str, Configured]:
+        return {} if self.settings is None else self.settings.destinations
+
+    def _run(self) -> None:
+        pause = FIRST_PAUSE
+        waiting = False
+        while not self._stop.is_set():
+            try:
+                if not self.lock.acquire():
+                    if not waiting:
+                        _log("waiting", "another process keeps the views and delivers; "
+                             "this one takes over if it stops", lock=self.lock.path)  # fmt: skip
+                    waiting = True
+                    self._stop.wait(max(self.poll_interval, 5.0))
+                    continue
+                waiting = False
+                self.poll()
+                pause = FIRST_PAUSE
+            except _Stopping:
+                return
+            except Exception as error:  # logged, paused, tried again: never the server's end
+                _log("error", f"{type(error).__name__}: {error}", level=logging.ERROR,
+                     retry_in=pause)  # fmt: skip
+                self._stop.wait(pause)
+                pause = min(LONGEST_PAUSE, pause * 2)
+                continue
+            self._stop.wait(self.poll_interval)
+
+    def poll(self) -> None:
+        """One round: the views caught up, then one run of each destination not resting."""
+        catch_up(self.app, list(self.views.by_name.values()), page=self.views.page)
+        if self.settings is None:
+            return
+        cooldown = self.settings.cooldown
+        for name, configured in self.settings.destinations.items():
+            if self._stop.is_set():
+                return
+            if cooldown.remaining(name) > 0:
+                continue
+            with self._stoppable(configured) as policy:
+                report = self._one_run(name, configured, policy)
+            if report is None:
+                continue
+            rest = cooldown.record(name, report)
+            if report.delivered or report.parked or report.stopped:
+                _report(report, rest)
+
+    def _one_run(self, name: str, configured: Configured, policy: Any) -> Report | None:
+        try:
+            return deliver(configured.destination, self.views.outbox, self.ledger, policy,
+                           start_at_end=configured.start_at_end)  # fmt: skip
+        except OutboxBehind:
+            return None  # the outbox is being rebuilt: the next round catches it up
+        except (CursorMoved, CursorLost) as error:  # rests like a stopped run, then again
+            return Report(name, stopped=Stopped(str(error)))
+
+    @contextmanager
+    def _stoppable(self, configured: Configured) -> Iterator[Any]:
+        """The destination's retry policy, its pauses cut short (`_Stopping`) by a stop."""
+
+        def sleep(seconds: float) -> None:
+            if self._stop.wait(seconds):
+                raise _Stopping
+
+        yield attrs.evolve(configured.policy, sleep=sleep)
+
+
+def _report(report: Report, rest: float) -> None:
+    stopped = report.stopped
+    _log(
+        "delivered", "a destination's run", level=logging.WARNING if stopped else logging.INFO,
+        destination=report.destination, delivered=report.delivered, parked=report.parked,
+        position=report.position, pending=report.pending,
+        stopped=None if stopped is None else stopped.kind,
+        reason=None if stopped is None else redact(stopped.reason), rest=rest or None,
+    )  # fmt: skip
+
+
+def _log(event: str, message: str, *, level: int = logging.INFO, **fields: Any) -> None:
+    given = {name: value for name, value in fields.items() if value is not None}
+    LOG.log(level, redact(message), extra={"engage": {"event": event, **given}})

@@ -21,9 +21,10 @@ from adapters.cli.demo import report as demo_report
 from adapters.cli.demo import run as demo_run
 from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.progress import progress_bar
-from adapters.cli.render import dumps, message_json, result_json
+from adapters.cli.render import dumps, result_json
 from adapters.imports.subscriptions_csv import ImportStopped
 from adapters.imports.subscriptions_csv import import_subscriptions as csv_import
+from adapters.queries import NotFound, import_json, message_by_id, message_by_provider_id
 from adapters.stores import open_application
 from adapters.views import Views, catch_up, views_location
 from engage_core import (
@@ -173,22 +174,23 @@ def observe(args: argparse.Namespace) -> int:
 
 def message(args: argparse.Namespace) -> int:
     with application(args.store) as app:
-        if args.message_id:
-            try:
-                wanted = UUID(args.message_id)
-            except ValueError as error:
-                raise UsageError(f"--id {args.message_id!r} is not a UUID") from error
-            found = app.message(wanted)
-            described = f"id {wanted}"
-        else:
-            if not args.channel:
-                raise UsageError("--provider-message-id needs --channel")
-            channel = Channel(args.channel)
-            found = app.find_message(channel, args.provider_message_id, args.provider)
-            described = f"{channel.value} provider message id {args.provider_message_id!r}"
-        if found is None:
-            raise CommandFailed(f"no message with {described} in {args.store}")
-        print(dumps(message_json(found)))
+        try:
+            if args.message_id:
+                try:
+                    wanted = UUID(args.message_id)
+                except ValueError as error:
+                    raise UsageError(f"--id {args.message_id!r} is not a UUID") from error
+                answer = message_by_id(app, wanted)
+            else:
+                if not args.channel:
+                    raise UsageError("--provider-message-id needs --channel")
+                channel = Channel(args.channel)
+                answer = message_by_provider_id(
+                    app, channel, args.provider_message_id, args.provider
+                )
+        except NotFound as error:
+            raise CommandFailed(f"{error} in {args.store}") from None
+        print(dumps(answer))
     return 0
 
 
@@ -227,12 +229,12 @@ def import_subscriptions(args: argparse.Namespace) -> int:
     except HeaderError as error:
         raise CommandFailed(f"{args.file}: {error}; nothing was applied") from error
     except ImportStopped as stopped:
-        print(dumps(attrs.asdict(stopped.result)))
+        print(dumps(import_json(stopped.result)))
         raise CommandFailed(f"{args.file}: {stopped}; the rows up to it were applied") from stopped
     finally:
         if errors is not None:
             errors.close()
-    print(dumps(attrs.asdict(result)))
+    print(dumps(import_json(result)))
     return 1 if result.received and result.rejected == result.received else 0
 
 

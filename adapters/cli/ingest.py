@@ -4,9 +4,7 @@ the core; what could not be applied listed and run again."""
 from __future__ import annotations
 
 import argparse
-import base64
 import sys
-from typing import Any
 from uuid import UUID
 
 from adapters.cli.commands import _input, application
@@ -23,7 +21,7 @@ from adapters.providers.ingest import (
     retry,
 )
 from adapters.providers.registry import DEFAULT_CONTENT_TYPES, adapter_for
-from engage_core.quarantine import HeldEntry, HeldRequest
+from adapters.queries import held_json
 
 
 def _text(option: str, value: str) -> str:
@@ -97,44 +95,10 @@ def _adapter(provider: str) -> ProviderAdapter:
         raise CommandFailed(str(error)) from error
 
 
-def _entry_json(entry: HeldEntry) -> dict[str, Any]:
-    held = entry.request
-    size = {"body_size": held.body_size, "body_sha256": held.body_sha256,
-            "truncated": held.truncated}  # fmt: skip
-    return {
-        "id": str(entry.id),
-        "provider": held.provider,
-        "received_at": held.received_at.isoformat(),
-        "refused": entry.refused,
-        "unauthenticated": entry.unauthenticated,
-        "problems": [{"index": p.index, "reason": p.reason} for p in entry.problems],
-        "times_held": entry.times_held,
-        "retries": entry.retries,
-        "released": entry.released,
-        "last_retry_verified": entry.last_retry_verified,
-        "url": held.url,
-        "headers": dict(held.headers),
-        **size,
-        **_body_json(held),
-    }
-
-
-def _body_json(held: HeldRequest) -> dict[str, str]:
-    """The kept body as text when it is UTF-8, else as base64. A prefix may end inside a
-    character: up to three bytes of its end are left out of the text rather than show text
-    bodies as base64."""
-    for cut in range(4 if held.truncated else 1):
-        try:
-            return {"body": held.body[: len(held.body) - cut].decode("utf-8")}
-        except UnicodeDecodeError:
-            continue
-    return {"body_base64": base64.b64encode(held.body).decode("ascii")}
-
-
 def list_held(args: argparse.Namespace) -> int:
     with application(args.store) as app:
         for entry in app.held(include_released=args.all):
-            print(dumps(_entry_json(entry)))
+            print(dumps(held_json(entry)))
     return 0
 
 

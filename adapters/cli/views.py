@@ -13,6 +13,7 @@ from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.progress import log_bar
 from adapters.cli.render import dumps
 from adapters.cli.stopping import stop_requested
+from adapters.queries import event_json
 from adapters.views import (
     OutboxEntry,
     OutboxView,
@@ -65,7 +66,7 @@ def print_events(args: argparse.Namespace) -> int:
                 continue
             try:
                 for entry in reader.entries(views.outbox):
-                    print(dumps({"position": entry.position, **entry.body}), flush=args.follow)
+                    print(dumps(event_json(entry)), flush=args.follow)
                     if remaining is not None:
                         remaining -= 1
                         if remaining == 0:

@@ -12,7 +12,10 @@ MOST_BODY_BYTES = 1024**3  # engage_core.limits' largest limit (1 GiB)
 
 _DESCRIPTION = """\
 Providers post to /webhooks/twilio, /webhooks/sendgrid and /webhooks/meta (GET too, for
-Meta's handshake); /healthz says the process is alive, /readyz that its store answers.
+Meta's handshake); /healthz says the process is alive, /readyz that its store answers and
+its views are caught up, /metrics has Prometheus metrics. The service keeps the views caught
+up and delivers the outbox to the configured destinations itself (one process at a time),
+unless --no-deliver.
 Secrets from ENGAGE_TWILIO_AUTH_TOKEN, ENGAGE_SENDGRID_PUBLIC_KEY and ENGAGE_META_APP_SECRET
 (each a comma-separated list while a secret is rotated) and ENGAGE_META_VERIFY_TOKEN; every
 option below also has a setting (docs/service.md). Needs the `server` extra."""
@@ -25,10 +28,10 @@ def add_parsers(verbs: Verbs) -> None:
         "prints one line once it listens:\n"
         '  {"listening": "http://HOST:PORT", "workers": N, "pid": PID}\n'
         "then serves until SIGTERM or Ctrl-C, which stop taking connections and finish the\n"
-        "requests in flight first; uvicorn's log goes to stderr.\n\n"
+        "requests in flight first; logs go to stderr as JSON lines.\n\n"
         "exit codes: 0 stopped; 1 cannot listen on HOST:PORT, the store cannot be opened, or\n"
-        "the `server` extra is not installed; 2 usage error (an option or a setting that\n"
-        "cannot be used).",
+        "the `server` extra is not installed; 2 usage error (an option, a setting or the\n"
+        "destinations' settings file cannot be used).",
         "adapters.cli.serve:serve",
         description=_DESCRIPTION,
     )  # fmt: skip
@@ -56,4 +59,9 @@ def add_parsers(verbs: Verbs) -> None:
         default=None,
         help="webhook body limit, 413 above it (default: $ENGAGE_MAX_PROVIDER_BODY_BYTES, "
         "else 1 MiB)",
+    )  # fmt: skip
+    verb.add_argument(
+        "--no-deliver", action="store_true",
+        help="neither keep the views nor deliver to destinations here (run `engage deliver "
+        "--follow` elsewhere); default: $ENGAGE_SERVE_DELIVER, else deliver",
     )  # fmt: skip

@@ -7,9 +7,17 @@ process of its own calling `adapters.web.app:create_app_from_environment` (uvico
 mode), so each opens its own application, and the socket, bound here, is shared.
 
 Shutdown is uvicorn's: on SIGTERM or SIGINT it stops accepting, finishes the requests in flight
-(each is saved whole or not at all, and answered), runs the app's shutdown, then returns.
-uvicorn's access log is off: a query can hold a secret (Meta's handshake carries the verify
-token), and the log line is written by uvicorn, not by Engage.
+(each is saved whole or not at all, and answered), runs the app's shutdown (the follower that
+delivers stops after the batch in flight), then returns.
+
+Logs are JSON lines on stderr (`adapters.web.observability.LOG_CONFIG`): Engage's access and
+error lines, with request ids, and uvicorn's own. uvicorn's access log is off: a query can
+hold a secret (Meta's handshake carries the verify token), and its line is written by uvicorn,
+not by Engage, which logs the path without the query.
+
+The destinations' settings are read before anything listens when the service delivers, so a
+broken `engage.toml` is a usage error here rather than a service that starts and never
+delivers.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
         "ENGAGE_FORWARDED_ALLOW_IPS": args.forwarded_allow_ips,
         "ENGAGE_MAX_PROVIDER_BODY_BYTES": None if args.max_body_bytes is None
         else str(args.max_body_bytes),
+        "ENGAGE_SERVE_DELIVER": "0" if args.no_deliver else None,
     }  # fmt: skip
     return {name: value for name, value in given.items() if value is not None}
 
@@ -56,6 +65,7 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as error:
         sock.close()
         raise CommandFailed(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    sock.listen(2048)  # uvicorn's backlog: from the listening line on, connections queue
     sock.set_inheritable(True)  # the workers, when there are some, serve it too
     return sock
 
@@ -81,11 +91,29 @@ def _stopping() -> Iterator[None]:
 def _config(app: Any, workers: int) -> Any:
     import uvicorn
 
+    from adapters.web.observability import LOG_CONFIG
+
     return uvicorn.Config(
         app, factory=isinstance(app, str), workers=workers, lifespan="on",
         proxy_headers=False,  # the app decides whom to believe (--forwarded-allow-ips)
         access_log=False, server_header=False, timeout_graceful_shutdown=GRACE_SECONDS,
+        log_config=LOG_CONFIG,
     )  # fmt: skip
+
+
+def _check_destinations(store: str, settings: Any) -> None:
+    """The destinations' settings, read now when this service delivers: a usage error before
+    anything listens, not a service that never delivers."""
+    if not settings.deliver:
+        return
+    from adapters.destinations import ConfigError, load_settings
+
+    try:
+        destinations = load_settings(store)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    for configured in destinations.destinations.values():
+        configured.destination.close()
 
 
 def _announce(sock: socket.socket, workers: int) -> None:
@@ -135,6 +163,7 @@ def serve(args: argparse.Namespace) -> int:
         settings = WebSettings.from_environment(os.environ)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    _check_destinations(args.store, settings)
     sock = _bind(args.host, args.port)
     try:
         with _stopping():

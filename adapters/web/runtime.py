@@ -72,7 +72,17 @@ class Runtime:
         self._follower: Follower | None = None
 
     def store_url(self) -> str:
-        return self.settings.store_url or store_url_from_environment()
+        """The store's URL: the settings', else the given application's own (its views and
+        destinations' settings go beside it), else `ENGAGE_STORE`'s."""
+        if self.settings.store_url:
+            return self.settings.store_url
+        env = self._application.env if self._application is not None and not self._owned else {}
+        module, name = env.get("PERSISTENCE_MODULE"), env.get("SQLITE_DBNAME")
+        if module == "eventsourcing.sqlite" and name:
+            return f"sqlite:///{name}"  # an absolute path gives sqlite:////path
+        if module == "eventsourcing.popo":
+            return "memory://"
+        return store_url_from_environment()
 
     def application(self) -> EngageApplication:
         """The application, opened now if this is the first use (blocks: call it in a thread).

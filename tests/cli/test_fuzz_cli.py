@@ -171,6 +171,30 @@ VERBS: dict[str, Strategy] = {
                             one_of("1", "2", "0", "-1", "1000001", "9" * 30, "", "x")],
                  {"--seed": numbers(-(2**63), 2**63)}),
 }  # fmt: skip
+
+
+def refused_by_argparse(strategy: Strategy) -> Strategy:
+    """`strategy`'s argv with a value argparse itself refuses appended: the verb stops at
+    usage (exit 2), or earlier at a drawn `--help` (exit 0), and its handler never runs."""
+    never = st.one_of(
+        st.tuples(st.just("--port"), st.one_of(st.integers(65536, 2**70).map(str),
+                                               st.sampled_from(["", "x", "1.5", "-1", "²"]))),
+        st.tuples(st.just("--workers"), st.sampled_from(["0", "65", "", "two"])),
+        st.tuples(st.just("--max-body-bytes"), st.sampled_from(["0", str(2**30 + 1), "1e6"])),
+    )  # fmt: skip
+    return st.tuples(strategy, never).map(lambda drawn: [*drawn[0], *drawn[1]])
+
+
+# `serve` blocks until it is signalled: its handler must never run here (its start, its one
+# line for a port in use and its usage errors are tested on real processes, tests/web/
+# test_serve.py). So every drawn argv of it ends with a value argparse refuses, whatever
+# hostile values come before: what is fuzzed is that no option value traces while parsed.
+VERBS["serve"] = refused_by_argparse(verb(["serve"], [], {
+    "--host": one_of("127.0.0.1", "::1", "0.0.0.0"), "--port": numbers(0, 65535),
+    "--workers": numbers(1, 4), "--public-url": one_of("https://engage.example.com"),
+    "--forwarded-allow-ips": one_of("10.0.0.0/8", "*"), "--max-body-bytes": numbers(1, 10**6),
+    "--no-deliver": None,
+}))  # fmt: skip
 STORES = one_of("sqlite:///engage.db", "memory://", "sqlite://host/x.db", "sqlite:///no/dir.db",
                 "postgresql://u:p@/db", "mysql://x", "")  # fmt: skip
 

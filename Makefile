@@ -54,4 +54,4 @@ docs: $(STAMP)
 	p = pathlib.Path("docs/events.md"); p.write_text(refresh(p.read_text()))'
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .schemathesis build dist *.egg-info

@@ -18,6 +18,12 @@ from adapters.web.answers import Answer, refusal_answer
 
 __all__ = ["bearer_refusal", "write_key_refusal"]
 
+REFUSED = "credentials refused"  # the `error` of every refusal here (not a signature's)
+
+
+def _refused(reason: str, challenge: tuple[str, str]) -> Answer:
+    return refusal_answer(401, reason, challenge, error=REFUSED)
+
 
 def _matches(given: str, accepted: Sequence[str]) -> bool:
     presented = given.encode("utf-8", "surrogateescape")
@@ -31,12 +37,12 @@ def bearer_refusal(headers: Mapping[str, str], tokens: Sequence[str]) -> Answer 
     """None when `Authorization: Bearer <token>` names one of `tokens`; else the 401."""
     challenge = ("www-authenticate", 'Bearer realm="engage"')
     if not tokens:
-        return refusal_answer(401, "no API token is configured (ENGAGE_API_TOKEN)", challenge)
+        return _refused("no API token is configured (ENGAGE_API_TOKEN)", challenge)
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return refusal_answer(401, "expected Authorization: Bearer <token>", challenge)
+        return _refused("expected Authorization: Bearer <token>", challenge)
     if not _matches(token.strip(), tokens):
-        return refusal_answer(401, "the token is not accepted", challenge)
+        return _refused("the token is not accepted", challenge)
     return None
 
 
@@ -45,15 +51,15 @@ def write_key_refusal(headers: Mapping[str, str], keys: Sequence[str]) -> Answer
     clients send it: the key is the user name, the password empty); else the 401."""
     challenge = ("www-authenticate", 'Basic realm="engage"')
     if not keys:
-        return refusal_answer(401, "no write key is configured (ENGAGE_WRITE_KEY)", challenge)
+        return _refused("no write key is configured (ENGAGE_WRITE_KEY)", challenge)
     scheme, _, encoded = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
-        return refusal_answer(401, "expected Basic auth with the write key", challenge)
+        return _refused("expected Basic auth with the write key", challenge)
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        return refusal_answer(401, "the Basic credentials are not base64 of UTF-8", challenge)
+        return _refused("the Basic credentials are not base64 of UTF-8", challenge)
     key = decoded.partition(":")[0]
     if not key or not _matches(key, keys):
-        return refusal_answer(401, "the write key is not accepted", challenge)
+        return _refused("the write key is not accepted", challenge)
     return None

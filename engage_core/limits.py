@@ -66,9 +66,10 @@ class Limits:
     # or a body over its limit, which is never verified): its first bytes, with its full size
     # and SHA-256, so that unsigned junk cannot fill the disk
     unauthenticated_body_prefix_bytes: int = attrs.field(default=4 * KIB, validator=_at_least(0))
-    # items in one `subscriptions set` or `subscriptions identify` request
+    # items in one consent request: `subscriptions set` or `identify` (CLI), the Public API's
+    # PUT and batch query, a Tracking API body (HTTP)
     api_items: int = attrs.field(default=1_000, validator=_at_least(1, MOST_ITEMS))
-    # one `subscriptions set` or `subscriptions identify` request body
+    # one such request's body (a Tracking API body also once inflated); `POST /api/messages`
     api_request_bytes: int = attrs.field(default=4 * MIB, validator=_at_least(1))
 
     @classmethod

@@ -1,5 +1,5 @@
 """Engage's own API under `/api/`: what the `engage` verbs answer, over HTTP, behind a Bearer
-token (`ENGAGE_API_TOKEN`). `docs/service-api.md` documents each route.
+token (`ENGAGE_API_TOKEN`). `docs/service.md` documents each route.
 
 | route | as |
 |---|---|

@@ -38,6 +38,7 @@ from tests.web.signing import ENVIRON
 EXAMPLES = 200 if os.environ.get("HYPOTHESIS_PROFILE") == "slow" else 12
 WRITE_KEY = "schemathesis-write-key"
 API_TOKEN = "schemathesis-api-token"
+SPACE = {"space_id": "default"}
 CHECKS = [
     not_a_server_error, response_schema_conformance, status_code_conformance,
     content_type_conformance,
@@ -93,8 +94,11 @@ def test_every_route_keeps_to_the_document(live_url: str) -> None:
     for result in api_schema.get_all_operations():
         assert isinstance(result, Ok), f"an operation the document cannot describe: {result}"
         operation = result.ok()
-        negative = operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
-        drawn = st.one_of(operation.as_strategy(), negative)
+        modes = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        drawn = st.one_of([operation.as_strategy(generation_mode=mode) for mode in modes])
+        if "{space_id}" in operation.path:  # the configured space too, so bodies get past 404
+            drawn |= st.one_of([operation.as_strategy(generation_mode=mode, path_parameters=SPACE)
+                                for mode in modes])  # fmt: skip
 
         @settings(max_examples=EXAMPLES, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))  # fmt: skip

@@ -23,11 +23,13 @@ from benchmarks import (
     ingest,
     rebuild,
     sendgrid_webhook,
+    service,
     status_step,
 )
 
 WORKLOADS = (
     "fold", "status", "ingest", "sendgrid", "destinations", "consent", "rebuild", "cli",
+    "service",
 )  # fmt: skip
 FULL_OBSERVATIONS = 50_000
 QUICK_OBSERVATIONS = 5_000
@@ -66,6 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
     parser.add_argument(
+        "--seconds",
+        type=float,
+        help=f"service: seconds of the open-loop callbacks (default {service.FULL_SECONDS:g}, "
+        f"{service.QUICK_SECONDS:g} with --quick)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=service.FULL_RATE,
+        help=f"service: callbacks a second, open loop (default {service.FULL_RATE:g})",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="also print a cProfile top 20 (cumulative) of each workload's subject "
@@ -96,6 +110,13 @@ def _sized(given: int | None, quick: bool, quick_value: int, full_value: int) ->
     return quick_value if quick else full_value
 
 
+def _seconds(args: argparse.Namespace) -> float:
+    """service: how long the open-loop part lasts."""
+    if args.seconds is not None:
+        return float(args.seconds)
+    return service.QUICK_SECONDS if args.quick else service.FULL_SECONDS
+
+
 def _runs(args: argparse.Namespace) -> dict[str, Callable[[], tuple[object, str]]]:
     """Each workload's run at the sizes asked for (each has its own defaults)."""
     quick = args.quick
@@ -122,6 +143,7 @@ def _runs(args: argparse.Namespace) -> dict[str, Callable[[], tuple[object, str]
         "cli": lambda: cli_start.run(
             repeats=_sized(args.repeats, quick, QUICK_REPEATS, cli_start.FULL_REPEATS)
         ),
+        "service": lambda: service.run(**common, rate=args.rate, seconds=_seconds(args)),
     }
 
 
@@ -142,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest": ingest.profile,
         "sendgrid": sendgrid_webhook.profile,
         "consent": lambda observations, seed: consent_import.profile(rows=rows, seed=seed),
+        "service": lambda observations, seed: service.profile(
+            observations=observations, seed=seed, seconds=_seconds(args), rate=args.rate
+        ),
     }
     for name in selected:
         started = time.perf_counter()

@@ -9,6 +9,7 @@ prints nothing and reads no setting (limits are the caller's, checked before it 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -56,11 +57,13 @@ def replace_subscriptions(
     """Apply `{key, type, status?, groups?}` items as the Public API does, all in one save:
     `{"successes": [{…item, "outcome"}], "failures": [{…item, "errors": [{code, message}]}]}`.
 
-    Each item's source id is `request_id` and its position, so the same request id sent again
-    is recognised (every item a duplicate) and changes nothing."""
+    Each item's source id is `request_id`, its position and a digest of the item itself, so the
+    same request sent again under the same id is recognised (every item a duplicate) and
+    changes nothing, while a different request that reuses an id is a request of its own and
+    applies: a reused key never swallows a change."""
     judged = [
-        read_item(item, kind=SourceKind.API, source_id=f"{request_id}:{n:06d}", effective_at=now,
-                  recorded_at=now)
+        read_item(item, kind=SourceKind.API, source_id=_item_source_id(request_id, n, item),
+                  effective_at=now, recorded_at=now)
         for n, item in enumerate(items)
     ]  # fmt: skip
     changes = [c for j in judged if isinstance(j, ItemChanges) for c in j.changes]
@@ -78,6 +81,16 @@ def replace_subscriptions(
         else:
             failures.append(_failure(item.item, refused.value, f"refused: {refused.value}"))
     return {"successes": successes, "failures": failures}
+
+
+def _item_source_id(request_id: str, position: int, item: object) -> str:
+    """`request_id:position:digest`, the digest over the item as sent (keys sorted), as a CSV
+    row's source id carries its cells' digest."""
+    try:
+        content = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # not JSON-shaped: the item is refused anyway, its id only names it
+        content = repr(item).encode("utf-8", "backslashreplace")
+    return f"{request_id}:{position:06d}:{hashlib.sha256(content).hexdigest()[:12]}"
 
 
 def _failure(item: Mapping[str, Any], code: str, message: str) -> dict[str, Any]:

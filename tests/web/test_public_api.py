@@ -96,6 +96,23 @@ def test_a_retry_under_the_same_idempotency_key_changes_nothing(public: Service)
     assert stored(public) >= after_first
 
 
+def test_a_reused_idempotency_key_never_swallows_a_change(public: Service) -> None:
+    """A different request under a key already used is a request of its own: its changed item
+    applies, and the state it answers is the state stored."""
+    key = {"Idempotency-Key": "reused-key"}
+    subscribe = {"subscriptions": [{"key": "jacob@example.com", "type": "EMAIL",
+                                    "status": "SUBSCRIBED"}]}  # fmt: skip
+    unsubscribe = {"subscriptions": [{**subscribe["subscriptions"][0], "status": "UNSUBSCRIBED"}]}
+    assert put(public, subscribe, **key).json()["data"]["successes"][0]["outcome"] == "applied"
+    answer = put(public, unsubscribe, **key).json()["data"]["successes"][0]
+    assert answer["outcome"] == "applied"
+    status = public.app.subscription(EMAIL).state.status
+    assert status is not None
+    assert status.value == "UNSUBSCRIBED"
+    again = put(public, unsubscribe, **key).json()["data"]["successes"][0]
+    assert again["outcome"] == "duplicate"  # the same request again under the key: seen
+
+
 def test_the_batch_query_answers_status_and_groups(public: Service) -> None:
     assert put(public, REQUEST, **{"Content-Type": VND}).status_code == 200
     before = stored(public)

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -93,25 +93,37 @@ def _text_bytes(value: str) -> bytes:
     return value.encode("utf-8", "surrogatepass")
 
 
-def verify_subscription(query: Mapping[str, str], verify_token: str | None) -> str:
+def verify_subscription(query: Mapping[str, str], verify_token: str | Sequence[str] | None) -> str:
     """The `hub.challenge` to echo when Meta subscribes the callback URL (a GET with
     `hub.mode=subscribe` and the verify token set in the app dashboard); `SubscriptionRefused`
-    (a `SignatureRefused`, answered 403) otherwise. The token is compared in constant time."""
-    token = _configured(verify_token)
-    if token is None:
+    (a `SignatureRefused`, answered 403) otherwise. `verify_token` may list several tokens,
+    comma-separated as `ENGAGE_META_VERIFY_TOKEN` takes them (one being rotated out), any of
+    which matches; each is compared in constant time."""
+    tokens = _verify_tokens(verify_token)
+    if not tokens:
         raise SubscriptionRefused(f"no Meta verify token configured: set {VERIFY_TOKEN_VAR}")
     mode = query.get("hub.mode")
     if mode != "subscribe":
         raise SubscriptionRefused(f"hub.mode: expected 'subscribe' (got {_shown(mode)})")
     given = query.get("hub.verify_token")
-    if not isinstance(given, str) or not hmac.compare_digest(
-        _text_bytes(given), _text_bytes(token)
-    ):
+    matched = False
+    for token in tokens:  # every token compared, so timing tells nothing of which matched
+        matched |= isinstance(given, str) and hmac.compare_digest(
+            _text_bytes(given), _text_bytes(token)
+        )
+    if not matched:
         raise SubscriptionRefused("hub.verify_token does not match the configured verify token")
     challenge = query.get("hub.challenge")
     if not isinstance(challenge, str) or not challenge:
         raise SubscriptionRefused("hub.challenge: missing")
     return challenge
+
+
+def _verify_tokens(verify_token: str | Sequence[str] | None) -> tuple[str, ...]:
+    if verify_token is None:
+        return ()
+    items = verify_token.split(",") if isinstance(verify_token, str) else verify_token
+    return tuple(token for token in (_configured(item) for item in items) if token is not None)
 
 
 class MetaAdapter:

@@ -10,6 +10,7 @@ from adapters.providers.meta import MetaAdapter
 from adapters.providers.registry import rotating_adapter_for
 from adapters.providers.rotation import secrets_of
 from adapters.providers.twilio import TwilioAdapter
+from tests.web.conftest import Serve
 from tests.web.signing import OLD_TWILIO_TOKEN, TWILIO_TOKEN, twilio, twilio_params
 
 URL = "https://engage.example.com/webhooks/twilio"
@@ -58,3 +59,20 @@ def test_a_rotating_adapter_is_one_providers() -> None:
         RotatingAdapter([])
     with pytest.raises(ValueError, match="unknown provider"):
         rotating_adapter_for("mailgun", {})
+
+
+def test_meta_handshakes_with_either_verify_token_over_http(serve: Serve) -> None:
+    """ENGAGE_META_VERIFY_TOKEN is a list too: either token of a rotation is answered with the
+    challenge, any other refused (403), none configured refuses all."""
+    with serve(meta_verify_token="new-token, old-token") as service:
+        for token, status in (("new-token", 200), ("old-token", 200), ("other", 403),
+                              ("new-token, old-token", 403)):  # fmt: skip
+            answer = service.client.get("/webhooks/meta", params={
+                "hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"})
+            assert answer.status_code == status, (token, answer.text)
+            assert (answer.text == "1158201444") is (status == 200)
+    with serve(meta_verify_token=None) as service:
+        answer = service.client.get("/webhooks/meta", params={
+            "hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"})
+        assert answer.status_code == 403
+        assert "ENGAGE_META_VERIFY_TOKEN" in answer.json()["reason"]

@@ -5,6 +5,7 @@ as a Django or Flask view would."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -43,23 +44,40 @@ def test_mounted_in_your_starlette_app_with_your_application(engage_app: EngageA
     assert engage_app.find_message(Channel.SMS, "SM1") is not None
 
 
-def test_mounted_in_your_fastapi_app(engage_app: EngageApplication) -> None:
+def test_mounted_in_your_fastapi_app_with_its_lifespan(tmp_path: Path) -> None:
+    """As docs/service.md shows it: the mount's lifespan handed to FastAPI's, so the store is
+    opened and the views are kept caught up by the service's own follower."""
     from fastapi import FastAPI
 
-    yours = FastAPI()
+    store = f"sqlite:///{tmp_path / 'fastapi.db'}"
+    engage = create_app(settings=attrs.evolve(SETTINGS, store_url=store))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with engage.router.lifespan_context(engage):
+            yield
+
+    yours = FastAPI(lifespan=lifespan)
 
     @yours.get("/")
     def read_home() -> dict[str, str]:
         return {"app": "yours"}
 
-    yours.mount("/engage", create_app(engage_app, SETTINGS))  # as docs/service.md shows
+    yours.mount("/engage", engage)
     with running(yours) as url, httpx.Client(base_url=url) as client:
         assert client.get("/").json() == {"app": "yours"}
         body, headers = twilio(url + PATH, twilio_params("SM6"))
         answer = client.post(PATH, content=body, headers=headers)
         assert answer.status_code == 200, answer.text
         assert client.post(PATH, content=body, headers={}).status_code == 415
-    assert engage_app.find_message(Channel.SMS, "SM6") is not None
+        deadline = time.monotonic() + 20
+        while (ready := client.get("/engage/readyz").json()).get("lag") != 0:
+            assert time.monotonic() < deadline, ready  # the follower catches the views up
+            time.sleep(0.05)
+        assert ready["position"] > 0
+    reopened = open_application(store)
+    assert reopened.find_message(Channel.SMS, "SM6") is not None
+    reopened.close()
 
 
 def test_mounted_opening_its_own_store_with_your_lifespan(tmp_path: Path) -> None:

@@ -201,13 +201,23 @@ def _source(filename: str | None) -> str:
     return name
 
 
+def _parameters(text: str) -> dict[str, str]:
+    """A content type's `; name=value` parameters, names and values lower-cased, quotes off."""
+    found = {}
+    for part in text.split(";"):
+        name, equals, value = part.partition("=")
+        if equals:
+            found[name.strip().lower()] = value.strip().strip('"').lower()
+    return found
+
+
 def _media_type(request: Request) -> str:
     declared = request.headers.get("content-type", "")
     media, _, parameters = declared.partition(";")
     media = media.strip().lower()
-    if media == "text/csv":
-        charset = parameters.strip().lower().removeprefix("charset=").strip('"')
-        if parameters.strip() and charset not in {"utf-8", "utf8"}:
+    if media == "text/csv":  # parameters such as RFC 4180's header=present are welcome
+        charset = _parameters(parameters).get("charset", "utf-8")
+        if charset not in {"utf-8", "utf8", "us-ascii"}:
             raise BadRequest("content-type", "content-type: a CSV upload is UTF-8", 415)
     elif media != "multipart/form-data":
         raise BadRequest("content-type", "content-type: text/csv or multipart/form-data "

@@ -57,6 +57,18 @@ def test_a_text_csv_body_is_imported_as_engage_subscriptions_import_does(
     assert (state["status"], state["groups"]) == ("SUBSCRIBED", {"news": "SUBSCRIBED"})
 
 
+@pytest.mark.parametrize("declared", [
+    "text/csv; header=present", "text/csv; charset=utf-8; header=present",
+    'text/csv; header=absent; charset="UTF-8"', "TEXT/CSV;charset=us-ascii",
+])
+def test_a_csv_body_may_carry_content_type_parameters(uploads: Service, declared: str) -> None:
+    """RFC 4180's `header` parameter, a quoted or upper-case UTF-8 charset: all a CSV body."""
+    answer = uploads.client.post("/api/subscriptions/csv", content=HEADER + ROWS,
+                                 headers={"content-type": declared})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["received"] == 4
+
+
 def cli_on_fresh_store(tmp_path: Path, *args: str) -> tuple[int, str]:
     from adapters.stores import open_application
 

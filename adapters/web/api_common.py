@@ -21,10 +21,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.cli import arguments
-from adapters.redaction import redact_line
-from adapters.web.answers import Answer, json_answer, refusal_answer
+from adapters.web.answers import Answer, json_answer
 from adapters.web.auth import bearer_refusal
-from adapters.web.handler import STORAGE_ERRORS
+from adapters.web.handler import STORAGE_ERRORS, unavailable
 from adapters.web.runtime import Runtime
 from engage_core.errors import InvalidInput
 
@@ -94,8 +93,7 @@ def guarded(runtime: Runtime, handler: Handler) -> Handler:
         except BadRequest as error:
             return error_response(error)
         except _UNAVAILABLE as error:
-            reason = redact_line(f"{type(error).__name__}: {error}")[:500]
-            return respond(refusal_answer(503, reason, _RETRY_AFTER))
+            return respond(unavailable(error))
 
     route.__name__ = handler.__name__
     route.__doc__ = handler.__doc__

@@ -9,6 +9,7 @@ loop. See docs/service.md for the views.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import BinaryIO
 from urllib.parse import parse_qsl, urlsplit
@@ -29,6 +30,7 @@ from adapters.providers.ingest import IngestReport, ingest, refuse_oversized
 from adapters.providers.meta import SubscriptionRefused, verify_subscription
 from adapters.redaction import redact_line
 from adapters.web.answers import ACCEPTED_MEDIA_TYPES, Answer, refusal_answer, report_answer
+from adapters.web.observability import current_request_id
 from adapters.web.settings import WebSettings
 from adapters.web.urls import public_url
 from engage_core import EngageApplication
@@ -36,7 +38,10 @@ from engage_core.counts import Counts
 from engage_core.limits import SETTINGS, Limits
 from engage_core.saving import ConcurrentWriteError
 
-__all__ = ["STORAGE_ERRORS", "MayHold", "answer_webhook", "handle_webhook", "unheld"]
+__all__ = [
+    "STORAGE_ERRORS", "UNAVAILABLE_REASON", "MayHold", "answer_webhook", "handle_webhook",
+    "log_unavailable", "unavailable", "unheld",
+]  # fmt: skip
 
 # What storage failing looks like from here (the store unreachable, locked past its timeout,
 # a disk full, writers conflicting through every retry): answered 503, so the provider retries.
@@ -44,6 +49,10 @@ STORAGE_ERRORS: tuple[type[Exception], ...] = (
     PersistenceError, ConnectionPoolClosedError, ConcurrentWriteError, OSError,
 )  # fmt: skip
 RETRY_AFTER = ("retry-after", "30")
+# what a caller is told when storage fails: the exception's own text can name hosts, users,
+# paths or SQL, and these answers go to anyone, signed or not; the detail goes to the log
+UNAVAILABLE_REASON = "storage unavailable; retry"
+ERRORS = logging.getLogger("engage.error")
 
 Body = bytes | BodyPrefix | BinaryIO
 MayHold = Callable[[], bool]  # asked once per refusal about to be held
@@ -99,8 +108,7 @@ def answer_webhook(
         report = _ingest(application, adapter, InboundRequest(b"", received, url=url), body,
                          settings.limits, may_hold)  # fmt: skip
     except STORAGE_ERRORS as error:
-        reason = redact_line(f"{type(error).__name__}: {error}")[:500]
-        return refusal_answer(503, reason, RETRY_AFTER), None
+        return unavailable(error), None
     accepted = ACCEPTED_MEDIA_TYPES.get(provider, frozenset())
     return report_answer(report, received, accepted), report
 
@@ -136,6 +144,22 @@ def _ingest(
             return unheld(refusal)
         return ingest(application, adapter, request, limits=limits)  # refused again, and held
     return ingest(application, adapter, request, limits=limits, verify=False)  # verified above
+
+
+def unavailable(error: BaseException) -> Answer:
+    """503 with `Retry-After` and a fixed reason, for storage failing; the failure itself is
+    logged (`log_unavailable`), never shown to the caller."""
+    log_unavailable(error)
+    return refusal_answer(503, UNAVAILABLE_REASON, RETRY_AFTER)
+
+
+def log_unavailable(error: BaseException) -> None:
+    """One `engage.error` line for the operator: the failure's masked text, with the id of
+    the request it failed."""
+    fields = {"event": "storage_unavailable", "request_id": current_request_id(),
+              "error": type(error).__name__}  # fmt: skip
+    ERRORS.warning("%s", redact_line(f"{type(error).__name__}: {error}")[:500],
+                   extra={"engage": fields})  # fmt: skip
 
 
 def unheld(refusal: Refused) -> IngestReport:

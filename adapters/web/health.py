@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from adapters.redaction import redact_line
-from adapters.web.handler import STORAGE_ERRORS
+from adapters.web.handler import STORAGE_ERRORS, UNAVAILABLE_REASON, log_unavailable
 from adapters.web.runtime import Runtime
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "health_routes"]
@@ -69,8 +68,9 @@ def health_routes(runtime: Runtime) -> list[Route]:
         try:
             found = await runtime.run(runtime.readiness)
         except _UNREADY as error:
-            reason = redact_line(f"{type(error).__name__}: {error}")[:500]
-            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+            log_unavailable(error)  # the detail is the operator's; callers are anyone
+            down = {"status": "unavailable", "reason": UNAVAILABLE_REASON}
+            return JSONResponse(down, status_code=503)
         most = runtime.settings.ready_max_lag
         answer: dict[str, Any] = {
             "status": "ready", "position": found.position, "lag": found.lag, "max_lag": most,

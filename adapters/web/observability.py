@@ -26,6 +26,7 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +38,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.redaction import redact_line, redact_values
 from adapters.web.metrics import ServiceMetrics
 
-__all__ = ["LOG_CONFIG", "REQUEST_ID_HEADER", "JsonLinesFormatter", "Observability", "request_id"]
+__all__ = [
+    "LOG_CONFIG", "REQUEST_ID_HEADER", "JsonLinesFormatter", "Observability", "current_request_id",
+    "request_id",
+]  # fmt: skip
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -45,6 +49,9 @@ UNMATCHED = "unmatched"  # the route label of a request no route answers
 ACCESS = logging.getLogger("engage.access")
 ERRORS = logging.getLogger("engage.error")
 _LONGEST = 200  # characters of a path or user agent kept in a log line
+# the request being answered, for lines logged deep inside it (worker threads inherit it:
+# anyio runs each thread's function in a copy of the caller's context)
+_CURRENT_ID: ContextVar[str | None] = ContextVar("engage_request_id", default=None)
 
 
 def request_id(given: str | None) -> str:
@@ -52,6 +59,12 @@ def request_id(given: str | None) -> str:
     if given is not None and _SANE_ID.fullmatch(given):
         return given
     return uuid.uuid4().hex
+
+
+def current_request_id() -> str | None:
+    """The id of the request being answered here (None outside one), so a line logged by
+    code that never sees the request (a storage failure turned into a 503) still joins it."""
+    return _CURRENT_ID.get()
 
 
 class Observability:
@@ -76,6 +89,7 @@ class Observability:
         headers = Headers(scope=scope)
         rid = request_id(headers.get(REQUEST_ID_HEADER))
         scope.setdefault("state", {})["request_id"] = rid
+        _CURRENT_ID.set(rid)
         route, began = self._route(scope), time.perf_counter()
         answered = {"status": 0, "bytes": 0}
 

@@ -31,10 +31,9 @@ from adapters.consent_requests import (
     replace_subscriptions,
     subscription_items,
 )
-from adapters.redaction import redact_line
 from adapters.web.answers import Answer, json_answer, refusal_answer
 from adapters.web.auth import bearer_refusal
-from adapters.web.handler import STORAGE_ERRORS
+from adapters.web.handler import STORAGE_ERRORS, unavailable
 from adapters.web.json_body import BodyRefused, read_json
 from adapters.web.runtime import Runtime
 from engage_core.limits import SETTINGS
@@ -132,8 +131,7 @@ def _endpoint(runtime: Runtime, operation: Operation) -> Callable[[Request], Awa
         except _Refused as refused:
             status, headers, body = refused.answer
         except STORAGE_ERRORS as error:
-            reason = redact_line(f"{type(error).__name__}: {error}")[:500]
-            status, headers, body = refusal_answer(503, reason, _RETRY_AFTER)
+            status, headers, body = unavailable(error)
         return Response(body, status_code=status, headers=dict(headers))
 
     endpoint.__name__ = operation.__name__.lstrip("_")

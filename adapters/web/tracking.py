@@ -29,10 +29,9 @@ from adapters.consent_requests import (
     apply_identify_calls,
     identify_item_count,
 )
-from adapters.redaction import redact_line
 from adapters.web.answers import Answer, json_answer, refusal_answer
 from adapters.web.auth import write_key_refusal
-from adapters.web.handler import STORAGE_ERRORS
+from adapters.web.handler import STORAGE_ERRORS, unavailable
 from adapters.web.json_body import BodyRefused, read_json
 from adapters.web.runtime import Runtime
 from engage_core.counts import Counts
@@ -109,8 +108,7 @@ async def _answer(runtime: Runtime, request: Request, kind: str | None) -> Answe
     try:
         answer = await runtime.run(_apply, runtime, calls)
     except STORAGE_ERRORS as error:
-        reason = redact_line(f"{type(error).__name__}: {error}")[:500]
-        return refusal_answer(503, reason, _RETRY_AFTER)
+        return unavailable(error)
     runtime.metrics.inputs("identify", answer["subscriptions"])
     others = {"unchanged": answer["acknowledged"], "rejected": answer["rejected"]}
     runtime.metrics.inputs("tracking", others)

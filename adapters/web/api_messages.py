@@ -80,12 +80,26 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 }  # fmt: skip
 
 
+# what became of a recorded send, as the counts name it and as the answer says it
+_OUTCOMES = {"applied": "applied", "unchanged": "unchanged", "duplicates": "duplicate",
+             "late": "late", "conflicts": "conflict", "rejected": "rejected"}  # fmt: skip
+
+
+def _outcome(counts: dict[str, Any]) -> str:
+    """The one send's outcome: `late` is a different record for a message whose send is
+    already recorded (kept in its history, not applied), so a caller knows it did not take."""
+    return next((word for name, word in _OUTCOMES.items() if counts.get(name)), "applied")
+
+
 def _error(description: str) -> dict[str, Any]:
     schema = {"$ref": "#/components/schemas/Error"}
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 _MESSAGE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}}
+_RECORDED = {"allOf": [{"$ref": "#/components/schemas/Message"}, {
+    "type": "object", "required": ["outcome"],
+    "properties": {"outcome": {"type": "string", "enum": sorted(set(_OUTCOMES.values()))}}}]}
 _DENIED = {"401": _error("no accepted Bearer token"),
            "503": _error("storage unavailable: retry")}  # fmt: skip
 _FOUND = {
@@ -108,8 +122,9 @@ OPENAPI_PATHS: dict[str, Any] = {
             "security": [{"apiToken": []}],
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Send"}}}},
-            "responses": {"200": {"description": "recorded (a repeat changes nothing)",
-                                  **_MESSAGE},
+            "responses": {"200": {"description": "the message now, and what became of this "
+                                  "record (`outcome`: a repeat is a duplicate and changes nothing)",
+                                  "content": {"application/json": {"schema": _RECORDED}}},
                           "400": _error("a bad field (named)"),
                           "413": _error("body over ENGAGE_MAX_API_REQUEST_BYTES"),
                           "415": _error("not application/json"), **_DENIED},
@@ -184,8 +199,9 @@ def message_routes(runtime: Runtime) -> list[Route]:
         send = _send(await read_json_object(
             request, limits.api_request_bytes, SETTINGS["api_request_bytes"]))  # fmt: skip
         result, answer = await runtime.run(lambda: record_send(runtime.application(), send))
-        runtime.metrics.inputs("api", result.as_dict())
-        return json_response(answer)
+        counts = result.as_dict()
+        runtime.metrics.inputs("api", counts)
+        return json_response({**answer, "outcome": _outcome(counts)})
 
     async def find_message(request: Request) -> Response:
         """A message by the channel and the provider's id (and provider, when given)."""

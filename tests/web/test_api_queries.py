@@ -64,11 +64,13 @@ def test_a_send_is_recorded_and_answered_as_engage_message_prints_it(authorised:
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/json"
     recorded = answer.json()
+    assert recorded.pop("outcome") == "applied"  # the rest is the message, as the CLI prints it
     assert recorded["send"]["campaign_id"] == "spring"
     assert recorded["status"] == "processed"
     [printed] = cli_lines(authorised.app, "message", "--id", recorded["message_id"])
     assert recorded == printed
     again = authorised.client.post("/api/messages", json=SEND).json()
+    assert again.pop("outcome") == "duplicate"
     assert [e["kind"] for e in again["history"]] == ["applied", "duplicate"]  # recorded, no more
     assert {**again, "history": again["history"][:1], "version": 1} == printed
     [printed] = cli_lines(authorised.app, "message", "--id", recorded["message_id"])
@@ -90,6 +92,18 @@ def test_a_send_is_recorded_and_answered_as_engage_message_prints_it(authorised:
         "twilio",
     )
     assert by_provider == printed
+
+
+def test_a_different_send_for_a_recorded_message_says_it_did_not_take(
+    authorised: Service,
+) -> None:
+    """A second, different record for the same message is kept in its history but not
+    applied: its answer says `late`, so the caller knows the stored send is the first one."""
+    first = authorised.client.post("/api/messages", json=SEND).json()
+    changed = {**SEND, "campaign_id": "autumn"}
+    answer = authorised.client.post("/api/messages", json=changed).json()
+    assert answer["outcome"] == "late"
+    assert answer["send"]["campaign_id"] == first["send"]["campaign_id"] == "spring"
 
 
 def test_reports_after_the_send_show_in_the_same_history(authorised: Service) -> None:

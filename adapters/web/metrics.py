@@ -19,14 +19,25 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-__all__ = ["INPUT_OUTCOMES", "LATENCY_BUCKETS", "Reading", "ServiceMetrics"]
+__all__ = ["INPUT_OUTCOMES", "LATENCY_BUCKETS", "METHODS", "Reading", "ServiceMetrics",
+           "method_label"]  # fmt: skip
 
 INPUT_OUTCOMES = (
     "applied", "unchanged", "duplicates", "late", "conflicts", "partial", "rejected",
     "quarantined",
 )  # fmt: skip
 # seconds: a webhook is a few milliseconds on SQLite; seconds mean the store is struggling
+# the methods a label may name; any other is "other". A client may send any token as its
+# method, and each new label value is a new series kept for the process's life: unbounded
+# labels would let anyone grow /metrics (and the memory behind it) without end
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def method_label(method: str) -> str:
+    """`method` when it is one of `METHODS` (as sent: methods are case-sensitive), else
+    "other": what a metric label or a log line may say of a request's method."""
+    return method if method in METHODS else "other"
 
 
 @attrs.frozen
@@ -75,8 +86,8 @@ class ServiceMetrics:
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count and time one answered request (`route`: the route's template, never the
-        path as sent, so the labels stay few)."""
-        self.requests_total.labels(route, method, str(status)).inc()
+        path as sent, and the method one of a fixed few, so the labels stay few)."""
+        self.requests_total.labels(route, method_label(method), str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
 
 

@@ -5,8 +5,9 @@ buffer streamed bodies). For each HTTP request it:
 - takes the caller's `X-Request-Id` when it is sane (1 to 128 of `A-Z a-z 0-9 . _ : -`), else
   makes one, keeps it in `request.state.request_id` and echoes it in the answer's header, so
   a provider's delivery log, a proxy's log and ours can be joined;
-- counts the request by route template (never the path as sent: the labels stay few), method
-  and status, and times it (`ServiceMetrics.request`);
+- counts the request by route template (never the path as sent), method (one of a fixed few,
+  else "other") and status, and times it (`ServiceMetrics.request`): every label value comes
+  from a bounded set, so no client can add series;
 - logs one access line (`engage.access`) and, when a route raised, one error line
   (`engage.error`, the exception's redacted text and trace) and answers 500 itself.
 
@@ -36,7 +37,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.redaction import redact_line, redact_values
-from adapters.web.metrics import ServiceMetrics
+from adapters.web.metrics import ServiceMetrics, method_label
 
 __all__ = [
     "LOG_CONFIG", "REQUEST_ID_HEADER", "JsonLinesFormatter", "Observability", "current_request_id",
@@ -133,7 +134,8 @@ def _log_access(
 ) -> None:  # fmt: skip
     client = scope.get("client")
     fields = {
-        "event": "request", "request_id": rid, "method": scope["method"], "route": route,
+        "event": "request", "request_id": rid, "method": method_label(scope["method"]),
+        "route": route,
         "path": _shown(scope.get("path", "")), "status": status,
         "duration_ms": round(seconds * 1000, 3), "bytes_in": headers.get("content-length"),
         "bytes_out": sent, "client": client[0] if client else None,
@@ -143,8 +145,8 @@ def _log_access(
 
 
 def _log_error(error: Exception, rid: str, route: str, scope: Scope) -> None:
-    fields = {"event": "error", "request_id": rid, "method": scope["method"], "route": route,
-              "error": type(error).__name__}  # fmt: skip
+    fields = {"event": "error", "request_id": rid, "method": method_label(scope["method"]),
+              "route": route, "error": type(error).__name__}  # fmt: skip
     ERRORS.error("%s: %s", type(error).__name__, error, exc_info=error,
                  extra={"engage": fields})  # fmt: skip
 

@@ -9,7 +9,9 @@ buffer streamed bodies). For each HTTP request it:
   else "other") and status, and times it (`ServiceMetrics.request`): every label value comes
   from a bounded set, so no client can add series;
 - logs one access line (`engage.access`) and, when a route raised, one error line
-  (`engage.error`, the exception's redacted text and trace) and answers 500 itself.
+  (`engage.error`, the exception's redacted text and trace) and answers 500 itself;
+- counts and logs a client that went away mid-request (its body cut short) as 499, at info,
+  with no error line, no trace and no answer: the client's doing, not a fault here.
 
 What is logged is chosen, not dumped: the method, route, path (without its query: Meta's
 handshake carries the verify token there), status, duration, sizes, peer and user agent.
@@ -31,8 +33,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import orjson
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,6 +54,12 @@ UNMATCHED = "unmatched"  # the route label of a request no route answers
 ACCESS = logging.getLogger("engage.access")
 ERRORS = logging.getLogger("engage.error")
 _LONGEST = 200  # characters of a path or user agent kept in a log line
+GONE = 499  # the status counted and logged for a client that went away before its answer
+# what reading a body (or writing an answer) raises once the client has gone: its choice,
+# nothing broken here, so no error line, no trace and no 500 to count
+DISCONNECTS: tuple[type[Exception], ...] = (
+    ClientDisconnect, anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream,
+)  # fmt: skip
 # the request being answered, for lines logged deep inside it (worker threads inherit it:
 # anyio runs each thread's function in a copy of the caller's context)
 _CURRENT_ID: ContextVar[str | None] = ContextVar("engage_request_id", default=None)
@@ -104,6 +114,8 @@ class Observability:
 
         try:
             await self.app(scope, receive, sending)
+        except DISCONNECTS:
+            answered["status"] = GONE  # nobody is left to answer: nothing is sent
         except Exception as error:
             _log_error(error, rid, route, scope)
             if answered["status"]:
@@ -111,7 +123,7 @@ class Observability:
             await _internal_error(sending, rid)
         finally:
             seconds = time.perf_counter() - began
-            status = answered["status"] or 499  # the client went away before any answer
+            status = answered["status"] or GONE  # the client went away before any answer
             self.metrics.request(route, scope["method"], status, seconds)
             _log_access(scope, headers, rid, route, status, seconds, answered["bytes"])
 

@@ -1,11 +1,20 @@
-"""A request body read as it streams in, never held whole when it is over its limit.
+"""A request body read as it streams in, never held whole when it is over its limit, and never
+read without end.
 
 The async twin of `adapters.providers.base.read_body`: the chunks are counted as they come;
 within the limit the body is kept whole, past it only its first bytes are kept while the rest
-is hashed and let go, so a 30 MB body costs the limit in memory, not 30 MB. Reading to the end
-lets the client read the 413 (a server that answers mid-upload resets a connection the client
-is still writing to) and gives the held entry the whole body's size and SHA-256, as
-`engage ingest` keeps it.
+is hashed and let go, so a 30 MB body costs the limit in memory, not 30 MB.
+
+How far past the limit a body is read is bounded too (`read_bounded`), since a chunked body
+can be endless and reading it would hold a connection and a CPU for ever:
+- a body whose `Content-Length` is over the limit is refused at once: only its first bytes
+  (the prefix a held entry keeps) are read, its size is the declared one;
+- a body without one is read up to the limit plus `slack`: one that ends by then is measured
+  whole (size and SHA-256, as `engage ingest` keeps them, and its client reads the 413 on a
+  connection that stays usable); one that goes on is cut there, its size what was read so far
+  (a lower bound), and the connection is to be closed (`Read.cut`), since the rest of the
+  body is never read.
+The digest of a body cut short is of the bytes read, not of the whole body (never seen).
 """
 
 from __future__ import annotations
@@ -13,16 +22,49 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 
+import attrs
+
 from adapters.providers.base import BodyPrefix
 
-__all__ = ["read_limited"]
+__all__ = ["SLACK_BYTES", "Read", "read_bounded", "read_limited"]
+
+SLACK_BYTES = 64 * 1024  # read past the limit of a body of unknown length before cutting it
+
+
+@attrs.frozen
+class Read:
+    """What was read of a body: the whole of it, or the `BodyPrefix` of one over its limit;
+    `cut` when reading stopped before its end (the size is then declared, or a lower bound,
+    and the connection must close: the rest of the body is still on its way)."""
+
+    body: bytes | BodyPrefix
+    cut: bool = False
 
 
 async def read_limited(
     chunks: AsyncIterator[bytes], limit: int, *, keep: int
 ) -> bytes | BodyPrefix:
     """The whole body when it is at most `limit` bytes; else its first `keep` bytes (never
-    more than `limit`), its size and SHA-256."""
+    more than `limit`), its size and SHA-256, read to its end."""
+    return (await read_bounded(chunks, limit, keep=keep, slack=None)).body
+
+
+async def read_bounded(
+    chunks: AsyncIterator[bytes],
+    limit: int,
+    *,
+    keep: int,
+    declared: int | None = None,
+    peek: bool = True,
+    slack: int | None = SLACK_BYTES,
+) -> Read:
+    """`read_limited`, but reading stops early (module docstring): at once when `declared`
+    (the `Content-Length`) is over `limit`, after its first `keep` bytes unless not `peek`
+    (a client waiting for `100 Continue` is answered before it sends any); else after
+    `limit + slack` bytes (`slack` None: never)."""
+    if declared is not None and declared > limit:
+        prefix = await _first_bytes(chunks, min(keep, limit)) if peek else b""
+        return Read(BodyPrefix(prefix, declared, hashlib.sha256(prefix).hexdigest()), cut=True)
     head = bytearray()
     digest = None
     size = 0
@@ -31,12 +73,27 @@ async def read_limited(
         size += len(chunk)
         if digest is not None:
             digest.update(chunk)
-            continue
-        head += chunk
-        if len(head) > limit:  # over: from here on only counted and hashed
-            digest = hashlib.sha256(head)
+        else:
+            head += chunk
+            if len(head) <= limit:
+                continue
+            digest = hashlib.sha256(head)  # over: from here on only counted and hashed
             prefix = bytes(head[: min(keep, limit)])
             head = bytearray()
+        if slack is not None and size > limit + slack:
+            return Read(BodyPrefix(prefix, size, digest.hexdigest()), cut=True)
     if digest is None:
-        return bytes(head)
-    return BodyPrefix(prefix, size, digest.hexdigest())
+        return Read(bytes(head))
+    return Read(BodyPrefix(prefix, size, digest.hexdigest()))
+
+
+async def _first_bytes(chunks: AsyncIterator[bytes], count: int) -> bytes:
+    """At most the first `count` bytes of the body, reading no chunk past them."""
+    head = bytearray()
+    if count <= 0:
+        return b""
+    async for chunk in chunks:
+        head += chunk[: count - len(head)]
+        if len(head) >= count:
+            break
+    return bytes(head)

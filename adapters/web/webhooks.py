@@ -1,9 +1,11 @@
 """The provider webhook routes: `POST /webhooks/{twilio,sendgrid,meta}` and Meta's
 `GET /webhooks/meta` handshake.
 
-The body is read here, on the event loop, as it streams in (bounded by the limit); the URL the
-provider signed is rebuilt here from what reached the server; the rest (verify, parse, apply,
-hold) is `handle_webhook`'s, in a worker thread.
+The body is read here, on the event loop, as it streams in (bounded by the limit, and never
+read far past it: `body.read_bounded`; a body cut short is answered with `Connection: close`,
+its unread rest left to the closing connection); the URL the provider signed is rebuilt here
+from what reached the server; the rest (verify, parse, apply, hold) is `handle_webhook`'s, in
+a worker thread.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from starlette.routing import Route
 
 from adapters.providers.base import BodyPrefix
 from adapters.providers.registry import PROVIDERS
-from adapters.web.body import read_limited
+from adapters.web.body import read_bounded
 from adapters.web.runtime import Runtime
 from adapters.web.urls import client_address, request_url
 
-__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "signed_url", "webhook_routes"]
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "declared_length", "signed_url", "webhook_routes"]
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "IngestReport": {
@@ -96,20 +98,37 @@ def signed_url(request: Request, runtime: Runtime) -> str:
     )  # fmt: skip
 
 
+def declared_length(request: Request) -> int | None:
+    """The body's declared `Content-Length` (None for a chunked body, or none given; the
+    server has already refused a malformed one)."""
+    if "transfer-encoding" in request.headers:
+        return None
+    value = request.headers.get("content-length", "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
 def _endpoint(provider: str, runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
     async def webhook(request: Request) -> Response:
         limits = runtime.settings.limits
         body: bytes | BodyPrefix = b""
+        cut = False
         if request.method == "POST":
-            body = await read_limited(request.stream(), limits.provider_body_bytes,
-                                      keep=limits.unauthenticated_body_prefix_bytes)  # fmt: skip
+            read = await read_bounded(
+                request.stream(), limits.provider_body_bytes,
+                keep=limits.unauthenticated_body_prefix_bytes, declared=declared_length(request),
+                peek="100-continue" not in request.headers.get("expect", "").lower(),
+            )  # fmt: skip
+            body, cut = read.body, read.cut
         url = signed_url(request, runtime)
         peer = request.client.host if request.client else None
         source = client_address(peer, request.headers, runtime.settings)
         status, headers, content = await runtime.run(
             runtime.webhook, provider, request.method, url, request.headers.items(), body, source
         )
-        return Response(content, status_code=status, headers=dict(headers))
+        answer_headers = dict(headers)
+        if cut:  # the body's rest is still coming: only closing the connection ends it
+            answer_headers["connection"] = "close"
+        return Response(content, status_code=status, headers=answer_headers)
 
     webhook.__name__ = f"{provider}_webhook"
     return webhook

@@ -60,13 +60,19 @@ def public_url(url: str, settings: WebSettings) -> str:
 def client_address(peer: str | None, headers: Mapping[str, str], settings: WebSettings) -> str:
     """Who sent the request, for per-source limits: the peer, or, behind proxies the settings
     trust, the nearest address in `X-Forwarded-For` that is not one of them (the ones to its
-    left could be written by anyone). `headers` is looked up by lower-case name."""
+    left could be written by anyone). Trusting any peer (`*`), every hop would count as a
+    proxy and the walk would end on the leftmost entry, the one the sender writes itself, so
+    then the entry nearest the peer is taken: the one the proxy in front of us appended.
+    `headers` is looked up by lower-case name."""
     address = peer or "unknown"
     if not settings.trusts(address):
         return address
     hops = [hop.strip() for hop in (headers.get("x-forwarded-for") or "").split(",")]
-    for hop in reversed([hop for hop in hops if hop]):
-        address = hop[:64]
+    nearest_first = [hop[:64] for hop in reversed(hops) if hop]
+    if "*" in settings.forwarded_allow_ips:
+        return nearest_first[0] if nearest_first else address
+    for hop in nearest_first:
+        address = hop
         if not settings.trusts(address):
             break
     return address

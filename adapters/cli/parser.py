@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from adapters.cli import arguments, parser_consent, parser_pipeline, parser_serve
+from adapters.cli import arguments, parser_consent, parser_pipeline, parser_serve, parser_simulate
 from adapters.cli.verbs import (
     CHANNELS,
     EXIT_CODES,
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser_consent.add_parsers(verbs)
     parser_pipeline.add_parsers(verbs)
     parser_serve.add_parsers(verbs)
+    parser_simulate.add_parsers(verbs)
     return parser
 
 

@@ -170,6 +170,12 @@ VERBS: dict[str, Strategy] = {
     "demo": verb(["demo"], [st.just("--messages"),
                             one_of("1", "2", "0", "-1", "1000001", "9" * 30, "", "x")],
                  {"--seed": numbers(-(2**63), 2**63)}),
+    # small counts only, as `demo`; --via http without a server refused or unreachable
+    "simulate": verb(["simulate"], [st.just("--messages"), one_of("1", "3", "0", "-1", "x")], {
+        "--seed": numbers(-1, 2**63), "--profile": one_of("default", "hostile", "input", "none"),
+        "--via": one_of("direct", "http", "smoke"), "--url": one_of("http://127.0.0.1:9"),
+        "--out": one_of("out", "input", ""), "--json": None,
+    }),
 }  # fmt: skip
 
 

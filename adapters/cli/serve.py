@@ -125,14 +125,26 @@ def _announce(sock: socket.socket, workers: int) -> None:
     sys.stdout.flush()
 
 
+def _open_store(store: str) -> Any:
+    """The application on `store`, or one line and exit 1 when it cannot be opened (a file
+    that is not a database, a server that does not answer): said before anything listens."""
+    from adapters.redaction import redact_line
+    from adapters.stores import open_application
+
+    try:
+        return open_application(store)
+    except Exception as error:  # whatever the store's driver raises: the operator's to read
+        reason = redact_line(f"{type(error).__name__}: {error}")[:500]
+        raise CommandFailed(f"cannot open the store: {reason}") from None
+
+
 def _serve_here(sock: socket.socket, settings: Any, store: str) -> None:
     """One worker: the app in this process, over an application opened here first."""
     import uvicorn
 
-    from adapters.stores import open_application
     from adapters.web import create_app
 
-    application = open_application(store)
+    application = _open_store(store)
     try:
         server = uvicorn.Server(_config(create_app(application, settings), 1))
         _announce(sock, 1)
@@ -141,13 +153,22 @@ def _serve_here(sock: socket.socket, settings: Any, store: str) -> None:
         application.close()
 
 
-def _serve_workers(sock: socket.socket, workers: int) -> None:
-    """N workers: uvicorn's supervisor, each worker calling the factory."""
+def _serve_workers(sock: socket.socket, workers: int, store: str) -> None:
+    """N workers: uvicorn's supervisor, each worker calling the factory. The store is opened
+    (and closed) here first, so one that cannot be opened is one line and exit 1 before the
+    listening line, as with one worker; and a worker that fails to start anyway (uvicorn then
+    stops them all) is exit 1 too, not a quiet 0."""
+    from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
+    _open_store(store).close()
     config = _config(FACTORY, workers)
     _announce(sock, workers)
-    Multiprocess(config, sockets=[sock]).run()
+    supervisor = Multiprocess(config, sockets=[sock])
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise CommandFailed("a worker failed to start, so all were stopped (its lines on "
+                            "stderr say why)")  # fmt: skip
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -172,7 +193,7 @@ def serve(args: argparse.Namespace) -> int:
             if args.workers == 1:
                 _serve_here(sock, settings, args.store)
             else:
-                _serve_workers(sock, args.workers)
+                _serve_workers(sock, args.workers, args.store)
     finally:
         sock.close()
     return 0

@@ -172,3 +172,20 @@ def test_sigterm_mid_stream_loses_no_request_that_got_a_200(tmp_path: Path) -> N
     finally:
         app.close()
     assert missing == [], f"{len(missing)} of {len(answered)} answered 200 were lost"
+
+
+def test_a_store_that_cannot_be_opened_is_one_line_and_exit_1_with_workers(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "engage.db"
+    store.write_bytes(bytes(range(256)) * 64)  # not a database
+    for workers in ("1", "2"):
+        completed = subprocess.run(
+            [ENGAGE, "--store", f"sqlite:///{store}", "serve", "--port", "0", "--workers",
+             workers], capture_output=True, text=True, timeout=120, env=environment(),
+            cwd=tmp_path, check=False,
+        )  # fmt: skip
+        assert completed.returncode == 1, (workers, completed.stdout, completed.stderr)
+        assert completed.stdout == "", workers  # never announced as listening
+        (line,) = completed.stderr.splitlines()
+        assert line.startswith("engage: cannot open the store: "), line

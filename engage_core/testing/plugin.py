@@ -1,0 +1,96 @@
+"""Engage's pytest plugin, registered through the `pytest11` entry point by the `testing`
+extra: fixtures that give a test an application on a store, or a live service.
+
+- `engage_app`: an `EngageApplication` in memory (fast; gone after the test);
+- `engage_sqlite_app`: one on a SQLite file in the test's temporary directory, with the
+  batching recorder `engage --store sqlite:///…` uses;
+- `engage_server`: the URL of Engage's HTTP service over `engage_sqlite_app`, served by uvicorn
+  on 127.0.0.1 for the test, with `test_keys()`' provider secrets (skipped with the reason
+  when the `server` extra is not installed).
+
+A conftest fixture of the same name overrides these, as pytest always lets it. The stores and
+the service are `adapters`' business, so this is the one module of `engage_core` that reaches
+into `adapters`, and only inside a fixture, when a test asks for one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from engage_core.application import EngageApplication
+
+__all__ = ["engage_app", "engage_server", "engage_sqlite_app"]
+
+_SERVER_MODULES = ("starlette", "uvicorn", "prometheus_client", "multipart")
+
+
+@pytest.fixture
+def engage_app() -> Iterator[EngageApplication]:
+    """An Engage application on an in-memory store, closed after the test."""
+    from adapters.stores import open_application
+
+    app = open_application("memory://")
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def engage_sqlite_app(tmp_path: Path) -> Iterator[EngageApplication]:
+    """An Engage application on a SQLite file in the test's temporary directory."""
+    from adapters.stores import open_application
+
+    app = open_application(f"sqlite:///{tmp_path / 'engage.db'}")
+    yield app
+    app.close()
+
+
+@contextmanager
+def _serving(asgi: Any) -> Iterator[str]:
+    """`asgi` served by uvicorn on 127.0.0.1 (a free port) in a thread for the block."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(asgi, lifespan="on", log_level="error", access_log=False,
+                            timeout_graceful_shutdown=5)  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the Engage test server did not start")
+        time.sleep(0.005)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def engage_server(engage_sqlite_app: EngageApplication) -> Iterator[str]:
+    """The base URL of Engage's service (webhooks, Tracking and Public APIs, `/api/`) over
+    `engage_sqlite_app`, its provider secrets `test_keys()`' (sign requests with them)."""
+    missing = [name for name in _SERVER_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"engage_server needs the server extra (pip install 'engage-core[server]'); "
+                    f"missing: {', '.join(missing)}")  # fmt: skip
+    from adapters.web import WebSettings, create_app
+    from engage_core.simulation.signing import test_keys
+
+    settings = WebSettings.from_environment(test_keys().environ())
+    with _serving(create_app(engage_sqlite_app, settings)) as url:
+        yield url

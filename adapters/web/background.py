@@ -24,7 +24,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -40,7 +40,7 @@ from adapters.destinations import (
     deliver,
 )
 from adapters.redaction import redact
-from adapters.views import Views, catch_up
+from adapters.views import OutboxEntry, OutboxView, Views, catch_up
 from engage_core import EngageApplication
 
 try:
@@ -53,12 +53,17 @@ __all__ = ["DeliveryLock", "Follower"]
 LOG = logging.getLogger("engage.background")
 FIRST_PAUSE = 1.0  # seconds after an unforeseen failure, doubling
 LONGEST_PAUSE = 60.0
-JOIN_SECONDS = 30.0  # how long shutdown waits for a batch in flight to be acknowledged
+# how long shutdown waits for the thread: it stops at its next safe point, within one delivery
+# attempt (the destination's timeout, 10 s by default); past this, something hangs, and the
+# store is left open rather than closed under the thread (`stop` says so)
+JOIN_SECONDS = 60.0
 
 
 class _Stopping(Exception):
-    """Raised from a retry's pause once the service stops: the batch in flight is left
-    unacknowledged (its cursor unmoved), so the next run sends it again rather than park it."""
+    """Raised at the follower's next safe point once the service stops: between two pages of
+    the views' catch-up, before the next outbox entry is batched, or from a retry's pause (the
+    batch in flight left unacknowledged, its cursor unmoved, so the next run sends it again
+    rather than park it)."""
 
 
 class DeliveryLock:
@@ -111,16 +116,23 @@ class Follower:
         self._thread = threading.Thread(target=self._run, name="engage-follower", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Ask the thread to stop at its next safe point and wait for it (a batch being sent
-        finishes, or is left to be sent again); then close the destinations."""
+    def stop(self) -> bool:
+        """Ask the thread to stop at its next safe point and wait for it to end: between two
+        pages of the views' catch-up, before the next outbox entry is batched, or in a retry's
+        pause (a batch being sent finishes, or is left to be sent again); then close the
+        destinations. Whether the thread ended (False only if it hung past `JOIN_SECONDS`:
+        then nothing it uses may be closed)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(JOIN_SECONDS)
-        if self._thread is None or not self._thread.is_alive():
-            self.lock.release()
-            for configured in self._destinations().values():
-                configured.destination.close()
+            if self._thread.is_alive():
+                _log("stuck", "the follower did not stop; the store is left open",
+                     level=logging.ERROR, waited=JOIN_SECONDS)  # fmt: skip
+                return False
+        self.lock.release()
+        for configured in self._destinations().values():
+            configured.destination.close()
+        return True
 
     def _destinations(self) -> dict[str, Configured]:
         return {} if self.settings is None else self.settings.destinations
@@ -151,8 +163,10 @@ class Follower:
             self._stop.wait(self.poll_interval)
 
     def poll(self) -> None:
-        """One round: the views caught up, then one run of each destination not resting."""
-        catch_up(self.app, list(self.views.by_name.values()), page=self.views.page)
+        """One round: the views caught up, then one run of each destination not resting;
+        a stop ends it between pages and batches (`_Stopping`)."""
+        catch_up(self.app, list(self.views.by_name.values()), page=self.views.page,
+                 on_progress=self._between_pages)  # fmt: skip
         if self.settings is None:
             return
         cooldown = self.settings.cooldown
@@ -169,9 +183,15 @@ class Follower:
             if report.delivered or report.parked or report.stopped:
                 _report(report, rest)
 
+    def _between_pages(self, reached: int, last: int) -> None:
+        """After each page of the catch-up (each committed whole): stop here if asked."""
+        if self._stop.is_set():
+            raise _Stopping
+
     def _one_run(self, name: str, configured: Configured, policy: Any) -> Report | None:
+        outbox = cast(OutboxView, _StoppableOutbox(self.views.outbox, self._stop))
         try:
-            return deliver(configured.destination, self.views.outbox, self.ledger, policy,
+            return deliver(configured.destination, outbox, self.ledger, policy,
                            start_at_end=configured.start_at_end)  # fmt: skip
         except OutboxBehind:
             return None  # the outbox is being rebuilt: the next round catches it up
@@ -187,6 +207,25 @@ class Follower:
                 raise _Stopping
 
         yield attrs.evolve(configured.policy, sleep=sleep)
+
+
+class _StoppableOutbox:
+    """The outbox as `deliver` reads it, its entries cut short (`_Stopping`) once the service
+    stops: checked before each entry is batched, so a run ends between batches, those sent
+    acknowledged (their cursor moved) and the one being packed never sent."""
+
+    def __init__(self, outbox: OutboxView, stop: threading.Event) -> None:
+        self._outbox = outbox
+        self._stop = stop
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._outbox, name)
+
+    def entries(self, *args: Any, **kwargs: Any) -> Iterator[OutboxEntry]:
+        for entry in self._outbox.entries(*args, **kwargs):
+            if self._stop.is_set():
+                raise _Stopping
+            yield entry
 
 
 def _report(report: Report, rest: float) -> None:

@@ -106,13 +106,15 @@ class Runtime:
             return self._views
 
     def close(self) -> None:
-        """Stop the follower, close the views, and close the application if it was opened
-        here (a given one is its owner's to close)."""
+        """Stop the follower and wait for its thread to end, then close the views, and the
+        application if it was opened here (a given one is its owner's to close). Never while
+        the thread still runs: should it hang past `background.JOIN_SECONDS`, both are left
+        open (the process is ending anyway) rather than closed under it."""
         with self._lock:
             self._closed = True
             follower, self._follower = self._follower, None
-        if follower is not None:
-            follower.stop()
+        if follower is not None and not follower.stop():
+            return
         with self._lock:
             views, self._views = self._views, None
             application = self._application if self._owned else None

@@ -1,16 +1,27 @@
 """Operating the service over real sockets: a client that goes away in the middle of its body
-is its own doing, counted and logged as 499 at info, never as a 500 with a trace."""
+is its own doing, counted and logged as 499 at info, never as a 500 with a trace; and a stop
+never closes the store under the follower still delivering."""
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.web.conftest import Serve, Service
-from tests.web.signing import FORM
+from adapters.views import Views
+from adapters.web import WebSettings, create_app
+from engage_core import EngageApplication, Observation
+from tests.http_receiver import Reply, running_receiver
+from tests.web.conftest import Serve, Service, running
+from tests.web.signing import ENVIRON, FORM
 from tests.web.test_storage_review import engage_lines
 
 PATH = "/webhooks/twilio"
@@ -50,3 +61,48 @@ def test_a_client_gone_mid_body_is_499_at_info_without_a_trace(serve: Serve) -> 
     assert not any("exception" in line for line in lines)
     gone = [line for line in lines if line.get("route") == PATH]
     assert [(line["logger"], line["status"]) for line in gone] == [("engage.access", 499)] * 2
+
+
+def test_shutdown_never_closes_the_store_under_the_follower(
+    engage_app: EngageApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow destination keeps the follower busy, batch after batch, when the server stops:
+    the follower stops between batches and the views and application are closed after it."""
+    monkeypatch.setattr("adapters.web.background.JOIN_SECONDS", 1.0)
+    closed_under: list[str] = []
+
+    def watching(name: str, close: Callable[[Any], None]) -> Callable[[Any], None]:
+        def watched(self: Any) -> None:
+            if any(t.name == "engage-follower" and t.is_alive() for t in threading.enumerate()):
+                closed_under.append(name)
+            close(self)
+
+        return watched
+
+    monkeypatch.setattr(Views, "close", watching("views", Views.close))
+    application_close = watching("application", EngageApplication.close)
+    monkeypatch.setattr(EngageApplication, "close", application_close)
+    engage_app.observe([
+        Observation.create(channel="sms", provider="twilio", provider_message_id=f"SMQ{n}",
+                           status="delivered", occurred_at="2026-01-01T00:00:00Z")
+        for n in range(30)
+    ])  # fmt: skip
+    store = f"sqlite:///{tmp_path / 'engage.db'}"
+    with running_receiver() as receiver:
+        receiver.script(*[Reply(delay=0.3)] * 100)  # each batch answered after 0.3 s
+        (tmp_path / "engage.toml").write_text(
+            f'[delivery]\npoll_interval = 0.1\n\n[destinations.slow]\ntype = "webhook"\n'
+            f'url = "{receiver.url}/hook"\nbatch_size = 1\ntimeout = 5\n'
+        )
+        settings = attrs.evolve(WebSettings.from_environment(ENVIRON), store_url=store)
+        with running(create_app(None, settings)):
+            deadline = time.monotonic() + 15
+            while len(receiver.requests) < 2:  # delivering, one batch at a time
+                assert time.monotonic() < deadline, "nothing was delivered"
+                time.sleep(0.05)
+            began = time.monotonic()
+        stopping = time.monotonic() - began
+    assert closed_under == []
+    assert not any(t.name == "engage-follower" for t in threading.enumerate())
+    assert stopping < 5
+    assert len(receiver.requests) < 30  # it stopped between batches, not at the end

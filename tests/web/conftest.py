@@ -81,13 +81,14 @@ def engage_app(tmp_path: Path) -> Iterator[EngageApplication]:
 
 
 @pytest.fixture
-def serve(engage_app: EngageApplication) -> Serve:
+def serve(engage_app: EngageApplication, tmp_path: Path) -> Serve:
     """`with serve(**settings) as service:` the service with these settings (and the test
-    secrets) over the test's application."""
+    secrets) over the test's application; CSV uploads kept in the test's own folder."""
 
     @contextmanager
     def start(**settings: Any) -> Iterator[Service]:
-        given = WebSettings.from_environment(ENVIRON)
+        given = attrs.evolve(WebSettings.from_environment(ENVIRON),
+                             imports_dir=str(tmp_path / "imports"))  # fmt: skip
         with running(create_app(engage_app, attrs.evolve(given, **settings))) as url, \
                 httpx.Client(base_url=url, timeout=30) as client:  # fmt: skip
             yield Service(url, engage_app, client)

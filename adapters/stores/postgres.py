@@ -1,0 +1,167 @@
+"""eventsourcing's PostgreSQL recorders, made safe to start many at once and to share a schema.
+
+Creating tables is not safe to race in PostgreSQL: two sessions running `CREATE TABLE IF NOT
+EXISTS` (or `CREATE TYPE`) for the same name at once both pass the existence check, and the
+loser fails on `pg_type_typname_nsp_index`; two `CREATE OR REPLACE FUNCTION`s for one name fail
+with `tuple concurrently updated`. eventsourcing creates its tables, composite type and insert
+function whenever a recorder is made, so several Engage processes first starting on an empty
+database (a deployment rolling out N workers) failed, and their inputs with them. Here each
+recorder's `create_table` runs under a session-level advisory lock taken on a connection of
+its own (not the pool's, which may be a single connection the creation itself needs): one
+process creates, the others wait and then find everything there. The lock is one per schema,
+not per table, because the composite type eventsourcing shares between all its tables in a
+schema is created by every application recorder. A schema named in the URL is created under
+the same lock when it does not exist yet.
+
+eventsourcing names its insert function after the originator id type only
+(`es_insert_events_uuid`), so two applications in one schema with database functions on would
+replace each other's function, and one would write its events into the other's table. Here the
+function is named after the application's table, as the tables already are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import OperationalError, PersistenceError, ProgrammingError
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresRecorder,
+    PostgresTrackingRecorder,
+)
+from psycopg.sql import SQL, Composed, Identifier
+
+__all__ = [
+    "LOCK_WAIT_SECONDS",
+    "EngagePostgresApplicationRecorder",
+    "EngagePostgresTrackingRecorder",
+    "creation_lock",
+    "creation_lock_key",
+    "insert_function_name",
+]
+
+# How long a starting process waits for another to finish creating the tables before it gives
+# up with a clear error (creation takes well under a second; this only bounds a stuck holder).
+LOCK_WAIT_SECONDS = 120
+
+
+def creation_lock_key(schema: str) -> int:
+    """The advisory lock key guarding table creation in `schema`: fixed, a signed 64-bit
+    integer derived from the schema's name, so every process computes the same one."""
+    digest = hashlib.sha256(f"engage: create tables in schema {schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def _persistence_errors() -> Iterator[None]:
+    """psycopg's errors as eventsourcing's, which callers already report as a store problem
+    (the CLI: `cannot open store …`, exit 1) rather than as an internal error."""
+    try:
+        yield
+    except psycopg.OperationalError as error:
+        raise OperationalError(str(error)) from error
+    except psycopg.ProgrammingError as error:
+        raise ProgrammingError(str(error)) from error
+    except psycopg.Error as error:
+        raise PersistenceError(str(error)) from error
+
+
+def _lock_connection(datastore: PostgresDatastore) -> psycopg.Connection[Any]:
+    pool: Any = datastore.pool
+    kwargs = dict(pool.kwargs or {})
+    if pool.get_password_func is not None:
+        kwargs["password"] = pool.get_password_func()
+    kwargs.pop("row_factory", None)
+    return psycopg.connect(
+        pool.conninfo, autocommit=True, connect_timeout=max(1, int(pool.timeout)), **kwargs
+    )
+
+
+def _create_schema(connection: psycopg.Connection[Any], schema: str) -> None:
+    """Create the schema when it is missing (looked up first: `CREATE SCHEMA IF NOT EXISTS`
+    needs the CREATE privilege even when the schema is there, which a user given a schema
+    made by its administrator may lack)."""
+    found = connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+    if found.fetchone() is None:
+        connection.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+
+
+@contextmanager
+def creation_lock(datastore: PostgresDatastore) -> Iterator[None]:
+    """Hold the schema's creation lock (and make sure the schema exists) for the block."""
+    schema = datastore.schema
+    with _persistence_errors():
+        connection = _lock_connection(datastore)
+    with connection:
+        with _persistence_errors():
+            connection.execute(SQL("SET lock_timeout = '{}s'").format(LOCK_WAIT_SECONDS))
+            try:
+                connection.execute("SELECT pg_advisory_lock(%s)", (creation_lock_key(schema),))
+            except psycopg.errors.LockNotAvailable as error:
+                raise OperationalError(
+                    f"waited {LOCK_WAIT_SECONDS} s for another process to finish creating "
+                    f"Engage's tables in schema {schema}"
+                ) from error
+            _create_schema(connection, schema)
+        try:
+            yield
+        finally:
+            # closing the connection releases it too (and does if this fails): said, so a
+            # server connection pooled in session mode (pgbouncer) never keeps it
+            with suppress(psycopg.Error):
+                connection.execute("SELECT pg_advisory_unlock(%s)", (creation_lock_key(schema),))
+
+
+def insert_function_name(events_table_name: str) -> str:
+    """The insert function of one application's table: its own, within PostgreSQL's 63-byte
+    identifiers (a long table name is shortened with a digest, so names stay distinct)."""
+    name = f"es_insert_{events_table_name}"
+    if len(name.encode()) <= PostgresRecorder.MAX_IDENTIFIER_LEN:
+        return name
+    return f"es_insert_{hashlib.sha256(events_table_name.encode()).hexdigest()[:40]}"
+
+
+class EngagePostgresApplicationRecorder(PostgresApplicationRecorder):
+    """eventsourcing's application recorder, its tables created under the creation lock and
+    its insert function named after its table (see the module's docstring)."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        stock = self.pg_function_name_insert_events
+        self.pg_function_name_insert_events = insert_function_name(self.events_table_name)
+        schema, function = (
+            Identifier(datastore.schema),
+            Identifier(self.pg_function_name_insert_events),
+        )
+        self.sql_invoke_pg_function_insert_events = SQL(
+            "SELECT * FROM {schema}.{function}((%s))"
+        ).format(schema=schema, function=function)
+        # eventsourcing's own CREATE FUNCTION statement, with the name changed (the body,
+        # lock timeout and NOTIFY channel are already this table's)
+        statement = self.sql_create_pg_function_insert_events.as_string()
+        assert f'"{stock}"' in statement, "eventsourcing's insert function changed shape"
+        renamed = Composed(
+            [SQL(statement.replace(f'"{stock}"', f'"{self.pg_function_name_insert_events}"', 1))]
+        )
+        self.sql_create_pg_function_insert_events = renamed
+        self.sql_create_statements[self.create_insert_function_statement_index] = renamed
+
+    def create_table(self) -> None:
+        """eventsourcing's, one process at a time."""
+        with creation_lock(self.datastore):
+            super().create_table()
+
+
+class EngagePostgresTrackingRecorder(PostgresTrackingRecorder):
+    """eventsourcing's tracking recorder (views and workers keeping their position in
+    PostgreSQL), its table created under the creation lock."""
+
+    def create_table(self) -> None:
+        """eventsourcing's (its migration check included), one process at a time."""
+        with creation_lock(self.datastore):
+            super().create_table()

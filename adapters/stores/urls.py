@@ -1,10 +1,11 @@
 """Store URLs: what each means as eventsourcing settings, and clear errors for the rest.
 
 `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `memory://` (tests) and
-`postgresql://user:password@host:port/dbname` (needs the `postgres` extra). SQLite names its
-tables the same whatever the application is called, so each eventsourcing application gets a
-file of its own; views derive their own file names from this one. No password is ever part of
-a message.
+`postgresql://user:password@host:port/dbname?schema=…&pool_size=…` (needs the `postgres`
+extra; its parameters are `adapters.stores.postgres_settings`). SQLite names its tables the
+same whatever the application is called, so each eventsourcing application gets a file of its
+own; views derive their own file names from this one. On PostgreSQL each application's tables
+are named after it (`engage_events`). No password is ever part of a message.
 
 eventsourcing is imported where it is used, not here: the CLI reads `STORE_ENV_VAR` and
 `StoreURLError` before any verb has run.
@@ -15,12 +16,21 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
-from adapters.redaction import redact_url, remember
+from adapters.redaction import redact_url
 
 DEFAULT_STORE_URL = "sqlite:///engage.db"
 STORE_ENV_VAR = "ENGAGE_STORE"
+
+
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "STORE_ENV_VAR",
+    "StoreURLError",
+    "store_env",
+    "store_url_from_environment",
+]
 
 
 class StoreURLError(ValueError):
@@ -98,21 +108,6 @@ def _sqlite_env(url: str, parts: SplitResult) -> dict[str, str]:
 
 
 def _postgres_env(url: str, parts: SplitResult) -> dict[str, str]:
-    if not parts.hostname or not parts.path.strip("/"):
-        raise StoreURLError(
-            f"{_shown(url)!r}: expected postgresql://user:password@host:port/dbname"
-        )
-    remember(parts.password, unquote(parts.password or ""))  # never printed from now on
-    env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_HOST": parts.hostname,
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
-        "POSTGRES_USER": unquote(parts.username or ""),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-        # one stored-procedure call per save: measured twice the single-save throughput
-        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
-    }
-    for key, value in parse_qsl(parts.query):
-        env[f"POSTGRES_{key.upper()}"] = value
-    return env
+    from adapters.stores.postgres_settings import postgres_env  # it imports StoreURLError
+
+    return postgres_env(url, parts)

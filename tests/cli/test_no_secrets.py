@@ -90,6 +90,11 @@ def test_no_output_or_file_holds_a_secret(tmp_path: Path) -> None:
         assert run("--store", encoded, "events") == 1
         assert run(f"--store={postgres.replace('1/', '99999/')}", "events") == 2  # bad port
         assert run("--store", postgres, "events", "--since", "x") == 2  # argparse's own error
+        # no password in the URL: ENGAGE_POSTGRES_PASSWORD's is used (and never shown); an
+        # unknown parameter is named, a password put in the query refused and not shown
+        assert run("--store", f"postgresql://engage@{UNREACHABLE}/e?connect_timeout=1",
+                   "digest") == 1  # fmt: skip
+        assert run("--store", f"{postgres}&pool_sise=2&password={SQL_PASSWORD}", "digest") == 2
 
         # something to deliver
         observation = {"channel": "sms", "provider": "twilio", "provider_message_id": "SM1",

@@ -37,6 +37,8 @@ def test_a_write_between_decide_and_save_is_retried(postgres_url: str) -> None:
     attempts: list[int] = []
 
     class Interleaved(EngageApplication):
+        name = "Engage"  # the same application, so the same tables (a subclass gets its own)
+
         def _decide(self, command, now):  # type: ignore[no-untyped-def]
             decided = super()._decide(command, now)
             attempts.append(1)

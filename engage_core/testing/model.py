@@ -243,7 +243,12 @@ class EngageModel(RuleBasedStateMachine):
     @rule(message=messages, data=st.data())
     def report(self, message: Send, data: st.DataObject) -> None:
         table = LIFECYCLES[message.channel]
+        current = self.expected_status(message.message_id) or table.initial
+        # as often as not the machine's next step (as providers mostly report), else any
+        ahead = sorted(d for s, d in table.edges if s == current)
         kinds = [*table.statuses, *sorted(table.engagement_names)]
+        if ahead and data.draw(st.booleans(), label="next step"):
+            kinds = ahead
         status = data.draw(st.sampled_from(kinds), label="status")
         n = next(self._ids)
         composite = data.draw(st.booleans(), label="composite key")

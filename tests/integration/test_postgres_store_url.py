@@ -196,3 +196,13 @@ def test_cli_output_is_json_on_a_schema(postgres_url: str) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["applied"] == 1
+
+
+def test_docs_scaling_lists_every_parameter_with_its_setting_and_default() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "scaling.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    documented = {row.split("|")[1].strip(" `"): row for row in rows}
+    assert set(documented) == set(PARAMETERS)
+    for name, (key, default, _check) in PARAMETERS.items():
+        cells = [cell.strip(" `") for cell in documented[name].split("|")]
+        assert cells[2:4] == [key, default], (name, cells)

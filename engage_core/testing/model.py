@@ -247,7 +247,8 @@ class EngageModel(RuleBasedStateMachine):
         # as often as not the machine's next step (as providers mostly report), else any
         ahead = sorted(d for s, d in table.edges if s == current)
         kinds = [*table.statuses, *sorted(table.engagement_names)]
-        if ahead and data.draw(st.booleans(), label="next step"):
+        follow: bool = data.draw(st.booleans(), label="next step")
+        if ahead and follow:
             kinds = ahead
         status = data.draw(st.sampled_from(kinds), label="status")
         n = next(self._ids)

@@ -32,7 +32,9 @@ from tests.packaging.build import (
 SLOW = os.environ.get("HYPOTHESIS_PROFILE") == "slow"
 EXTRAS = {"": set(), "postgres": {"postgres"}, "server": {"server"}, "testing": {"testing"}}
 # what each extra adds that the bare install lacks
-EXTRA_IMPORTS = {"postgres": "psycopg", "server": "starlette, uvicorn", "testing": "hypothesis"}
+EXTRA_IMPORTS = {
+    "postgres": "psycopg", "server": "starlette, uvicorn", "testing": "hypothesis, pytest",
+}  # fmt: skip
 README_PAYLOAD = "tests/providers/payloads/sendgrid/all_events.json"
 
 
@@ -108,6 +110,35 @@ def test_the_wheel_runs_from_a_fresh_venv(
     python = offline_env(tmp_path / "venv", wheel, EXTRAS[extra])
     (tmp_path / "work").mkdir()
     _runs_engage(python, tmp_path / "work", extra)
+    if extra == "testing":
+        _runs_the_testing_plugin(python, tmp_path / "work")
+
+
+# a user's test of their own, using the plugin's fixture and the shipped strategies
+PLUGIN_TEST = """
+from hypothesis import given, settings
+from engage_core.testing import lifecycles
+
+
+@settings(max_examples=5, deadline=None)
+@given(lifecycles(end="delivered"))
+def test_walks(walk):
+    assert "delivered" in [report.status for report in walk]
+
+
+def test_fixture(engage_app):
+    from engage_core import Send
+    assert engage_app.record_send(Send.create("sms", "twilio", "SM1")).status == "processed"
+"""
+
+
+def _runs_the_testing_plugin(python: Path, work: Path) -> None:
+    """engage_core.testing imports, and pytest finds the plugin's `engage_app` by itself."""
+    run(python, "-c", "import engage_core.testing as t; t.EngageModel; t.twilio_callbacks",
+        cwd=work)  # fmt: skip
+    (work / "test_user.py").write_text(PLUGIN_TEST)
+    out = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_user.py", cwd=work)
+    assert "2 passed" in out, out
 
 
 def test_the_readme_walk_through_runs_from_the_sdist(

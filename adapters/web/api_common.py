@@ -57,6 +57,9 @@ class BadRequest(Exception):
     def __init__(self, field: str, reason: str, status: int = 400, **more: object) -> None:
         super().__init__(reason)
         self.field, self.reason, self.status, self.more = field, reason, status, more
+        # answer with `Connection: close` (set by whoever refuses a body cut short): the rest
+        # of the body is never read, and a connection kept open would be drained of it all
+        self.close = False
 
     @classmethod
     def of(cls, error: InvalidInput) -> BadRequest:
@@ -77,7 +80,10 @@ def error_response(error: BadRequest) -> Response:
     """`{"error": what, "reason": why, "field": which, …more}`."""
     document = {"error": _ERRORS.get(error.status, "refused"), "reason": error.reason,
                 "field": error.field, **error.more}  # fmt: skip
-    return json_response(document, error.status)
+    response = json_response(document, error.status)
+    if error.close:
+        response.headers["connection"] = "close"
+    return response
 
 
 def guarded(runtime: Runtime, handler: Handler) -> Handler:

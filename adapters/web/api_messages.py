@@ -21,7 +21,7 @@ from adapters.cli import arguments
 from adapters.providers.base import BodyPrefix
 from adapters.queries import NotFound, message_by_id, message_by_provider_id, record_send
 from adapters.web.api_common import BadRequest, Query, any_text_route, guarded, json_response
-from adapters.web.body import read_limited
+from adapters.web.body import declared_length, read_bounded
 from adapters.web.runtime import Runtime
 from engage_core import Channel, Send
 from engage_core.errors import InvalidInput
@@ -155,10 +155,14 @@ async def read_json_object(request: Request, limit: int, setting: str) -> dict[s
     declared = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if declared != "application/json":
         raise BadRequest("content-type", "content-type: expected application/json", 415)
-    body = await read_limited(request.stream(), limit, keep=0)
-    if isinstance(body, BodyPrefix):
-        raise BadRequest("body", f"body: {body.size} bytes, over the limit of {limit} "
-                         f"({setting})", 413)  # fmt: skip
+    read = await read_bounded(request.stream(), limit, keep=0,
+                              declared=declared_length(request.headers), peek=False)  # fmt: skip
+    body = read.body
+    if isinstance(body, BodyPrefix):  # refused unread past the limit, never read without end
+        refused = BadRequest("body", f"body: {body.size} bytes, over the limit of {limit} "
+                             f"({setting})", 413)  # fmt: skip
+        refused.close = read.cut
+        raise refused
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:

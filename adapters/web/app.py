@@ -9,8 +9,12 @@ A router per concern (`health`, `metrics_route`, `webhooks`, `tracking`, `public
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 
+from adapters.web.answers import refusal_answer
 from adapters.web.api import api_routes
 from adapters.web.health import health_routes
 from adapters.web.metrics_route import metrics_routes
@@ -39,7 +43,19 @@ def create_app(
         *openapi_routes(),
     ]  # fmt: skip
     observed = Middleware(Observability, routes=routes, metrics=runtime.metrics)
-    return Starlette(routes=routes, middleware=[observed], lifespan=runtime.lifespan)
+    return Starlette(routes=routes, middleware=[observed], lifespan=runtime.lifespan,
+                     exception_handlers={HTTPException: _refusal})  # fmt: skip
+
+
+async def _refusal(_: Request, error: Exception) -> Response:
+    """Starlette's own refusals (no such route: 404; a route without that method: 405) in the
+    JSON every other refusal of the service has, `{"error", "reason"}`, with their headers."""
+    assert isinstance(error, HTTPException)
+    reason = {404: "no such route", 405: "method not allowed on this route"}.get(
+        error.status_code, str(error.detail))
+    given = (error.headers or {}).items()
+    status, headers, body = refusal_answer(error.status_code, reason, *given)
+    return Response(body, status_code=status, headers=dict(headers))
 
 
 def create_app_from_environment() -> Starlette:

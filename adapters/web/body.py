@@ -20,13 +20,13 @@ The digest of a body cut short is of the bytes read, not of the whole body (neve
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import attrs
 
 from adapters.providers.base import BodyPrefix
 
-__all__ = ["SLACK_BYTES", "Read", "read_bounded", "read_limited"]
+__all__ = ["SLACK_BYTES", "Read", "declared_length", "read_bounded", "read_limited"]
 
 SLACK_BYTES = 64 * 1024  # read past the limit of a body of unknown length before cutting it
 
@@ -85,6 +85,15 @@ async def read_bounded(
     if digest is None:
         return Read(bytes(head))
     return Read(BodyPrefix(prefix, size, digest.hexdigest()))
+
+
+def declared_length(headers: Mapping[str, str]) -> int | None:
+    """The body's declared `Content-Length` (None for a chunked body, or none given; the
+    server has already refused a malformed one); `headers` looked up by lower-case name."""
+    if "transfer-encoding" in headers:
+        return None
+    value = headers.get("content-length", "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 async def _first_bytes(chunks: AsyncIterator[bytes], count: int) -> bytes:

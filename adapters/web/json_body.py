@@ -2,7 +2,7 @@
 wrapped in.
 
 Segment's clients may gzip what they post (`Content-Encoding: gzip`); a few kilobytes of gzip
-can inflate to gigabytes, so the body is read under the limit as it streams in (`read_limited`)
+can inflate to gigabytes, so the body is read under the limit as it streams in (`read_bounded`)
 and then inflated under the same limit, never past it: a bomb costs the limit in memory and is
 answered 413 like any body over it. Every refusal is the `Answer` it should get (415 for a
 type or encoding the route does not take, 413 over the limit, 400 for what is not JSON).
@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from adapters.providers.base import BodyPrefix
 from adapters.web.answers import Answer, refusal_answer
-from adapters.web.body import read_limited
+from adapters.web.body import declared_length, read_bounded
 from engage_core.limits import SETTINGS, Limits
 
 __all__ = ["BodyRefused", "gunzip_within", "read_json"]
@@ -56,10 +56,11 @@ def gunzip_within(data: bytes, limit: int) -> bytes:
     return bytes(out)
 
 
-def _over(limit: int, what: str) -> BodyRefused:
+def _over(limit: int, what: str, *, cut: bool = False) -> BodyRefused:
     setting = SETTINGS["api_request_bytes"]
     reason = f"{what} over the limit of {limit} bytes ({setting}); nothing was applied"
-    return BodyRefused(refusal_answer(413, reason))
+    close = (("connection", "close"),) if cut else ()  # the rest of the body is never read
+    return BodyRefused(refusal_answer(413, reason, *close))
 
 
 async def read_json(request: Request, limits: Limits, media_types: Collection[str]) -> object:
@@ -76,9 +77,11 @@ async def read_json(request: Request, limits: Limits, media_types: Collection[st
         raise BodyRefused(refusal_answer(
             415, f"Content-Encoding {encoding[:100]!r}: send gzip or nothing"))  # fmt: skip
     limit = limits.api_request_bytes
-    body = await read_limited(request.stream(), limit, keep=0)
-    if isinstance(body, BodyPrefix):
-        raise _over(limit, f"a body of {body.size} bytes is")
+    read = await read_bounded(request.stream(), limit, keep=0,
+                              declared=declared_length(request.headers), peek=False)  # fmt: skip
+    body = read.body
+    if isinstance(body, BodyPrefix):  # refused unread past the limit, never read without end
+        raise _over(limit, f"a body of {body.size} bytes is", cut=read.cut)
     if encoding in _GZIP:
         try:
             body = gunzip_within(body, limit)

@@ -19,11 +19,11 @@ from starlette.routing import Route
 
 from adapters.providers.base import BodyPrefix
 from adapters.providers.registry import PROVIDERS
-from adapters.web.body import read_bounded
+from adapters.web.body import declared_length, read_bounded
 from adapters.web.runtime import Runtime
 from adapters.web.urls import client_address, request_url
 
-__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "declared_length", "signed_url", "webhook_routes"]
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "signed_url", "webhook_routes"]
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "IngestReport": {
@@ -98,15 +98,6 @@ def signed_url(request: Request, runtime: Runtime) -> str:
     )  # fmt: skip
 
 
-def declared_length(request: Request) -> int | None:
-    """The body's declared `Content-Length` (None for a chunked body, or none given; the
-    server has already refused a malformed one)."""
-    if "transfer-encoding" in request.headers:
-        return None
-    value = request.headers.get("content-length", "").strip()
-    return int(value) if value.isascii() and value.isdigit() else None
-
-
 def _endpoint(provider: str, runtime: Runtime) -> Callable[[Request], Awaitable[Response]]:
     async def webhook(request: Request) -> Response:
         limits = runtime.settings.limits
@@ -115,7 +106,8 @@ def _endpoint(provider: str, runtime: Runtime) -> Callable[[Request], Awaitable[
         if request.method == "POST":
             read = await read_bounded(
                 request.stream(), limits.provider_body_bytes,
-                keep=limits.unauthenticated_body_prefix_bytes, declared=declared_length(request),
+                keep=limits.unauthenticated_body_prefix_bytes,
+                declared=declared_length(request.headers),
                 peek="100-continue" not in request.headers.get("expect", "").lower(),
             )  # fmt: skip
             body, cut = read.body, read.cut

@@ -1,7 +1,8 @@
 """Testing your own service against Engage: Hypothesis strategies for Engage's inputs and for
 the raw requests providers post, the providers' signers and test keys, `EngageModel` (a state
-machine to subclass), and a pytest plugin (fixtures `engage_app`, `engage_sqlite_app`,
-`engage_server`). Install with the `testing` extra: `pip install 'engage-core[testing]'`.
+machine to subclass); the same extra registers a pytest plugin (`adapters.pytest_plugin`:
+fixtures `engage_app`, `engage_sqlite_app`, `engage_server`). Install with the `testing`
+extra: `pip install 'engage-core[testing]'`.
 
 This is the one part of `engage_core` that imports Hypothesis; nothing else in the core does,
 and `import engage_core.testing` loads nothing until a name is used, so the pytest plugin and

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engage_core.testing.plugin as plugin
+import adapters.pytest_plugin as plugin
 from engage_core import Channel, ContactKey, EngageApplication, Observation, Send
 from engage_core.testing import twilio_callbacks
 

@@ -8,9 +8,10 @@ extra: fixtures that give a test an application on a store, or a live service.
   on 127.0.0.1 for the test, with `test_keys()`' provider secrets (skipped with the reason
   when the `server` extra is not installed).
 
-A conftest fixture of the same name overrides these, as pytest always lets it. The stores and
-the service are `adapters`' business, so this is the one module of `engage_core` that reaches
-into `adapters`, and only inside a fixture, when a test asks for one.
+A conftest fixture of the same name overrides these, as pytest always lets it. It lives in
+`adapters`, not in `engage_core.testing`, because the stores and the service are `adapters`'
+business and the core imports nothing from `adapters`; it imports them only inside a fixture,
+when a test asks for one.
 """
 
 from __future__ import annotations

@@ -90,6 +90,12 @@ def disorder(
 
 
 _OPERATORS = sorted(OPERATOR_SOURCES, key=lambda kind: kind.value)
+# Built once: a strategy built afresh for every draw is validated afresh, which cost most of a
+# stream's drawing time.
+_OPERATOR_KINDS = st.sampled_from(_OPERATORS)
+_STATUSES = st.sampled_from(list(SubscriptionStatus))
+_USERS = st.none() | st.sampled_from(["user-1", "user-2"])
+_RECORDING_DELAYS = st.integers(0, 90)  # seconds from taking effect to being recorded
 
 
 def _flavours(channel: Channel) -> list[str]:
@@ -105,11 +111,11 @@ def _update(
     draw: st.DrawFn, contact: ContactKey, flavour: str, n: int, at: datetime
 ) -> Update:
     unsubscribed, subscribed = SubscriptionStatus.UNSUBSCRIBED, SubscriptionStatus.SUBSCRIBED
-    recorded = at + timedelta(seconds=draw(st.integers(0, 90)))
-    user = draw(st.none() | st.sampled_from(["user-1", "user-2"]))
+    recorded = at + timedelta(seconds=draw(_RECORDING_DELAYS))
+    user = draw(_USERS)
     if flavour == "operator":
-        kind = draw(st.sampled_from(_OPERATORS))
-        status = draw(st.sampled_from(list(SubscriptionStatus)))
+        kind = draw(_OPERATOR_KINDS)
+        status = draw(_STATUSES)
         return Update(status, Provenance(kind, f"{kind.value}-{n}", at, recorded, user))
     if flavour == "unsubscribe":
         return Update(unsubscribed, Provenance(SourceKind.PROVIDER, f"unsub-{n}", at, recorded))
@@ -139,9 +145,10 @@ def subscription_updates(
     updates arriving long after later ones are common. Apply them with
     `ChannelChange(contact, update)`."""
     count = draw(st.integers(min_size, max_size))
+    flavours, offsets = st.sampled_from(_flavours(contact.channel)), st.integers(0, minutes)
     made = []
     for n in range(count):
-        flavour = draw(st.sampled_from(_flavours(contact.channel)))
-        at = start + timedelta(minutes=draw(st.integers(0, minutes)))
+        flavour = draw(flavours)
+        at = start + timedelta(minutes=draw(offsets))
         made.append(_update(draw, contact, flavour, n, at))
     return made

@@ -10,6 +10,7 @@ declaration of each channel's statuses, so a status added there is drawn here to
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
@@ -71,7 +72,14 @@ def contacts(channel: Channel | None = None) -> st.SearchStrategy[ContactKey]:
     in E.164 on SMS and WhatsApp. Drawn from small pools, so two draws often name the same
     contact, as a real audience's messages and consent updates do."""
     if channel is None:
-        return channels().flatmap(contacts)
+        return channels().flatmap(_contacts_of)
+    return _contacts_of(channel)
+
+
+@functools.cache
+def _contacts_of(channel: Channel) -> st.SearchStrategy[ContactKey]:
+    """`contacts(channel)`, built once per channel: drawing a contact of any channel would
+    otherwise build (and Hypothesis validate) a new strategy for every contact drawn."""
     keys = _emails() if channel is Channel.EMAIL else _phones()
     return keys.map(lambda key: ContactKey.parse(channel, key))
 

@@ -25,6 +25,7 @@ from engage_core.consent.rules import (
     replay_channel,
     replay_group,
 )
+from engage_core.testing import contacts, subscription_updates
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 SUB, UNSUB, DNS = (
@@ -114,23 +115,32 @@ def test_a_user_wins_a_tie() -> None:
     assert channel_state([stop(1), update(SUB, 1, SourceKind.CSV)]).status is UNSUB
 
 
-statuses = st.sampled_from(list(SubscriptionStatus))
-kinds = st.sampled_from(list(SourceKind))
+# What an update no real source sends says: any status, from any of the kinds of source a
+# user's own update comes from (every kind but the operators'), on a minute of T0's first 20.
+_UNLOCKED_BY_USERS = st.tuples(
+    st.sampled_from(list(SubscriptionStatus)),
+    st.integers(0, 20),
+    st.sampled_from(sorted(set(SourceKind) - OPERATOR_SOURCES, key=lambda kind: kind.value)),
+)
 
 
 @st.composite
 def updates(draw: st.DrawFn) -> list[Update]:
-    count = draw(st.integers(1, 10))
-    made = []
-    for n in range(count):
-        flavour = draw(st.sampled_from(["plain", "plain", "plain", "stop", "start"]))
-        minute = draw(st.integers(0, 20))
-        if flavour == "stop":
-            made.append(update(UNSUB, minute, SourceKind.KEYWORD, lock=True, source_id=f"s{n}"))
-        elif flavour == "start":
-            made.append(update(SUB, minute, SourceKind.KEYWORD, unlock=True, source_id=f"s{n}"))
-        else:
-            made.append(update(draw(statuses), minute, draw(kinds), source_id=f"u{n}"))
+    """One to ten channel updates in arrival order, each on a whole minute of T0's first
+    twenty: `subscription_updates` (one definition, the one users get) for a contact of any
+    channel, so operators' updates to any status, unsubscribe links, spam reports, STOPs that
+    lock and STARTs that unlock (WhatsApp's only undoing a STOP).
+
+    Widened here, on top of it and only here: updates from a user's own sources (provider,
+    policy, keyword) to any status and with no lock, which no real source sends and
+    `subscription_updates` therefore never draws; the rules must stay order independent even
+    for them. They are put in among the shipped ones at drawn places."""
+    contact = draw(contacts())
+    made = list(draw(subscription_updates(contact, start=T0, minutes=20, min_size=0, max_size=10)))
+    extra = draw(st.lists(_UNLOCKED_BY_USERS, min_size=0 if made else 1, max_size=10 - len(made)))
+    for n, (status, minute, kind) in enumerate(extra):
+        unlocked = update(status, minute, kind, source_id=f"u{n}")
+        made.insert(draw(st.integers(0, len(made))), unlocked)
     return made
 
 

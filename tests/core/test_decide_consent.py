@@ -29,11 +29,11 @@ from engage_core.consent.events import (
 )
 from engage_core.consent.evolve import fold
 from engage_core.consent.rules import ConsentOutcome, ErrorCode, SourceKind
+from engage_core.testing import contacts
 from tests.conftest import FIXED_TIME
 from tests.core.test_consent_rules import SUB, UNSUB, stop, update, updates
 
 EMAIL = ContactKey.parse("EMAIL", "Someone@Example.com")
-OTHER = ContactKey.parse("EMAIL", "other@example.com")
 PHONE = ContactKey.parse("SMS", "+14155550100")
 
 
@@ -52,9 +52,15 @@ def record(log: dict[UUID, list[Any]], decision: ConsentDecision) -> None:
 
 @st.composite
 def changes(draw: st.DrawFn) -> list[ConsentChange]:
+    """A batch of consent changes: `updates()` (the shipped `subscription_updates`, widened)
+    spread over one to three contacts of any channel from the shipped `contacts()`, so changes
+    often meet on one contact; an email contact's update changes its channel or one of two
+    groups. Only the spreading is this test's own: no shipped strategy draws batches of
+    changes."""
+    audience = draw(st.lists(contacts(), min_size=1, max_size=3, unique=True))
     made: list[ConsentChange] = []
     for item in draw(updates()):
-        contact = draw(st.sampled_from([EMAIL, OTHER, PHONE]))
+        contact = draw(st.sampled_from(audience))
         if contact.channel.value == "EMAIL" and draw(st.booleans()):
             group = draw(st.sampled_from(["news", "offers"]))
             made.append(GroupChange(contact, group, update=item))

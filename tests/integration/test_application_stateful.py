@@ -12,29 +12,42 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from engage_core import LIFECYCLES, Channel, EngageApplication, MessageState, Observation, Send
+from engage_core import Channel, EngageApplication, MessageState, Observation, Send
 from engage_core.message.decide import decide_observation, decide_send
 from engage_core.message.evolve import evolve
+from engage_core.testing import disorder, reports
 from tests.conftest import FIXED_TIME, sqlite_env
 
 MESSAGES = [(Channel.SMS, "SM1"), (Channel.EMAIL, "EM1"), (Channel.WHATSAPP, "WA1")]
 
 
+# Send records no shipped strategy draws: see `batches`.
+_OTHER_SENDS = st.lists(st.tuples(st.sampled_from(MESSAGES), st.sampled_from(["a", "b"])),
+                        max_size=2)  # fmt: skip
+
+
 @st.composite
-def reports(draw: st.DrawFn) -> Observation | Send:
-    channel, provider_message_id = draw(st.sampled_from(MESSAGES))
-    table = LIFECYCLES[channel]
-    if draw(st.integers(0, 9)) == 0:
-        return Send(channel=channel, provider="p", provider_message_id=provider_message_id,
-                    campaign_id=draw(st.sampled_from(["a", "b"])))  # fmt: skip
-    status = draw(st.sampled_from([*table.statuses, *sorted(table.engagement_names)]))
-    return Observation(
-        channel=channel,
-        provider="p",
-        provider_message_id=provider_message_id,
-        status=status,
-        event_id=draw(st.sampled_from([None, "1", "2", "3"])),
-    )
+def batches(draw: st.DrawFn) -> list[Observation | Send]:
+    """One batch of one to eight reports about the three messages: for one to three picks of
+    them (one message may be picked twice, so its event ids recur with other statuses, as
+    conflicting reports do), the shipped `reports` of it, then the shipped `disorder` in any
+    order, some repeated, some of those under a new event id; as many as the batch holds.
+
+    Local on top of them: send records with campaign "a" or "b" (the shipped `reports` only
+    appends one with campaign "c"), so a message also meets send records that disagree."""
+    size = draw(st.integers(1, 8))
+    made: list[Observation | Send] = []
+    for channel, provider_message_id in draw(st.lists(st.sampled_from(MESSAGES), min_size=1,
+                                                      max_size=3)):  # fmt: skip
+        room = size - len(made)
+        if room < 1:
+            break
+        made += draw(reports(channel, provider="p", provider_message_id=provider_message_id,
+                             max_size=room))  # fmt: skip
+    for (channel, provider_message_id), campaign in draw(_OTHER_SENDS):
+        made.append(Send(channel=channel, provider="p", provider_message_id=provider_message_id,
+                         campaign_id=campaign))  # fmt: skip
+    return draw(disorder(made, reorder=None, drop=False, delay=False))[:size]
 
 
 class ApplicationAgainstTheFold(RuleBasedStateMachine):
@@ -48,7 +61,7 @@ class ApplicationAgainstTheFold(RuleBasedStateMachine):
     def _open(self) -> EngageApplication:
         return EngageApplication(env=sqlite_env(self.directory / "e.db"), clock=lambda: FIXED_TIME)
 
-    @rule(batch=st.lists(reports(), min_size=1, max_size=8))
+    @rule(batch=batches())
     def observe(self, batch: list[Observation | Send]) -> None:
         result = self.app.observe(batch)
         assert result.received == len(batch)

@@ -155,7 +155,8 @@ async def read_json_object(request: Request, limit: int, setting: str) -> dict[s
     declared = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if declared != "application/json":
         raise BadRequest("content-type", "content-type: expected application/json", 415)
-    read = await read_bounded(request.stream(), limit, keep=0,
+    # a client overshooting by up to the limit again still reads its 413; past that, cut
+    read = await read_bounded(request.stream(), limit, keep=0, slack=limit,
                               declared=declared_length(request.headers), peek=False)  # fmt: skip
     body = read.body
     if isinstance(body, BodyPrefix):  # refused unread past the limit, never read without end

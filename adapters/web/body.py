@@ -7,8 +7,8 @@ is hashed and let go, so a 30 MB body costs the limit in memory, not 30 MB.
 
 How far past the limit a body is read is bounded too (`read_bounded`), since a chunked body
 can be endless and reading it would hold a connection and a CPU for ever:
-- a body whose `Content-Length` is over the limit is refused at once: only its first bytes
-  (the prefix a held entry keeps) are read, its size is the declared one;
+- a body whose `Content-Length` is over the limit plus `slack` is refused at once: only its
+  first bytes (the prefix a held entry keeps) are read, its size is the declared one;
 - a body without one is read up to the limit plus `slack`: one that ends by then is measured
   whole (size and SHA-256, as `engage ingest` keeps them, and its client reads the 413 on a
   connection that stays usable); one that goes on is cut there, its size what was read so far
@@ -59,10 +59,12 @@ async def read_bounded(
     slack: int | None = SLACK_BYTES,
 ) -> Read:
     """`read_limited`, but reading stops early (module docstring): at once when `declared`
-    (the `Content-Length`) is over `limit`, after its first `keep` bytes unless not `peek`
-    (a client waiting for `100 Continue` is answered before it sends any); else after
-    `limit + slack` bytes (`slack` None: never)."""
-    if declared is not None and declared > limit:
+    (the `Content-Length`) is over `limit + slack`, after its first `keep` bytes unless not
+    `peek` (a client waiting for `100 Continue` is answered before it sends any); else after
+    `limit + slack` bytes (`slack` None: never). A body declared over the limit but within the
+    slack is read to its end, so a client that overshoots a little reads its 413 on a
+    connection that stays usable instead of a reset."""
+    if declared is not None and declared > limit and (slack is None or declared > limit + slack):
         prefix = await _first_bytes(chunks, min(keep, limit)) if peek else b""
         return Read(BodyPrefix(prefix, declared, hashlib.sha256(prefix).hexdigest()), cut=True)
     head = bytearray()

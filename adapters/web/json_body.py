@@ -77,7 +77,8 @@ async def read_json(request: Request, limits: Limits, media_types: Collection[st
         raise BodyRefused(refusal_answer(
             415, f"Content-Encoding {encoding[:100]!r}: send gzip or nothing"))  # fmt: skip
     limit = limits.api_request_bytes
-    read = await read_bounded(request.stream(), limit, keep=0,
+    # a client overshooting by up to the limit again still reads its 413; past that, cut
+    read = await read_bounded(request.stream(), limit, keep=0, slack=limit,
                               declared=declared_length(request.headers), peek=False)  # fmt: skip
     body = read.body
     if isinstance(body, BodyPrefix):  # refused unread past the limit, never read without end

@@ -109,7 +109,9 @@ def _sendgrid_event(report: Observation, send: Send, retry: int | None) -> dict[
         extra.update(asm_group_id=7, url="https://example.com/preferences")
     if report.status == "bounced":
         extra.update(type="bounce", reason="550 unknown user")
-    event_id = report.event_id or f"{report.provider_message_id}-{report.details['n']}"
+    # a report drawn without its own id gets one from what makes it this report
+    event_id = report.event_id or (
+        f"{report.provider_message_id}-{report.status}-{report.occurred_at.timestamp():.6f}")
     return sendgrid_event(
         event=_SENDGRID_EVENTS.get(report.status, report.status), email=send.to or "",
         timestamp=_seconds(report.occurred_at),

@@ -36,6 +36,7 @@ from adapters.stores import open_application
 from engage_core import Channel, EngageApplication, Observation, Send
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.rules import SubscriptionStatus
+from engage_core.testing import reports as message_reports
 
 PAYLOADS = Path(__file__).parent / "payloads" / "sendgrid"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -582,13 +583,8 @@ def test_an_event_nested_beyond_what_can_be_stored_refuses_the_body() -> None:
 
 # Properties
 
-MESSAGE_EVENTS = st.lists(
-    st.sampled_from(
-        ["processed", "deferred", "delivered", "bounce", "dropped", "open", "machine_open",
-         "click", "spamreport", "unsubscribe", "group_unsubscribe", "group_resubscribe"]
-    ),
-    min_size=1, max_size=6,
-)  # fmt: skip
+# SendGrid's name of an email status where it is not Engage's
+_EVENT_NAMES = {"bounced": "bounce"}
 
 
 def _realistic(message: int, index: int, kind: str, with_id: bool) -> dict[str, Any]:
@@ -618,12 +614,21 @@ def _realistic(message: int, index: int, kind: str, with_id: bool) -> dict[str, 
 @st.composite
 def batches(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
     """A clean batch over a few messages, and the same events as retries would bring them:
-    shuffled, some sent again (some under a new `sg_event_id`), split over requests."""
-    clean = [
-        _realistic(message, index, kind, draw(st.booleans()))
-        for message in range(draw(st.integers(1, 3)))
-        for index, kind in enumerate(draw(MESSAGE_EVENTS))
-    ]
+    shuffled, some sent again (some under a new `sg_event_id`), split over requests.
+
+    What each message's events are, and whether each has its `sg_event_id`, is the shipped
+    `reports` (imported as `message_reports`: any email statuses and engagement, in any
+    number, each with an event id or not), written as SendGrid writes them. The arrival
+    stays local: the property needs the clean events beside the retried ones, which the
+    shipped `sendgrid_batches` does not return, and `disorder` gives a new id only to a
+    report, never to a raw SendGrid event."""
+    clean = []
+    for message in range(draw(st.integers(1, 3))):
+        for index, report in enumerate(draw(message_reports(Channel.EMAIL, max_size=6,
+                                                            with_send=False))):  # fmt: skip
+            assert isinstance(report, Observation)  # with_send=False: reports only
+            kind = _EVENT_NAMES.get(report.status, report.status)
+            clean.append(_realistic(message, index, kind, report.event_id is not None))
     copies = draw(st.lists(st.tuples(st.sampled_from(clean), st.booleans()), max_size=8))
     retried = [
         {**e, "sg_event_id": f"retry-{n}"} if new else e for n, (e, new) in enumerate(copies)

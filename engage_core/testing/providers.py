@@ -110,8 +110,8 @@ def _sendgrid_event(report: Observation, send: Send, retry: int | None) -> dict[
     if report.status == "bounced":
         extra.update(type="bounce", reason="550 unknown user")
     # a report drawn without its own id gets one from what makes it this report
-    event_id = report.event_id or (
-        f"{report.provider_message_id}-{report.status}-{report.occurred_at.timestamp():.6f}")
+    when = report.occurred_at.timestamp() if report.occurred_at else 0.0
+    event_id = report.event_id or f"{report.provider_message_id}-{report.status}-{when:.6f}"
     return sendgrid_event(
         event=_SENDGRID_EVENTS.get(report.status, report.status), email=send.to or "",
         timestamp=_seconds(report.occurred_at),

@@ -149,13 +149,18 @@ def postgres_env(
             f"{_shown(url)!r}: expected postgresql://user:password@host:port/dbname"
         )
     given = _query(url, parts)
-    password = unquote(parts.password or "") or environ.get(PASSWORD_VARIABLE, "")
+    # the URL's, else ours, else libpq's own variable: eventsourcing always hands psycopg a
+    # password, and libpq reads PGPASSWORD only when none is given, so it is passed on here
+    # (`~/.pgpass` still applies when all three are empty)
+    password = (unquote(parts.password or "") or environ.get(PASSWORD_VARIABLE, "")
+                or environ.get("PGPASSWORD", ""))  # fmt: skip
+    remember(password)
     settings = {
         "POSTGRES_HOST": parts.hostname,
         "POSTGRES_PORT": str(parts.port or 5432),
         "POSTGRES_DBNAME": unquote(parts.path.strip("/")),
         "POSTGRES_USER": unquote(parts.username or ""),
-        "POSTGRES_PASSWORD": password,  # empty: libpq's own PGPASSWORD or ~/.pgpass
+        "POSTGRES_PASSWORD": password,  # empty: libpq's ~/.pgpass
         "POSTGRES_GET_PASSWORD_TOPIC": "",
     }
     for name, (key, default, _) in PARAMETERS.items():

@@ -65,7 +65,11 @@ def test_the_password_from_the_url_else_the_environment() -> None:
     assert env_of(URL, ENGAGE_POSTGRES_PASSWORD="other")["POSTGRES_PASSWORD"] == "s3cret-pw"
     without = "postgresql://es@db.example/engage"
     assert env_of(without, ENGAGE_POSTGRES_PASSWORD="from-env")["POSTGRES_PASSWORD"] == "from-env"
-    assert env_of(without)["ENGAGE_POSTGRES_PASSWORD"] == ""  # libpq's PGPASSWORD, ~/.pgpass
+    assert env_of(without)["ENGAGE_POSTGRES_PASSWORD"] == ""  # libpq's ~/.pgpass
+    # libpq reads PGPASSWORD only when no password is passed, and one always is: passed on
+    assert env_of(without, PGPASSWORD="libpq-pw")["POSTGRES_PASSWORD"] == "libpq-pw"
+    assert env_of(without, PGPASSWORD="libpq-pw", ENGAGE_POSTGRES_PASSWORD="ours")[
+        "POSTGRES_PASSWORD"] == "ours"  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -147,6 +151,19 @@ def test_the_password_may_come_from_the_environment(
     app = open_application(f"postgresql://{user.split(':', 1)[0]}@{rest}")
     try:
         assert app.observe([Observation.create("sms", "twilio", "S1", "sent")]).applied == 1
+    finally:
+        app.close()
+
+
+def test_libpqs_pgpassword_opens_the_store(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, rest = postgres_url.split("://", 1)[1].split("@", 1)
+    monkeypatch.delenv("ENGAGE_POSTGRES_PASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSWORD", user.split(":", 1)[1])
+    app = open_application(f"postgresql://{user.split(':', 1)[0]}@{rest}")
+    try:
+        assert app.observe([Observation.create("sms", "twilio", "S2", "sent")]).applied == 1
     finally:
         app.close()
 

@@ -45,7 +45,7 @@ demo: $(DEMO_STAMP)
 	@echo "   events $(DEMO)/engage.events.jsonl, traffic and truth.json in $(DEMO)/traffic/"
 	@echo "== try next:"
 	@echo "   $(BIN)/engage --store $(DEMO_STORE) events --limit 5"
-	@echo "   $(BIN)/engage --store $(DEMO_STORE) simulate --messages 2000 --seed 2 --profile hostile"
+	@echo "   $(BIN)/engage --store sqlite:///$(CURDIR)/$(DEMO)/hostile.db simulate --messages 2000 --seed 2 --profile hostile"
 	@echo "   $(BIN)/engage --store $(DEMO_STORE) subscription sms +14155550007 --history"
 
 # The tests start a private PostgreSQL server of their own (tests/postgres_server.py); this

@@ -19,6 +19,7 @@ from engage_core.channels import Channel
 from engage_core.simulation.profiles import Profile
 
 __all__ = [
+    "MAX_REPEATS",
     "START",
     "Contact",
     "Report",
@@ -31,6 +32,9 @@ __all__ = [
 START = 1_748_736_000  # 2025-06-01T00:00:00Z: simulated time, safely in every clock's past
 DAY = 86_400
 GROUP = 10  # the SendGrid unsubscribe group (asm_group_id) simulated messages belong to
+# The most opens, machine opens or clicks of each kind one message gets: each comes again with
+# its rate's chance, so a profile's rate of 1 would otherwise never stop.
+MAX_REPEATS = 5
 _STOP_WORDS = ("STOP", "stop", "Unsubscribe", "END")
 _START_WORDS = ("START", "yes", "UNSTOP")
 _OTHER_TEXT = ("Thanks!", "What time do you open?", "HELP", "please stop calling me")
@@ -206,7 +210,9 @@ def _email(rng: random.Random, profile: Profile) -> Iterator[Step]:
 
 def _engagement(rng: random.Random, profile: Profile) -> Iterator[Step]:
     for kind, rate in (("open", "open"), ("machine_open", "machine_open"), ("click", "click")):
-        while rng.random() < profile.rate("engagement", rate):
+        for _ in range(MAX_REPEATS):
+            if rng.random() >= profile.rate("engagement", rate):
+                break
             url = f"https://example.com/offer/{rng.randrange(5)}"
             yield kind, ((("url", url),) if kind == "click" else ())
             rate = "click" if kind == "click" else "machine_open"  # fewer again

@@ -135,15 +135,18 @@ def sendgrid_batches(
     retries: bool = True,
     signed_at: int | None = None,
 ) -> list[ProviderRequest]:
-    """SendGrid Event Webhook requests about up to `messages` emails: each a legal walk with
-    its engagement, the events shuffled and split over one to three batches and, with
+    """SendGrid Event Webhook requests about up to `messages` distinct emails: each a legal
+    walk with its engagement, the events shuffled and split over one to three batches and, with
     `retries`, some sent again under a new `sg_event_id` (as SendGrid's retries are). Signed
     with `test_keys()`'s private key at `signed_at` (default: now, inside the freshness window
     a receiver allows)."""
     key = test_keys().sendgrid_private_key
     events: list[dict[str, Any]] = []
-    for _ in range(draw(st.integers(1, messages))):
-        send = draw(sends(Channel.EMAIL, provider="sendgrid"))
+    # distinct ids: two messages drawn with one would send identical events under one
+    # sg_event_id, repeats that are not marked as the retries they would be
+    emails = st.lists(sends(Channel.EMAIL, provider="sendgrid"), min_size=1, max_size=messages,
+                      unique_by=lambda send: send.provider_message_id)  # fmt: skip
+    for send in draw(emails):
         for report in draw(lifecycles(Channel.EMAIL, send=send)):
             events.append(_sendgrid_event(report, send, None))
             if retries and draw(st.integers(0, 4)) == 0:

@@ -40,9 +40,10 @@ def _retried(item: Input, n: int) -> Input:
 
 
 def _kept(draw: st.DrawFn, items: list[Input], drop: bool) -> list[Input]:
-    if not drop or not items:
+    """`items` with at most half of them lost (rounded down: a lone report always arrives)."""
+    if not drop or len(items) < 2:
         return items
-    lost = draw(st.sets(st.integers(0, len(items) - 1), max_size=max(1, len(items) // 2)))
+    lost = draw(st.sets(st.integers(0, len(items) - 1), max_size=len(items) // 2))
     return [item for index, item in enumerate(items) if index not in lost]
 
 
@@ -60,13 +61,14 @@ def disorder(
     """`observations` (reports and send records, in the order things happened) in an order
     they may arrive in:
 
-    - `reorder`: each may be overtaken by up to that many of the ones after it (0: in order;
-      None: any order at all);
+    - `reorder`: each may be overtaken by up to that many of the ones after it (0: in order,
+      none held back whatever `delay` says; None: any order at all);
     - `duplicates`: some arrive again, later (a provider's retry);
     - `new_ids`: a repeat of a report with a composite key may carry a new event id, as
       SendGrid's retries do (`sg_event_id` changes; the composite key does not);
-    - `drop`: some never arrive (at most half);
-    - `delay`: some are held back past everything else (the late tail of a webhook queue).
+    - `drop`: some never arrive (at most half, rounded down: a lone report arrives);
+    - `delay`: some are held back past everything else (the late tail of a webhook queue),
+      unless `reorder` is 0.
 
     Only arrival changes: each report still says what it said, times included."""
     items = _kept(draw, list(observations), drop)
@@ -83,7 +85,7 @@ def disorder(
     shifted = []
     for position, tie, item in placed:
         position += draw(st.integers(0, reorder)) + 0.5 * (reorder > 0)
-        if delay and draw(st.integers(0, 9)) == 0:
+        if delay and reorder > 0 and draw(st.integers(0, 9)) == 0:  # held back: overtaken
             position += 2 * size + reorder
         shifted.append((position, tie, item))
     return [item for _, _, item in sorted(shifted, key=lambda placed: placed[:2])]

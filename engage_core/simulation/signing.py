@@ -48,14 +48,20 @@ def sign_sendgrid(body: bytes, private_key: ec.EllipticCurvePrivateKey, timestam
     timestamp header's text followed by the raw body. Send `str(timestamp)` as
     `X-Twilio-Email-Event-Webhook-Timestamp` beside it.
 
-    Deterministic (RFC 6979) where the OpenSSL underneath supports it, so the same body, key
-    and timestamp give the same bytes and simulated traffic is reproducible; elsewhere the
-    signature is random, and as valid."""
+    Deterministic (RFC 6979) where both `cryptography` and the OpenSSL underneath support it,
+    so the same body, key and timestamp give the same bytes and simulated traffic is
+    reproducible; elsewhere the signature is random, and as valid."""
     signed = str(timestamp).encode("ascii") + body
     try:
-        signature = private_key.sign(signed, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
-    except UnsupportedAlgorithm:  # OpenSSL before 3.2
-        signature = private_key.sign(signed, ec.ECDSA(hashes.SHA256()))
+        deterministic = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+    except TypeError:  # a cryptography too old to know the option
+        deterministic = None
+    if deterministic is not None:
+        try:
+            return base64.b64encode(private_key.sign(signed, deterministic)).decode("ascii")
+        except UnsupportedAlgorithm:  # OpenSSL before 3.2
+            pass
+    signature = private_key.sign(signed, ec.ECDSA(hashes.SHA256()))
     return base64.b64encode(signature).decode("ascii")
 
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 from sendgrid.helpers.eventwebhook import EventWebhook  # type: ignore[import-untyped]
@@ -66,6 +69,22 @@ def test_sendgrid_signatures_verify_with_sendgrids_helper(body: bytes, timestamp
 def test_sendgrid_signatures_are_reproducible() -> None:
     first = sign_sendgrid(b"[]", test_keys(7).sendgrid_private_key, AT)
     assert first == sign_sendgrid(b"[]", KEYS.sendgrid_private_key, AT)
+
+
+def test_sendgrid_signs_where_cryptography_cannot_sign_deterministically(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A `cryptography` without `deterministic_signing` rejects the option with a TypeError:
+    the signature is then a random one, and as valid."""
+    modern = ec.ECDSA
+
+    def without_the_option(algorithm: hashes.HashAlgorithm) -> ec.ECDSA:
+        return modern(algorithm)
+
+    monkeypatch.setattr(ec, "ECDSA", without_the_option)
+    signature = sign_sendgrid(b"[]", KEYS.sendgrid_private_key, AT)
+    monkeypatch.undo()
+    assert EventWebhook(KEYS.sendgrid_public_key).verify_signature("[]", signature, str(AT))
 
 
 @given(st.binary(max_size=200))

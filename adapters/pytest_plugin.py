@@ -67,17 +67,20 @@ def _serving(asgi: Any) -> Iterator[str]:
                             timeout_graceful_shutdown=5)  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the Engage test server did not start")
-        time.sleep(0.005)
+    # the wait is inside the try: a server that fails to start still has its thread told to
+    # stop and its socket closed, rather than leaking both into the rest of the session
     try:
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the Engage test server did not start")
+            time.sleep(0.005)
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
-        thread.join(10)
+        if thread.ident is not None:  # started
+            thread.join(10)
         sock.close()
 
 

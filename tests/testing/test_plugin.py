@@ -3,6 +3,7 @@ Hypothesis' `st.from_type` registration, and a core that imports no Hypothesis."
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -68,3 +69,18 @@ def test_the_core_imports_no_hypothesis() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=True, env={"HYPOTHESIS_NO_PLUGINS": "1"})  # fmt: skip
     assert done.stdout.strip() == "False"
+
+
+def test_a_server_that_does_not_start_leaks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The socket is closed and the thread stopped when the server never says it started."""
+    import uvicorn
+
+    seen: list[socket.socket] = []
+
+    def fail(self: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        seen.extend(sockets)  # and returns without starting, as a server that cannot bind
+
+    monkeypatch.setattr(uvicorn.Server, "run", fail)
+    with pytest.raises(RuntimeError, match="did not start"), plugin._serving(object()):
+        pass
+    assert [sock.fileno() for sock in seen] == [-1]  # closed

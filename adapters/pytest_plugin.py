@@ -5,8 +5,11 @@ extra: fixtures that give a test an application on a store, or a live service.
 - `engage_sqlite_app`: one on a SQLite file in the test's temporary directory, with the
   batching recorder `engage --store sqlite:///…` uses;
 - `engage_server`: the URL of Engage's HTTP service over `engage_sqlite_app`, served by uvicorn
-  on 127.0.0.1 for the test, with `test_keys()`' provider secrets (skipped with the reason
-  when the `server` extra is not installed).
+  on 127.0.0.1 for the test, with `test_keys()`' provider secrets, `engage_api_token` (for
+  `/api/` and the Public API) and `engage_write_key` (for the Tracking API), and its CSV
+  imports' error files in the test's temporary directory (skipped with the reason when the
+  `server` extra is not installed);
+- `engage_api_token`, `engage_write_key`: the fixed, made-up secrets the server accepts.
 
 A conftest fixture of the same name overrides these, as pytest always lets it. It lives in
 `adapters`, not in `engage_core.testing`, because the stores and the service are `adapters`'
@@ -30,9 +33,21 @@ import pytest
 if TYPE_CHECKING:
     from engage_core.application import EngageApplication
 
-__all__ = ["engage_app", "engage_server", "engage_sqlite_app"]
+__all__ = [
+    "TEST_API_TOKEN",
+    "TEST_WRITE_KEY",
+    "engage_api_token",
+    "engage_app",
+    "engage_server",
+    "engage_sqlite_app",
+    "engage_write_key",
+]
 
 _SERVER_MODULES = ("starlette", "uvicorn", "prometheus_client", "multipart")
+# Fixed and made up, as `test_keys()` are: a test server has no secrets worth keeping, and a
+# test reads them from the fixtures (or here) to authenticate as a real client would.
+TEST_API_TOKEN = "engage-test-api-token"
+TEST_WRITE_KEY = "engage-test-write-key"
 
 
 @pytest.fixture
@@ -85,16 +100,43 @@ def _serving(asgi: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def engage_server(engage_sqlite_app: EngageApplication) -> Iterator[str]:
+def engage_api_token() -> str:
+    """The Bearer token `engage_server` accepts on `/api/` and the Public API."""
+    return TEST_API_TOKEN
+
+
+@pytest.fixture
+def engage_write_key() -> str:
+    """The write key `engage_server` accepts on the Tracking API (`/v1/…`, Basic auth, the key
+    as the user name)."""
+    return TEST_WRITE_KEY
+
+
+@pytest.fixture
+def engage_server(
+    engage_sqlite_app: EngageApplication,
+    engage_api_token: str,
+    engage_write_key: str,
+    tmp_path: Path,
+) -> Iterator[str]:
     """The base URL of Engage's service (webhooks, Tracking and Public APIs, `/api/`) over
-    `engage_sqlite_app`, its provider secrets `test_keys()`' (sign requests with them)."""
+    `engage_sqlite_app`: its provider secrets are `test_keys()`' (sign requests with them), its
+    API token and write key `engage_api_token` and `engage_write_key`, and its imports folder
+    is in the test's temporary directory, not the working directory."""
     missing = [name for name in _SERVER_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         pytest.skip(f"engage_server needs the server extra (pip install 'engage-core[server]'); "
                     f"missing: {', '.join(missing)}")  # fmt: skip
     from adapters.web import WebSettings, create_app
+    from adapters.web.settings import API_TOKEN_VAR, IMPORTS_DIR_VAR, WRITE_KEY_VAR
     from engage_core.simulation.signing import test_keys
 
-    settings = WebSettings.from_environment(test_keys().environ())
+    environ = {
+        **test_keys().environ(),
+        API_TOKEN_VAR: engage_api_token,
+        WRITE_KEY_VAR: engage_write_key,
+        IMPORTS_DIR_VAR: str(tmp_path / "engage-imports"),
+    }
+    settings = WebSettings.from_environment(environ)
     with _serving(create_app(engage_sqlite_app, settings)) as url:
         yield url

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -84,3 +85,26 @@ def test_a_server_that_does_not_start_leaks_nothing(monkeypatch: pytest.MonkeyPa
     with pytest.raises(RuntimeError, match="did not start"), plugin._serving(object()):
         pass
     assert [sock.fileno() for sock in seen] == [-1]  # closed
+
+
+def test_engage_server_takes_its_api_token_and_write_key(
+    engage_server: str, engage_api_token: str, engage_write_key: str, tmp_path: Path
+) -> None:
+    """`/api/`, the Public API's kin, and the Tracking API answer a test that authenticates
+    with the fixtures' secrets; a CSV import keeps its files in the test's directory."""
+    bearer = {"Authorization": f"Bearer {engage_api_token}"}
+    csv = "email,email_subscription_status\nann@example.com,SUBSCRIBED\n"
+    answer = httpx.post(f"{engage_server}/api/subscriptions/csv", content=csv,
+                        headers={**bearer, "Content-Type": "text/csv"}, timeout=30)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert (tmp_path / "engage-imports").is_dir()
+    answer = httpx.get(f"{engage_server}/api/can-send", headers=bearer, timeout=30,
+                       params={"channel": "email", "key": "ann@example.com"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["allowed"] is True
+    identify = {"type": "identify", "userId": "u1", "context": {"messaging_subscriptions": [
+        {"key": "+14155550100", "type": "SMS", "status": "SUBSCRIBED"}]}}  # fmt: skip
+    answer = httpx.post(f"{engage_server}/v1/batch", json={"batch": [identify]},
+                        auth=(engage_write_key, ""), timeout=30)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["subscriptions"]["applied"] == 1

@@ -70,9 +70,9 @@ Arrival = ProviderRequest | ConsentCsv | IdentifyCalls
 
 @attrs.frozen
 class Simulation:
-    """A generated run: `arrivals` in the order they reach Engage, `signed_at` (for each
-    SendGrid request, the Unix time it was signed: a verifier's "now"), the keys that signed
-    them, and the ground truth."""
+    """A generated run: `arrivals` in the order they reach Engage (each SendGrid request
+    signed a few seconds after its newest event, its timestamp header the time a verifier
+    should take as "now"), the keys that signed them, and the ground truth."""
 
     seed: int
     profile: str

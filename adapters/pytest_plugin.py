@@ -41,6 +41,7 @@ __all__ = [
     "engage_server",
     "engage_sqlite_app",
     "engage_write_key",
+    "serving",
 ]
 
 _SERVER_MODULES = ("starlette", "uvicorn", "prometheus_client", "multipart")
@@ -71,15 +72,17 @@ def engage_sqlite_app(tmp_path: Path) -> Iterator[EngageApplication]:
 
 
 @contextmanager
-def _serving(asgi: Any) -> Iterator[str]:
-    """`asgi` served by uvicorn on 127.0.0.1 (a free port) in a thread for the block."""
+def serving(asgi: Any) -> Iterator[str]:
+    """`asgi` served by uvicorn on 127.0.0.1 (a free port) in a thread for the block (lifespan
+    on); yields its base URL. For a test that serves an app of its own, such as Engage mounted
+    in yours. uvicorn's proxy headers are off: the app decides whom to believe."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(asgi, lifespan="on", log_level="error", access_log=False,
-                            timeout_graceful_shutdown=5)  # fmt: skip
+                            proxy_headers=False, timeout_graceful_shutdown=5)  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     # the wait is inside the try: a server that fails to start still has its thread told to
@@ -138,5 +141,5 @@ def engage_server(
         IMPORTS_DIR_VAR: str(tmp_path / "engage-imports"),
     }
     settings = WebSettings.from_environment(environ)
-    with _serving(create_app(engage_sqlite_app, settings)) as url:
+    with serving(create_app(engage_sqlite_app, settings)) as url:
         yield url

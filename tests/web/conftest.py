@@ -4,9 +4,6 @@ SQLite file; talked to with httpx."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,37 +12,15 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-import uvicorn
 
+from adapters.pytest_plugin import serving
 from adapters.stores import open_application
 from adapters.web import WebSettings, create_app
 from engage_core import Channel, EngageApplication
 from tests.web.signing import ENVIRON
 
-
-@contextmanager
-def running(asgi: Any) -> Iterator[str]:
-    """`asgi` served on 127.0.0.1 for the block (lifespan on); yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(asgi, lifespan="on", log_level="error", access_log=False,
-                            proxy_headers=False, timeout_graceful_shutdown=5)  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the Engage test server did not start")
-        time.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+# the plugin's server, as a user's test would serve an app of its own
+running = serving
 
 
 @attrs.frozen

@@ -82,7 +82,7 @@ def test_a_server_that_does_not_start_leaks_nothing(monkeypatch: pytest.MonkeyPa
         seen.extend(sockets)  # and returns without starting, as a server that cannot bind
 
     monkeypatch.setattr(uvicorn.Server, "run", fail)
-    with pytest.raises(RuntimeError, match="did not start"), plugin._serving(object()):
+    with pytest.raises(RuntimeError, match="did not start"), plugin.serving(object()):
         pass
     assert [sock.fileno() for sock in seen] == [-1]  # closed
 

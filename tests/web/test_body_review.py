@@ -110,8 +110,10 @@ def test_an_endless_chunked_body_is_cut_after_the_limit_and_a_slack(serve: Serve
         (entry,) = service.app.held()
     assert entry.request.truncated
     assert entry.request.body == b"j" * LIMIT
-    # the size read so far: a lower bound, bounded by the limit, the slack and a chunk
-    assert LIMIT + SLACK_BYTES < entry.request.body_size <= LIMIT + SLACK_BYTES + CHUNK
+    # the size read so far: a lower bound, bounded by the limit, the slack and what one read
+    # of the server's brings (uvicorn reads the socket 64 KiB at a time: under load several of
+    # the client's chunks arrive as one piece of body)
+    assert LIMIT + SLACK_BYTES < entry.request.body_size <= LIMIT + SLACK_BYTES + 64 * 1024
     assert written[0] < 100 * 1024 * 1024
 
 

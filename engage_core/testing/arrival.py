@@ -78,8 +78,8 @@ def disorder(
         copies = draw(st.lists(st.integers(0, size - 1), max_size=size))
         for n, index in enumerate(copies):
             copy = _retried(items[index], n) if new_ids and draw(st.booleans()) else items[index]
-            later = index + draw(st.integers(1, size))
-            placed.append((float(later), size + n, copy))
+            arrives_at = index + draw(st.integers(1, size))  # after the report it copies
+            placed.append((float(arrives_at), size + n, copy))
     if reorder is None:
         return draw(st.permutations([item for _, _, item in placed]))
     shifted = []

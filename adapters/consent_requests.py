@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from engage_core import EngageApplication
 
 __all__ = [
+    "COUNTED_AS",
     "IdentifyResult",
     "RequestRefused",
     "apply_identify_calls",
@@ -118,7 +119,7 @@ class IdentifyResult:
 
 
 # a request's outcome (`request_outcome`, the API's words) as the counts name it
-_COUNTED_AS = {"applied": "applied", "stale": "late", "duplicate": "duplicates",
+COUNTED_AS = {"applied": "applied", "stale": "late", "duplicate": "duplicates",
                "unchanged": "unchanged"}  # fmt: skip
 
 
@@ -147,7 +148,7 @@ def apply_identify_calls(
             rejections.append((refused.value, str(dict(item.item))))
             counts["rejected"] += 1
         else:
-            counts[_COUNTED_AS[request_outcome(decided)]] += 1
+            counts[COUNTED_AS[request_outcome(decided)]] += 1
         clamped_items += clamped(decided)
     totals = {**Counts(received=len(judged), **counts).as_dict(), "clamped": clamped_items}
     return IdentifyResult(totals, tuple(rejections))

@@ -65,13 +65,6 @@ def _bar(total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
-def _last_position(views: Views) -> int:
-    last = 0
-    for entry in views.outbox.entries(0):
-        last = entry.position
-    return last
-
-
 def _target(args: argparse.Namespace) -> HttpTarget | None:
     if args.via == "direct":
         if args.url:
@@ -129,7 +122,7 @@ def run_simulation(store: str, simulation: Simulation, target: HttpTarget | None
         views = Views(views_location(store), upstream=app.name)
         try:
             catch_up(app, [views.outbox], page=views.page)
-            before = _last_position(views)
+            before = views.outbox.last_position()
             with _bar(len(simulation.arrivals)) as tick:
                 fed: Fed = (feed_direct(app, simulation, tick) if target is None
                             else feed_http(target, simulation, tick))  # fmt: skip

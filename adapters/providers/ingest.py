@@ -41,6 +41,7 @@ __all__ = [
     "UnverifiedRetryRefused",
     "held_request",
     "ingest",
+    "over_limit_reason",
     "refuse_oversized",
     "retry",
 ]
@@ -177,13 +178,14 @@ def _check(adapter: ProviderAdapter, request: InboundRequest, verify: bool, now:
            limits: Limits) -> Parsed:  # fmt: skip
     size = len(request.body)
     if size > limits.provider_body_bytes:
-        raise BodyTooLarge(_over_limit(size, limits))
+        raise BodyTooLarge(over_limit_reason(size, limits))
     if verify:
         adapter.verify(request, now=now)
     return _within_limits(adapter.parse(request), limits)
 
 
-def _over_limit(size: int, limits: Limits) -> str:
+def over_limit_reason(size: int, limits: Limits) -> str:
+    """Why a body of `size` bytes is refused: over the provider body limit, naming it."""
     limit, setting = limits.provider_body_bytes, SETTINGS["provider_body_bytes"]
     return f"body over the limit of {limit} bytes ({setting}): {size} bytes"
 
@@ -253,7 +255,7 @@ def refuse_oversized(
 ) -> IngestReport:
     """Refuse a request whose body was over its limit and never read whole (`read_body`):
     `request.body` is ignored, `whole` says what came; held with its first bytes only."""
-    refusal = BodyTooLarge(_over_limit(whole.size, limits))
+    refusal = BodyTooLarge(over_limit_reason(whole.size, limits))
     hold = _refusal(refusal, held_request(adapter, request, whole=whole), limits)
     return _refused_report(refusal, hold, app.hold(hold).id)
 

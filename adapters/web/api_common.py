@@ -42,7 +42,6 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 # storage failing, as the webhooks see it, and SQLite's own errors from the views' file
 _UNAVAILABLE: tuple[type[Exception], ...] = (*STORAGE_ERRORS, sqlite3.Error)
-_RETRY_AFTER = ("retry-after", "30")
 _ERRORS = {
     400: "bad request", 404: "not found", 413: "body too large", 415: "unsupported media type",
     422: "stopped part-way",

@@ -38,7 +38,7 @@ from adapters.queries import import_json
 from adapters.web.api_common import BadRequest, Query, any_text_route, guarded, json_response
 from adapters.web.runtime import Runtime
 from engage_core.consent.csv_format import CsvLimits, HeaderError
-from engage_core.limits import GIB, MIB
+from engage_core.limits import GIB, MIB, WHOLE_NUMBER
 
 __all__ = [
     "DEFAULT_UPLOAD_BYTES",
@@ -122,10 +122,10 @@ OPENAPI_PATHS: dict[str, Any] = {
 def upload_limit(environ: Mapping[str, str]) -> int:
     """`ENGAGE_MAX_CSV_UPLOAD_BYTES` (whole bytes, 1 to 64 GiB), default 256 MiB;
     `ValueError` naming the variable, so a misconfigured service stops at start."""
-    text = environ.get(UPLOAD_VAR, "").strip().replace("_", "")
+    text = environ.get(UPLOAD_VAR, "").strip()
     if not text:
         return DEFAULT_UPLOAD_BYTES
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MOST_UPLOAD_BYTES:
+    if not WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= MOST_UPLOAD_BYTES:
         raise ValueError(f"{UPLOAD_VAR}: a whole number of bytes from 1 to {MOST_UPLOAD_BYTES}")
     return int(text)
 

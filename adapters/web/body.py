@@ -26,7 +26,7 @@ import attrs
 
 from adapters.providers.base import BodyPrefix
 
-__all__ = ["SLACK_BYTES", "Read", "declared_length", "read_bounded", "read_limited"]
+__all__ = ["SLACK_BYTES", "Read", "declared_length", "read_bounded"]
 
 SLACK_BYTES = 64 * 1024  # read past the limit of a body of unknown length before cutting it
 
@@ -41,14 +41,6 @@ class Read:
     cut: bool = False
 
 
-async def read_limited(
-    chunks: AsyncIterator[bytes], limit: int, *, keep: int
-) -> bytes | BodyPrefix:
-    """The whole body when it is at most `limit` bytes; else its first `keep` bytes (never
-    more than `limit`), its size and SHA-256, read to its end."""
-    return (await read_bounded(chunks, limit, keep=keep, slack=None)).body
-
-
 async def read_bounded(
     chunks: AsyncIterator[bytes],
     limit: int,
@@ -56,15 +48,16 @@ async def read_bounded(
     keep: int,
     declared: int | None = None,
     peek: bool = True,
-    slack: int | None = SLACK_BYTES,
+    slack: int = SLACK_BYTES,
 ) -> Read:
-    """`read_limited`, but reading stops early (module docstring): at once when `declared`
-    (the `Content-Length`) is over `limit + slack`, after its first `keep` bytes unless not
-    `peek` (a client waiting for `100 Continue` is answered before it sends any); else after
-    `limit + slack` bytes (`slack` None: never). A body declared over the limit but within the
+    """The whole body when it is at most `limit` bytes; else its first `keep` bytes (never
+    more than `limit`), its size and SHA-256. Reading stops early (module docstring): at once
+    when `declared` (the `Content-Length`) is over `limit + slack`, after its first `keep`
+    bytes unless not `peek` (a client waiting for `100 Continue` is answered before it sends
+    any); else after `limit + slack` bytes. A body declared over the limit but within the
     slack is read to its end, so a client that overshoots a little reads its 413 on a
     connection that stays usable instead of a reset."""
-    if declared is not None and declared > limit and (slack is None or declared > limit + slack):
+    if declared is not None and declared > limit + slack:
         prefix = await _first_bytes(chunks, min(keep, limit)) if peek else b""
         return Read(BodyPrefix(prefix, declared, hashlib.sha256(prefix).hexdigest()), cut=True)
     head = bytearray()
@@ -82,7 +75,7 @@ async def read_bounded(
             digest = hashlib.sha256(head)  # over: from here on only counted and hashed
             prefix = bytes(head[: min(keep, limit)])
             head = bytearray()
-        if slack is not None and size > limit + slack:
+        if size > limit + slack:
             return Read(BodyPrefix(prefix, size, digest.hexdigest()), cut=True)
     if digest is None:
         return Read(bytes(head))

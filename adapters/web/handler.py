@@ -26,7 +26,7 @@ from adapters.providers.base import (
     Refused,
     read_body,
 )
-from adapters.providers.ingest import IngestReport, ingest, refuse_oversized
+from adapters.providers.ingest import IngestReport, ingest, over_limit_reason, refuse_oversized
 from adapters.providers.meta import SubscriptionRefused, verify_subscription
 from adapters.redaction import redact_line
 from adapters.web.answers import ACCEPTED_MEDIA_TYPES, Answer, refusal_answer, report_answer
@@ -35,7 +35,7 @@ from adapters.web.settings import WebSettings
 from adapters.web.urls import public_url
 from engage_core import EngageApplication
 from engage_core.counts import Counts
-from engage_core.limits import SETTINGS, Limits
+from engage_core.limits import Limits
 from engage_core.saving import ConcurrentWriteError
 
 __all__ = [
@@ -132,7 +132,7 @@ def _ingest(
     if isinstance(body, BodyPrefix):  # over the limit: never held whole
         request = attrs.evolve(request, body=body.prefix)
         if may_hold is not None and not may_hold():
-            return unheld(BodyTooLarge(_over_limit(body.size, limits)))
+            return unheld(BodyTooLarge(over_limit_reason(body.size, limits)))
         return refuse_oversized(application, adapter, request, body, limits=limits)
     request = attrs.evolve(request, body=body)
     if may_hold is None:
@@ -165,12 +165,6 @@ def log_unavailable(error: BaseException) -> None:
 def unheld(refusal: Refused) -> IngestReport:
     """The report of a request refused and, over its source's allowance, not held."""
     return IngestReport(Counts(received=1, rejected=1), errors=(refusal.reason,), refused=refusal)
-
-
-def _over_limit(size: int, limits: Limits) -> str:
-    """The reason `refuse_oversized` gives, for a body refused unheld."""
-    limit, setting = limits.provider_body_bytes, SETTINGS["provider_body_bytes"]
-    return f"body over the limit of {limit} bytes ({setting}): {size} bytes"
 
 
 def _handshake(url: str, settings: WebSettings) -> Answer:

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.consent_requests import (
+    COUNTED_AS,
     RequestRefused,
     query_subscriptions,
     replace_subscriptions,
@@ -42,11 +43,7 @@ __all__ = ["IDEMPOTENCY_HEADER", "OPENAPI_PATHS", "OPENAPI_SCHEMAS", "public_api
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _MEDIA_TYPES = frozenset({"application/json", "application/vnd.segment.v1alpha+json"})
-_RETRY_AFTER = ("retry-after", "30")
 _MOST_KEY = 255
-# an outcome `replace_subscriptions` answers, as the input counts name it
-_COUNTED_AS = {"applied": "applied", "stale": "late", "duplicate": "duplicates",
-               "unchanged": "unchanged"}  # fmt: skip
 
 
 class _Refused(Exception):
@@ -96,9 +93,9 @@ def _replace(runtime: Runtime, items: list[Any], request_id: str) -> dict[str, A
     answer = replace_subscriptions(
         runtime.application(), items, request_id=request_id, now=datetime.now(UTC)
     )
-    counts = dict.fromkeys(_COUNTED_AS.values(), 0)
+    counts = dict.fromkeys(COUNTED_AS.values(), 0)
     for success in answer["successes"]:
-        counts[_COUNTED_AS[success["outcome"]]] += 1
+        counts[COUNTED_AS[success["outcome"]]] += 1
     runtime.metrics.inputs("api", {**counts, "rejected": len(answer["failures"])})
     return answer
 

@@ -42,7 +42,6 @@ __all__ = ["CALL_TYPES", "OPENAPI_PATHS", "OPENAPI_SCHEMAS", "tracking_routes"]
 # the calls Segment's spec defines; each also has its own route, `/v1/<type>`
 CALL_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _JSON = frozenset({"application/json"})
-_RETRY_AFTER = ("retry-after", "30")
 
 
 def _calls(document: object, kind: str | None) -> list[Any]:

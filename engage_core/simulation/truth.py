@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from engage_core.channels import Channel
 from engage_core.lifecycles import lifecycle
 from engage_core.simulation.walks import GROUP, Report, SimMessage
 
@@ -183,5 +182,3 @@ def ground_truth(
     return GroundTruth(messages, consent, dict(sorted(events.items())))
 
 
-def channel_name(channel: Channel) -> str:
-    return channel.value.upper()

@@ -18,9 +18,8 @@ parser, say) does not import the stores, eventsourcing and the core with it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from engage_core.lazy import lazy_names
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from adapters.providers.base import InboundRequest, ProviderAdapter
@@ -64,4 +63,18 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_names(__name__, _HOMES, globals())
+# engage_core.lazy's hook, written out here: `engage --help` imports `adapters` and must not
+# import the core at all
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'adapters' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -38,6 +38,7 @@ from adapters.destinations import (
     replay,
     since,
 )
+from adapters.redaction import redact_url
 from adapters.stores import store_env
 from adapters.views import Views, catch_up, views_location
 from adapters.views.base import ViewRebuilt
@@ -69,13 +70,13 @@ def _views(store: str, upstream: str = "Engage") -> Iterator[tuple[Views, Ledger
     try:
         views = Views(location, upstream=upstream)
     except (PersistenceError, sqlite3.Error, OSError) as error:
-        raise CommandFailed(f"cannot open views {location}: {error}") from None
+        raise CommandFailed(f"cannot open views {redact_url(location)}: {error}") from None
     except ValueError as error:  # a bad setting (ENGAGE_VIEW_PAGE_SIZE, …)
         raise UsageError(str(error)) from None
     try:
         yield views, Ledger(views.datastore)
     except (PersistenceError, sqlite3.Error) as error:
-        raise CommandFailed(f"views {location} could not be used: {error}") from None
+        raise CommandFailed(f"views {views.describe()} could not be used: {error}") from None
     finally:
         views.close()
 

@@ -17,7 +17,7 @@ from adapters.queries import event_json
 from adapters.views import (
     OutboxEntry,
     OutboxView,
-    SQLiteView,
+    View,
     Views,
     catch_up,
     rebuild,
@@ -42,7 +42,7 @@ def _opened(store: str) -> Iterator[tuple[EngageApplication, Views]]:
             views.close()
 
 
-def _chosen(views: Views, names: list[str], every: bool) -> list[SQLiteView]:
+def _chosen(views: Views, names: list[str], every: bool) -> list[View]:
     if every or not names:
         return list(views.by_name.values())
     unknown = [n for n in names if n not in views.by_name]
@@ -126,7 +126,7 @@ def rebuild_views(args: argparse.Namespace) -> int:
     return 0
 
 
-def _digest_json(view: SQLiteView, events: int | None = None) -> dict[str, Any]:
+def _digest_json(view: View, events: int | None = None) -> dict[str, Any]:
     rows, digest = view.digest()
     answer: dict[str, Any] = {"rows": rows, "digest": digest, "position": view.position()}
     if events is not None:

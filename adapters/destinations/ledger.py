@@ -1,5 +1,6 @@
-"""Where each destination stands: its cursor on the outbox and its dead letters, in the views
-datastore next to the outbox (new tables; `engage rebuild` leaves them alone).
+"""Where each destination stands: its cursor on the outbox and its dead letters, in the view
+database beside the outbox (a SQLite file or PostgreSQL's views schema; `engage rebuild` leaves
+these tables alone).
 
 A cursor is the outbox position up to which every event was delivered or parked; it moves
 only in the transaction that parks what failed, so a crash between sending and recording
@@ -19,10 +20,11 @@ from typing import Any
 
 import attrs
 import orjson
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.views import OutboxEntry, OutboxView
 from adapters.views.base import ViewRebuilt
+from adapters.views.database import ViewCursor, ViewDatabase, open_view_database
 
 SCHEMA = (
     # `anchor`: the messageId of the outbox event at `position` (null at 0), so a cursor can be
@@ -115,19 +117,21 @@ def _unpack(blob: bytes) -> tuple[OutboxEntry, ...]:
 class Ledger:
     """Cursors and dead letters of every destination of one views datastore."""
 
-    def __init__(self, datastore: SQLiteDatastore) -> None:
-        self.datastore = datastore
-        with datastore.transaction(commit=True) as cursor:
+    def __init__(self, datastore: ViewDatabase | SQLiteDatastore) -> None:
+        self.datastore = open_view_database(datastore)
+        self.datastore.create(SCHEMA)
+        with self.datastore.transaction(commit=True) as cursor:
             _write_lock(cursor)  # the schema may change below: hold the lock from the start
-            for statement in SCHEMA:
-                cursor.execute(statement)
-            cursor.execute("PRAGMA table_info(destination_cursors)")
-            columns = {row[1] for row in cursor.fetchall()}
+            columns = self.datastore.columns(cursor, "destination_cursors")
             for column, kind in (
                 ("anchor", "TEXT"), ("generation", "TEXT"), ("anchor_source", "INTEGER")
             ):  # fmt: skip
                 if column not in columns:  # a file from before
-                    cursor.execute(f"ALTER TABLE destination_cursors ADD COLUMN {column} {kind}")
+                    cursor.execute(
+                        self.datastore.ddl(
+                            f"ALTER TABLE destination_cursors ADD COLUMN {column} {kind}"
+                        )
+                    )
 
     def at(self, name: str) -> Cursor | None:
         """The destination's cursor, or None for a destination never delivered to."""
@@ -158,14 +162,14 @@ class Ledger:
 
     def _move(
         self,
-        cursor: SQLiteCursor,
+        cursor: ViewCursor,
         name: str,
         expected: int,
         position: int,
         outbox: OutboxView,
         generation: str,
     ) -> None:
-        _write_lock(cursor)
+        _write_lock(cursor, outbox)
         located = outbox.locate(cursor, position)
         if located.generation != generation:
             raise ViewRebuilt(f"destination {name!r}: the outbox was rebuilt while delivering")
@@ -190,7 +194,7 @@ class Ledger:
     def start(self, name: str, position: int, outbox: OutboxView, generation: str) -> int:
         """Set a new destination's cursor (kept if another process set it first)."""
         with self.datastore.transaction(commit=True) as cursor:
-            _write_lock(cursor)
+            _write_lock(cursor, outbox)
             located = outbox.locate(cursor, position)
             if located.generation != generation:
                 raise ViewRebuilt(f"destination {name!r}: the outbox was rebuilt meanwhile")
@@ -226,18 +230,18 @@ class Ledger:
             return [self._park(cursor, name, source, item) for item in parked]
 
     @staticmethod
-    def _park(cursor: SQLiteCursor, name: str, source: str, item: Parked) -> int:
+    def _park(cursor: ViewCursor, name: str, source: str, item: Parked) -> int:
         now = _now()
         cursor.execute(
             "INSERT INTO dead_letters (destination, source, first_position, last_position, "
             "events, entries, reason, attempts, parked_at, last_attempt_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 name, source, item.entries[0].position, item.entries[-1].position,
                 len(item.entries), _pack(item.entries), item.reason, item.attempts, now, now,
             ),
         )  # fmt: skip
-        return int(cursor.lastrowid)
+        return int(cursor.fetchone()[0])
 
     def dead_letters(
         self,
@@ -301,12 +305,13 @@ class Ledger:
             return True
 
 
-def _write_lock(cursor: SQLiteCursor) -> None:
-    """Take the views file's write lock before anything is read in this transaction. SQLite's
-    `BEGIN` takes none; a transaction that reads, then writes after another process committed,
-    is refused at once ("database is locked") instead of waiting its turn."""
-    cursor.execute("UPDATE tracking SET notification_id = notification_id WHERE 0")
+def _write_lock(cursor: ViewCursor, outbox: OutboxView | None = None) -> None:
+    """Take the write lock before anything is read in this transaction: the outbox's when a
+    cursor moves by what the outbox holds, so the two change one at a time (and on SQLite a
+    transaction that reads, then writes after another process committed, is refused at once
+    instead of waiting its turn)."""
+    cursor.lock(outbox.tracking_name if outbox is not None else "destination ledger")
 
 
-def _rowcount(cursor: SQLiteCursor) -> int:
-    return int(cursor.sqlite_cursor.rowcount)
+def _rowcount(cursor: ViewCursor) -> int:
+    return cursor.rowcount

@@ -81,15 +81,21 @@ class Settings:
     cooldown: Cooldown = attrs.field(factory=Cooldown)  # how `--follow` rests a stopped one
 
 
+def _views_file(store_url: str) -> str | None:
+    """The views' SQLite file, or None where they are in memory or in PostgreSQL."""
+    location = views_location(store_url)
+    return None if location == ":memory:" or "://" in location else location
+
+
 def store_directory(store_url: str) -> Path:
     """Where a store's neighbours go: the SQLite file's directory, else the working one."""
-    location = views_location(store_url)
-    return Path.cwd() if location == ":memory:" else Path(location).parent
+    location = _views_file(store_url)
+    return Path.cwd() if location is None else Path(location).parent
 
 
 def _store_stem(store_url: str) -> str:
-    location = views_location(store_url)
-    name = Path(location).name
+    location = _views_file(store_url)
+    name = "" if location is None else Path(location).name
     return name.removesuffix(".views.db") if name.endswith(".views.db") else "engage"
 
 
@@ -254,9 +260,12 @@ def _sql(
         raise ConfigError(f"{where}: table must be a plain SQL name (letters, digits, _)")
     batch_size = _int(table, "batch_size", 1000, where)
     if not url:
-        location = views_location(store_url)
-        if location == ":memory:":
-            raise ConfigError(f"{where}: an in-memory store has no file to share; set url")
+        location = _views_file(store_url)
+        if location is None:
+            raise ConfigError(
+                f"{where}: only a SQLite store has a file to share; set url (for a PostgreSQL "
+                "store, its own database URL works)"
+            )
         return SqliteTableDestination(name, Path(location), table=name_of_table,
                                       batch_size=batch_size)  # fmt: skip
     try:

@@ -2,10 +2,11 @@
 transaction as the rows (so each event is applied exactly once, and a crash between the two is
 impossible), rebuildable from position 0 and digestible row for row.
 
-All views live in one SQLite file next to the event store (`engage.db` → `engage.views.db`),
-one `tracking` row per view (eventsourcing's single-row tracking, keyed by
-`<application>:<view>`), and one `view_generations` row per view: which build of the view this
-is (a new value on every drop) and how many log events that build has applied.
+A view's tables live in a view database (`adapters.views.database`): a SQLite file next to a
+SQLite store (`engage.db` → `engage.views.db`), or the views schema of a PostgreSQL store. Each
+view has one `tracking` row (eventsourcing's single-row tracking, keyed by
+`<application>:<view>`) and one `view_generations` row: which build of the view this is (a new
+value on every drop) and how many log events that build has applied.
 
 Several processes may keep the same views at once (followers, one-shot commands, a rebuild).
 Two rules make any interleaving safe, checked under the view's write lock:
@@ -21,21 +22,21 @@ its position (`verify`).
 from __future__ import annotations
 
 import hashlib
-import random
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import attrs
-from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore
+
+from adapters.views.database import ViewCursor, ViewDatabase, open_view_database
 
 __all__ = [
     "GENERATIONS",
     "Build",
     "RebuildIncomplete",
     "SQLiteView",
+    "View",
     "ViewGap",
     "ViewRebuilt",
 ]
@@ -70,77 +71,65 @@ class Build:
     applied: int | None = None  # log events this build applied (None: not counted)
 
 
-class SQLiteView(SQLiteTrackingRecorder):
-    """One view. Subclasses declare their tables (`schema`: name → CREATE TABLE statement, the
-    primary key first so digests are ordered) and apply events in `_apply`."""
+class View:
+    """One view. Subclasses declare their tables (`schema`: name → CREATE TABLE statement in
+    SQLite's words, the primary key first so digests are ordered) and apply events in
+    `_apply`; the same code keeps its tables in SQLite or PostgreSQL."""
 
     name: ClassVar[str]
     schema: ClassVar[dict[str, str]]
     # each table's columns in digest order (its ORDER BY), from `schema`'s primary keys
     order_by: ClassVar[dict[str, str]]
 
-    def __init__(self, datastore: SQLiteDatastore, *, upstream: str = "Engage") -> None:
-        super().__init__(datastore)
+    def __init__(
+        self, datastore: ViewDatabase | SQLiteDatastore | str, *, upstream: str = "Engage"
+    ) -> None:
+        """`datastore`: the view database (a SQLite datastore or location is opened as one)."""
+        self.datastore = open_view_database(datastore)
         self.upstream = upstream
         # the (build, position) this instance last committed or saw
         self._last_committed: tuple[str, int] | None = None
-        self._create_tables()
-
-    def _create_tables(self, attempts: int = 50) -> None:
-        """Create the tables, when other processes may be creating the same file: a new file's
-        switch to WAL takes a lock SQLite does not wait for, and eventsourcing's first tracking
-        row can lose a race to another process's; both settle within moments, and creating
-        tables that exist is a no-op."""
-        for attempt in range(attempts):
-            try:
-                self.create_table()
-                self._ensure_generation()
-                return
-            except (IntegrityError, OperationalError):
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(0.05 + random.random() * 0.1)
+        self.datastore.create([GENERATIONS, *self.schema.values()])
+        self._ensure_generation()
 
     @property
     def tracking_name(self) -> str:
         return f"{self.upstream}:{self.name}"
 
-    def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), GENERATIONS, *self.schema.values()]
-
     def position(self) -> int:
         """The last log position applied (0: none)."""
-        return self.max_tracking_id(self.tracking_name) or 0
+        with self.datastore.transaction(commit=False) as cursor:
+            return int(cursor.position(self.tracking_name))
 
     def build(self) -> Build:
         """The view's current build and position, read together."""
         with self.datastore.transaction(commit=True) as cursor:
             generation, applied = self._generation(cursor)
-            position = self._max_tracking_id(self.tracking_name, cursor) or 0
-            return Build(generation, position, applied)
+            return Build(generation, cursor.position(self.tracking_name), applied)
 
     def generation(self) -> str:
         """Which build of the view this is: a new value every time it is dropped."""
         return self.build().generation
 
     def _ensure_generation(self) -> None:
-        """Give the view its build row if it has none (a new file, or one from before builds
-        were counted). One statement, a write from its start: a transaction that read first and
-        wrote second could find another process had committed in between, which SQLite refuses
-        at once ("database is locked") rather than waiting."""
+        """Give the view its build row if it has none (a new database, or one from before
+        builds were counted). One statement, a write from its start: a transaction that read
+        first and wrote second could find another process had committed in between, which
+        SQLite refuses at once ("database is locked") rather than waiting."""
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(
                 "INSERT INTO view_generations (view, generation, applied) "
                 "SELECT ?, ?, CASE WHEN EXISTS (SELECT 1 FROM tracking WHERE application_name "
                 "= ? AND notification_id > 0) THEN NULL ELSE 0 END "
-                "WHERE NOT EXISTS (SELECT 1 FROM view_generations WHERE view = ?)",
+                "WHERE NOT EXISTS (SELECT 1 FROM view_generations WHERE view = ?) "
+                "ON CONFLICT (view) DO NOTHING",
                 (self.tracking_name, uuid.uuid4().hex, self.tracking_name, self.tracking_name),
             )
 
-    def _generation(self, cursor: SQLiteCursor) -> tuple[str, int | None]:
+    def _generation(self, cursor: ViewCursor) -> tuple[str, int | None]:
         """(generation, events applied by it; None when unknown). The row is made when the
         view is opened (`_ensure_generation`); should it be missing, it is made here, which is
-        safe only in a transaction that holds the write lock already."""
+        safe only in a transaction that holds the view's write lock already."""
         cursor.execute(
             "SELECT generation, applied FROM view_generations WHERE view = ?",
             (self.tracking_name,),
@@ -150,7 +139,7 @@ class SQLiteView(SQLiteTrackingRecorder):
             return str(row[0]), None if row[1] is None else int(row[1])
         # a view from before builds were counted (or never filled): what it applied is
         # known only when it has applied nothing yet
-        done = self._max_tracking_id(self.tracking_name, cursor) or 0
+        done = cursor.position(self.tracking_name)
         applied = 0 if done == 0 else None
         generation = uuid.uuid4().hex
         cursor.execute(
@@ -170,8 +159,8 @@ class SQLiteView(SQLiteTrackingRecorder):
             # take the write lock before reading the position: another process catching up
             # the same view waits here and then skips what this one applied (a read first
             # would leave it a stale snapshot it could not write from)
-            cursor.execute("UPDATE tracking SET notification_id = notification_id WHERE 0")
-            done = self._max_tracking_id(self.tracking_name, cursor) or 0
+            cursor.lock(self.tracking_name)
+            done = cursor.position(self.tracking_name)
             current, _ = self._generation(cursor)
             if generation is not None and generation != current:
                 raise ViewRebuilt(f"view {self.name!r} was rebuilt since this page was read")
@@ -194,7 +183,7 @@ class SQLiteView(SQLiteTrackingRecorder):
                 return
             self._flush(cursor)
             last = events[-1][0]
-            self._insert_tracking(cursor, Tracking(self.tracking_name, last))
+            cursor.record(self.tracking_name, last)
             cursor.execute(
                 "UPDATE view_generations SET applied = applied + ? WHERE view = ?",
                 (fresh, self.tracking_name),
@@ -205,24 +194,25 @@ class SQLiteView(SQLiteTrackingRecorder):
     def _forget(self) -> None:
         """Drop whatever the view remembers between pages (it is read again from the tables)."""
 
-    def _flush(self, cursor: SQLiteCursor) -> None:
+    def _flush(self, cursor: ViewCursor) -> None:
         """Write what `_apply` gathered for the page (a view may batch its inserts)."""
 
     def _committed(self) -> None:
         """The page's transaction committed (a view may now trust what it cached)."""
 
-    def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         raise NotImplementedError
 
     def drop(self) -> None:
         """Empty the view and forget its tracking: the next catch-up rebuilds from 0."""
         with self.datastore.transaction(commit=True) as cursor:
+            cursor.lock(self.tracking_name)  # a page being applied finishes first
             for table in self.schema:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.execute("DELETE FROM tracking WHERE application_name = ?",
                            (self.tracking_name,))  # fmt: skip
             for statement in self.schema.values():
-                cursor.execute(statement)
+                cursor.execute(self.datastore.ddl(statement))
             cursor.execute(
                 "INSERT INTO view_generations VALUES (?, ?, 0) ON CONFLICT (view) DO UPDATE "
                 "SET generation = excluded.generation, applied = 0",
@@ -231,7 +221,7 @@ class SQLiteView(SQLiteTrackingRecorder):
             self._dropped(cursor)
         self._last_committed = None
 
-    def _dropped(self, cursor: SQLiteCursor) -> None:
+    def _dropped(self, cursor: ViewCursor) -> None:
         """In the dropping transaction: what a view records about being rebuilt."""
 
     def digest(self) -> tuple[int, str]:
@@ -243,8 +233,11 @@ class SQLiteView(SQLiteTrackingRecorder):
             for table in self.schema:
                 digest.update(f"\x1e{table}\x1e".encode())
                 cursor.execute(f"SELECT * FROM {table} ORDER BY {self.order_by[table]}")
-                while page := cursor.sqlite_cursor.fetchmany(1000):  # bounded, whatever the size
+                while page := cursor.fetchmany(1000):  # bounded, whatever the size
                     for row in page:
                         rows += 1
                         digest.update(repr(tuple(row)).encode())
         return rows, digest.hexdigest()
+
+
+SQLiteView = View  # the name views had when they lived in SQLite only

@@ -25,9 +25,9 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
-from eventsourcing.sqlite import SQLiteCursor
 
-from adapters.views.base import SQLiteView
+from adapters.views.base import View
+from adapters.views.database import ViewCursor, upsert
 from adapters.views.status import proved_by
 from engage_core import LIFECYCLES, Channel, MessageEvent, Observed, SendRecorded
 
@@ -89,7 +89,7 @@ def _contribution(message: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
-class FunnelView(SQLiteView):
+class FunnelView(View):
     """`funnel`: counts per (channel, campaign_id); `funnel_messages`: each message's flags,
     kept so a message's contribution can be moved or replaced as its reports arrive.
 
@@ -129,7 +129,7 @@ class FunnelView(SQLiteView):
             self._messages.clear()
             self._changes.clear()
 
-    def _message(self, cursor: SQLiteCursor, event: MessageEvent) -> dict[str, Any]:
+    def _message(self, cursor: ViewCursor, event: MessageEvent) -> dict[str, Any]:
         key = str(event.originator_id)
         row = self._messages.get(key)
         if row is None:
@@ -142,7 +142,7 @@ class FunnelView(SQLiteView):
             self._messages[key] = row
         return row
 
-    def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if not isinstance(event, SendRecorded | Observed):
             return  # a duplicate changes nothing; consent and quarantine are not messages
         reached = proved_by(event)[1]
@@ -167,17 +167,17 @@ class FunnelView(SQLiteView):
             for stage in STAGES:
                 deltas[stage] += sign * counts[stage]
 
-    def _flush(self, cursor: SQLiteCursor) -> None:
+    def _flush(self, cursor: ViewCursor) -> None:
         columns = ["message", "channel", "campaign_id", "status", *_FLAGS]
         cursor.executemany(
-            f"INSERT OR REPLACE INTO funnel_messages ({', '.join(columns)}) "
-            f"VALUES ({', '.join(['?'] * len(columns))})",
+            upsert("funnel_messages", columns, ("message",)),
             [[row[c] for c in columns] for row in self._messages.values()],
         )
         changed = [(where, d) for where, d in self._changes.items() if any(d.values())]
         cursor.executemany(
             f"INSERT INTO funnel (channel, campaign_id, {', '.join(STAGES)}) "
-            f"VALUES (?, ?, {', '.join(['0'] * len(STAGES))}) ON CONFLICT DO NOTHING",
+            f"VALUES (?, ?, {', '.join(['0'] * len(STAGES))}) ON CONFLICT (channel, campaign_id) "
+            "DO NOTHING",
             [where for where, _ in changed],
         )
         cursor.executemany(

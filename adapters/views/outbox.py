@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 import attrs
 import orjson
-from eventsourcing.sqlite import SQLiteCursor
 
-from adapters.views.base import SQLiteView, ViewRebuilt
+from adapters.views.base import View, ViewRebuilt
+from adapters.views.database import ViewCursor
 from engage_core.message.events import MessageEvent
 from engage_core.observations import Send
 from engage_core.segment import EventSettings, TrackEvent
@@ -50,7 +50,7 @@ def _row(track: TrackEvent, position: int) -> tuple[str, str, int, bytes]:
     return track.message_id, track.event, position, orjson.dumps(track.as_segment())
 
 
-class OutboxView(SQLiteView):
+class OutboxView(View):
     name = "outbox"
     schema: ClassVar[dict[str, str]] = {
         "outbox": (
@@ -86,13 +86,36 @@ class OutboxView(SQLiteView):
     def _forget(self) -> None:
         self._sends.clear()
 
-    def _flush(self, cursor: SQLiteCursor) -> None:
-        cursor.executemany(
-            "INSERT OR IGNORE INTO outbox (message_id, event, source_position, body) "
-            "VALUES (?, ?, ?, ?)",
-            self._rows,
-        )
+    def _flush(self, cursor: ViewCursor) -> None:
+        """Number the page's rows after the last outbox position (the page holds the
+        outbox's write lock), leaving out a messageId the outbox already has, so positions
+        run without gaps on every backend."""
+        rows: list[tuple[str, str, int, bytes]] = []
+        seen: set[str] = set()
+        for row in self._rows:
+            if row[0] not in seen:
+                seen.add(row[0])
+                rows.append(row)
         self._rows.clear()
+        known: set[str] = set()
+        for start in range(0, len(rows), 500):
+            ids = [row[0] for row in rows[start : start + 500]]
+            cursor.execute(
+                f"SELECT message_id FROM outbox WHERE message_id IN ({', '.join('?' * len(ids))})",
+                ids,
+            )
+            known.update(str(found[0]) for found in cursor.fetchall())
+        cursor.execute("SELECT MAX(position) FROM outbox")
+        last = int(cursor.fetchone()[0] or 0)
+        numbered = [
+            (last + number, *row)
+            for number, row in enumerate((r for r in rows if r[0] not in known), start=1)
+        ]
+        cursor.executemany(
+            "INSERT INTO outbox (position, message_id, event, source_position, body) "
+            "VALUES (?, ?, ?, ?, ?)",
+            numbered,
+        )
 
     def _committed(self) -> None:
         for message, known in self._pending.items():
@@ -111,7 +134,7 @@ class OutboxView(SQLiteView):
             self._rows.clear()
             self._pending.clear()
 
-    def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if isinstance(event, MessageEvent):
             known = self._known(cursor, event)
             now, published = publish(known, event, self.settings)
@@ -122,7 +145,7 @@ class OutboxView(SQLiteView):
         for track in published:
             self._rows.append(_row(track, position))
 
-    def _known(self, cursor: SQLiteCursor, event: MessageEvent) -> Published:
+    def _known(self, cursor: ViewCursor, event: MessageEvent) -> Published:
         message = event.originator_id.hex
         if message in self._pending:
             return self._pending[message]
@@ -139,10 +162,11 @@ class OutboxView(SQLiteView):
         self._pending[message] = known
         return known
 
-    def _remember(self, cursor: SQLiteCursor, message: str, known: Published) -> None:
+    def _remember(self, cursor: ViewCursor, message: str, known: Published) -> None:
         send = None if known.send is None else orjson.dumps(converter.unstructure(known.send))
         cursor.execute(
-            "INSERT INTO outbox_messages VALUES (?, ?, ?) ON CONFLICT (message) DO UPDATE "
+            "INSERT INTO outbox_messages (message, send, processed) VALUES (?, ?, ?) "
+            "ON CONFLICT (message) DO UPDATE "
             "SET send = excluded.send, processed = excluded.processed",
             (message, send, int(known.processed)),
         )
@@ -177,7 +201,7 @@ class OutboxView(SQLiteView):
                 return
             after = found[-1].position
 
-    def locate(self, cursor: SQLiteCursor, position: int) -> Located:
+    def locate(self, cursor: ViewCursor, position: int) -> Located:
         """Inside a transaction of the views datastore (a destination's ledger shares it): the
         outbox's build now and the event at `position` (its messageId and the log position it
         publishes; None at 0 or where there is none)."""

@@ -12,7 +12,8 @@ from urllib.parse import unquote, urlsplit
 
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.views.base import RebuildIncomplete, SQLiteView, ViewGap, ViewRebuilt
+from adapters.views.base import RebuildIncomplete, View, ViewGap, ViewRebuilt
+from adapters.views.database import ViewDatabase, open_view_database
 from adapters.views.funnel import FunnelView
 from adapters.views.outbox import OutboxView
 from adapters.views.status import MessageStatusView
@@ -36,15 +37,15 @@ def page_from_environment(environ: Mapping[str, str]) -> int:
     return int(raw)
 
 
-VIEW_CLASSES: dict[str, type[SQLiteView]] = {
+VIEW_CLASSES: dict[str, type[View]] = {
     cls.name: cls for cls in (OutboxView, MessageStatusView, SubscriptionView, FunnelView)
 }
 
 
 def views_location(store_url: str) -> str:
     """Where a store's views live: next to a SQLite store (`x.db` → `x.views.db`), in memory
-    for `memory://`, and `engage.views.db` in the working directory for PostgreSQL (until its
-    views move into PostgreSQL itself)."""
+    for `memory://`, and in the store's own database for PostgreSQL (the URL itself: `Views`
+    opens its views schema)."""
     parts = urlsplit(store_url)
     if parts.scheme == "memory":
         return ":memory:"
@@ -55,6 +56,8 @@ def views_location(store_url: str) -> str:
         file = Path(path).expanduser()
         stem = file.name[: -len(file.suffix)] if file.suffix else file.name
         return str(file.with_name(f"{stem}.views.db"))
+    if parts.scheme in {"postgresql", "postgres"}:
+        return store_url
     return "engage.views.db"
 
 
@@ -67,11 +70,11 @@ def installed_version() -> str:
 
 
 class Views:
-    """The views of one store, sharing one SQLite datastore."""
+    """The views of one store, sharing one view database."""
 
     def __init__(
         self,
-        location: str,
+        location: str | ViewDatabase,
         *,
         upstream: str = "Engage",
         event_settings: EventSettings | None = None,
@@ -80,13 +83,14 @@ class Views:
         """`event_settings` name the outbox's events (default: from the environment, e.g.
         `ENGAGE_LEGACY_GROUP_UNSUBSCRIBED`); changing them takes `engage rebuild outbox`.
         `page` is what catch-ups of these views apply per transaction (default: from the
-        environment, `ENGAGE_VIEW_PAGE_SIZE`). `ValueError` for a bad setting."""
+        environment, `ENGAGE_VIEW_PAGE_SIZE`). `location`: a SQLite path, a `postgresql://`
+        store URL, or a view database already open. `ValueError` for a bad setting."""
         self.page = page if page is not None else page_from_environment(os.environ)
-        self.datastore = SQLiteDatastore(location, lock_timeout=30)
+        self.datastore = open_view_database(location)
         settings = event_settings or EventSettings.from_environment(
             os.environ, library_version=installed_version()
         )
-        self.by_name: dict[str, SQLiteView] = {}
+        self.by_name: dict[str, View] = {}
         for name, cls in VIEW_CLASSES.items():
             if cls is OutboxView:
                 self.by_name[name] = OutboxView(self.datastore, upstream=upstream,
@@ -100,6 +104,10 @@ class Views:
         assert isinstance(view, OutboxView)
         return view
 
+    def describe(self) -> str:
+        """Where the views are, for messages (never a password)."""
+        return self.datastore.describe()
+
     def close(self) -> None:
         self.datastore.close()
 
@@ -112,7 +120,7 @@ RESTARTS = 1000  # pages refused in one catch-up before it gives up (each one me
 
 def catch_up(
     app: EngageApplication,
-    views: Sequence[SQLiteView],
+    views: Sequence[View],
     *,
     page: int = PAGE,
     on_progress: Progress | None = None,
@@ -157,7 +165,7 @@ def catch_up(
 
 def rebuild(
     app: EngageApplication,
-    views: Sequence[SQLiteView],
+    views: Sequence[View],
     *,
     page: int = PAGE,
     on_progress: Progress | None = None,
@@ -173,7 +181,7 @@ def rebuild(
     return read
 
 
-def verify(app: EngageApplication, views: Sequence[SQLiteView]) -> None:
+def verify(app: EngageApplication, views: Sequence[View]) -> None:
     """`RebuildIncomplete` unless each view's build applied exactly the events the log holds
     up to the view's position (a view from before builds were counted is not checked). A
     rebuild by another process meanwhile is no failure: its build counts from 0 as well."""

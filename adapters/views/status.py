@@ -19,9 +19,8 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.sqlite import SQLiteCursor
-
-from adapters.views.base import SQLiteView
+from adapters.views.base import View
+from adapters.views.database import ViewCursor, upsert
 from engage_core import LIFECYCLES, MessageEvent, Observed, SendRecorded
 
 # milestone -> the status (or engagement kind) whose first time it keeps
@@ -75,7 +74,7 @@ def proved_by(event: SendRecorded | Observed) -> tuple[datetime, frozenset[str]]
     return event.occurred_at or event.recorded_at, frozenset(reached)
 
 
-class MessageStatusView(SQLiteView):
+class MessageStatusView(View):
     """`message_status`: a message's ids, channel, provider, status, send record and first
     milestone times (UTC ISO 8601 text), keyed by Engage's message id.
 
@@ -108,7 +107,7 @@ class MessageStatusView(SQLiteView):
         finally:  # a failed page leaves nothing half-remembered
             self._page.clear()
 
-    def _row(self, cursor: SQLiteCursor, event: MessageEvent) -> dict[str, Any]:
+    def _row(self, cursor: ViewCursor, event: MessageEvent) -> dict[str, Any]:
         key = str(event.originator_id)
         row = self._page.get(key)
         if row is None:
@@ -121,7 +120,7 @@ class MessageStatusView(SQLiteView):
             self._page[key] = row
         return row
 
-    def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if not isinstance(event, SendRecorded | Observed):
             return  # a duplicate changes nothing; consent and quarantine are not messages
         at, reached = proved_by(event)
@@ -139,10 +138,9 @@ class MessageStatusView(SQLiteView):
             if status in reached and (row.get(column) is None or moment < row[column]):
                 row[column] = moment
 
-    def _flush(self, cursor: SQLiteCursor) -> None:
+    def _flush(self, cursor: ViewCursor) -> None:
         cursor.executemany(
-            f"INSERT OR REPLACE INTO message_status ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join(['?'] * len(_COLUMNS))})",
+            upsert("message_status", _COLUMNS, ("message",)),
             [[row.get(column) for column in _COLUMNS] for row in self._page.values()],
         )
 

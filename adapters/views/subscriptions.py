@@ -27,9 +27,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import attrs
-from eventsourcing.sqlite import SQLiteCursor
 
-from adapters.views.base import SQLiteView
+from adapters.views.base import View
+from adapters.views.database import ViewCursor, upsert
 from adapters.views.status import instant
 from engage_core.channels import Channel
 from engage_core.consent.contacts import ContactKey, normalise_group_name
@@ -55,6 +55,8 @@ _RECORDED = (
 )  # fmt: skip
 _REPLAYED = ("replay_rank", "outcome", "error", "status", "locked_by_user", "since")
 _COLUMNS = (*_RECORDED, *_REPLAYED)
+_CURRENT_COLUMNS = ("channel", "key", "grp", "status", "locked_by_user", "since", "source",
+                    "source_id", "user_id", "updates", "last_recorded_at")  # fmt: skip
 _SAME = "channel = ? AND key = ? AND grp = ?"
 
 
@@ -143,7 +145,7 @@ class _Entry:
 Contact = dict[str, list[_Entry]]  # group ('' for the channel) -> its entries in replay order
 
 
-class SubscriptionView(SQLiteView):
+class SubscriptionView(View):
     """`subscription_current` and `subscription_history`, per (channel, key, group).
 
     A page reads each contact it touches once (all its rows: the channel's and its groups', a
@@ -190,7 +192,7 @@ class SubscriptionView(SQLiteView):
 
     # Keeping the view
 
-    def _apply(self, cursor: SQLiteCursor, position: int, event: Any) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if isinstance(event, ChannelUpdateRecorded):
             group = CHANNEL
         elif isinstance(event, GroupUpdateRecorded):
@@ -206,7 +208,7 @@ class SubscriptionView(SQLiteView):
         replayed = contact if group == CHANNEL else (group,)
         self._touched.update((channel, key, g) for g in replayed)
 
-    def _contact(self, cursor: SQLiteCursor, channel: str, key: str) -> Contact:
+    def _contact(self, cursor: ViewCursor, channel: str, key: str) -> Contact:
         """A contact's channel and group histories, read once a page."""
         found = self._contacts.get((channel, key))
         if found is None:
@@ -235,7 +237,7 @@ class SubscriptionView(SQLiteView):
         for rank, (update, verdict) in enumerate(replayed):
             entries[id(update)].replayed(rank, verdict)
 
-    def _flush(self, cursor: SQLiteCursor) -> None:
+    def _flush(self, cursor: ViewCursor) -> None:
         history: list[Any] = []
         current: list[Any] = []
         for where in sorted(self._touched):
@@ -250,12 +252,11 @@ class SubscriptionView(SQLiteView):
                 entry.dirty = False
         self._touched.clear()
         cursor.executemany(
-            f"INSERT OR REPLACE INTO subscription_history ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join(['?'] * len(_COLUMNS))})",
+            upsert("subscription_history", _COLUMNS, ("channel", "key", "grp", "version")),
             history,
         )
         cursor.executemany(
-            f"INSERT OR REPLACE INTO subscription_current VALUES ({', '.join(['?'] * 11)})",
+            upsert("subscription_current", _CURRENT_COLUMNS, ("channel", "key", "grp")),
             current,
         )
 

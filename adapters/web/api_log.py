@@ -80,16 +80,18 @@ OPENAPI_PATHS: dict[str, Any] = {
 
 def views_of(app: EngageApplication) -> Views:
     """The views of the application's store, where `engage` keeps them for the same store:
-    beside a SQLite file, in memory for a memory store, in the working directory otherwise."""
+    beside a SQLite file, in memory for a memory store, in the views schema of a PostgreSQL
+    store."""
     env: Any = app.env
     module = str(env.get("PERSISTENCE_MODULE", ""))
     if module.endswith(".sqlite"):
-        location = views_location("sqlite:///" + str(env.get("SQLITE_DBNAME")))
-    elif module.endswith(".popo"):
-        location = views_location("memory://")
-    else:
-        location = views_location("postgresql://")
-    return Views(location, upstream=app.name)
+        return Views(views_location("sqlite:///" + str(env.get("SQLITE_DBNAME"))),
+                     upstream=app.name)  # fmt: skip
+    if module.endswith(".popo"):
+        return Views(views_location("memory://"), upstream=app.name)
+    from adapters.views.postgres import PostgresViewDatabase  # only with the postgres extra
+
+    return Views(PostgresViewDatabase(dict(env), name=app.name), upstream=app.name)
 
 
 def _events(app: EngageApplication, since: int, limit: int) -> bytes:

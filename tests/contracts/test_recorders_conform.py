@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteCursor,
@@ -37,7 +38,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.stores.sqlite import BatchingSQLiteApplicationRecorder
-from adapters.views import SQLiteView
+from adapters.views import SQLiteViewDatabase, View
 from tests.contracts.providers import contract_settings
 from tests.contracts.recorders import recorder_test_cases
 
@@ -122,7 +123,7 @@ def test_events_of_many_agree_with_events_of_one(
         assert [n.id for n in notifications] == list(range(1, len(events) + 1))
 
 
-class _View(SQLiteView):
+class _View(View):
     """The smallest view: no tables of its own, only eventsourcing's tracking and the build."""
 
     name = "contract"
@@ -130,24 +131,29 @@ class _View(SQLiteView):
     order_by: ClassVar[dict[str, str]] = {}
 
 
-class TestSQLiteViewIsATrackingRecorder(
+class TestSQLiteViewDatabaseTracksAsEventsourcing(
     _InTemporaryDirectory, persistence.TrackingRecorderTestCase
 ):
     def create_recorder(self) -> SQLiteTrackingRecorder:
-        return _View(SQLiteDatastore(str(self.directory / "views.db")))
+        database = SQLiteViewDatabase(str(self.directory / "views.db"))
+        database.create([])
+        return database.tracker
 
 
 def test_the_private_tracking_methods_views_call_keep_their_signatures(tmp_path: Path) -> None:
-    max_tracking_id = inspect.signature(SQLiteTrackingRecorder._max_tracking_id)
-    insert_tracking = inspect.signature(SQLiteTrackingRecorder._insert_tracking)
-    assert list(max_tracking_id.parameters) == ["self", "application_name", "c"]
-    assert list(insert_tracking.parameters) == ["self", "c", "tracking"]
+    for recorder in (SQLiteTrackingRecorder, PostgresTrackingRecorder):
+        max_tracking_id = inspect.signature(recorder._max_tracking_id)
+        insert_tracking = inspect.signature(recorder._insert_tracking)
+        assert list(max_tracking_id.parameters)[:2] == ["self", "application_name"]
+        assert list(insert_tracking.parameters)[:3] == ["self", "c", "tracking"] or list(
+            insert_tracking.parameters
+        )[:3] == ["self", "curs", "tracking"]
     view = _View(SQLiteDatastore(str(tmp_path / "views.db")), upstream="Engage")
     with view.datastore.transaction(commit=True) as cursor:
-        assert view._max_tracking_id(view.tracking_name, cursor) is None
-        view._insert_tracking(cursor, Tracking(view.tracking_name, 5))
-        assert view._max_tracking_id(view.tracking_name, cursor) == 5
+        assert cursor.position(view.tracking_name) == 0
+        cursor.record(view.tracking_name, 5)
+        assert cursor.position(view.tracking_name) == 5
         cursor.execute("SELECT 1 UNION SELECT 2")
-        assert len(cursor.sqlite_cursor.fetchmany(1)) == 1  # the digest pages through it
+        assert len(cursor.fetchmany(1)) == 1  # the digest pages through it
     assert view.position() == 5
     assert view.build().position == 5

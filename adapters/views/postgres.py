@@ -9,6 +9,12 @@ the tracking table is eventsourcing's (`tracking`, one row per view). Writers of
 serialise on a transaction-scoped advisory lock named after it, so two workers keeping the
 same view never interleave a page, and workers keeping different views never wait on each
 other. Tables are created under the same schema-wide creation lock the store's recorders use.
+
+PostgreSQL's TEXT refuses the NUL character, which SQLite stores and the core accepts (a user
+id, a campaign, a group name may hold one): a page holding it would be refused again on every
+catch-up, wedging the view on PostgreSQL alone. So text goes in with NUL escaped and comes out
+as given (`stored_text`, `given_text`): an escape that keeps byte order, so rows sort, compare
+and digest as they do in SQLite.
 """
 
 from __future__ import annotations
@@ -30,7 +36,14 @@ from adapters.stores.postgres import creation_lock
 from adapters.stores.urls import store_env
 from adapters.views.database import ViewCursor, ViewDatabase
 
-__all__ = ["PostgresViewDatabase", "postgres_ddl", "postgres_sql", "views_schema"]
+__all__ = [
+    "PostgresViewDatabase",
+    "given_text",
+    "postgres_ddl",
+    "postgres_sql",
+    "stored_text",
+    "views_schema",
+]
 
 _SCHEMA_KEYS = ("POSTGRES_SCHEMA", "ENGAGE_POSTGRES_SCHEMA")
 
@@ -69,11 +82,40 @@ def postgres_ddl(statement: str) -> str:
     return statement
 
 
+# NUL as \x01\x01 and \x01 as \x01\x02: one NUL-free code for each character that keeps
+# their order (\x00 < \x01 < every other character) and is read back unambiguously, so text
+# compares, sorts and takes MIN/MAX in PostgreSQL exactly as the text given does in SQLite
+_ESCAPE = str.maketrans({"\x00": "\x01\x01", "\x01": "\x01\x02"})
+_ESCAPED = re.compile("\x01([\x01\x02])")
+
+
+def stored_text(value: str) -> str:
+    """Text as a views schema stores it: no NUL, in the same order as the text given."""
+    return value.translate(_ESCAPE) if "\x00" in value or "\x01" in value else value
+
+
+def given_text(value: str) -> str:
+    """The text `stored_text` stored."""
+    if "\x01" not in value:
+        return value
+    return _ESCAPED.sub(lambda m: "\x00" if m[1] == "\x01" else "\x01", value)
+
+
+def _stored(params: Sequence[Any]) -> Sequence[Any]:
+    if not any(isinstance(value, str) for value in params):
+        return params
+    return [stored_text(value) if isinstance(value, str) else value for value in params]
+
+
 class _Row(tuple[Any, ...]):
-    """A row answering by position and by column name, and `dict(row)`, as sqlite3.Row."""
+    """A row answering by position and by column name, and `dict(row)`, as sqlite3.Row; its
+    text as it was given (`given_text`)."""
 
     __slots__ = ()
     names: ClassVar[dict[str, int]] = {}
+
+    def __new__(cls, values: Sequence[Any]) -> _Row:
+        return tuple.__new__(cls, [given_text(v) if isinstance(v, str) else v for v in values])
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
@@ -106,11 +148,11 @@ class _PostgresCursor(ViewCursor):
         self._database = database
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._cursor.execute(postgres_sql(sql), params)
+        self._cursor.execute(postgres_sql(sql), _stored(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self._cursor.executemany(postgres_sql(sql), rows)
+            self._cursor.executemany(postgres_sql(sql), [_stored(row) for row in rows])
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()

@@ -28,7 +28,12 @@ from adapters.destinations.delivery import Cooldown, RetryPolicy
 from adapters.destinations.http import check_url
 from adapters.destinations.jsonl import DEFAULT_MAX_BYTES, JsonlDestination
 from adapters.destinations.segment import DEFAULT_BASE_URL, MAX_BATCH_EVENTS, SegmentDestination
-from adapters.destinations.sql import TABLE, PostgresTableDestination, SqliteTableDestination
+from adapters.destinations.sql import (
+    TABLE,
+    PostgresTableDestination,
+    SqliteTableDestination,
+    postgres_url_problem,
+)
 from adapters.destinations.webhook import WebhookDestination
 from adapters.redaction import remember, remember_url_password
 from adapters.views import views_location
@@ -274,7 +279,9 @@ def _sql(
         raise ConfigError(f"{where}: url is not a valid URL") from None
     scheme = parts.scheme.lower()
     if scheme in {"postgresql", "postgres"}:
-        _check_postgres_url(url, where)
+        problem = postgres_url_problem(url)
+        if problem:
+            raise ConfigError(f"{where}: {problem}")
         return PostgresTableDestination(name, url, table=name_of_table, batch_size=batch_size)
     if scheme == "sqlite":
         raw_path = unquote(parts.path)
@@ -284,25 +291,6 @@ def _sql(
         return SqliteTableDestination(name, base / _path(path, f"{where}: url"),
                                       table=name_of_table, batch_size=batch_size)  # fmt: skip
     raise ConfigError(f"{where}: url must start with sqlite:/// or postgresql://")
-
-
-def _check_postgres_url(url: str, where: str) -> None:
-    """Parse the connection URL now, as libpq will: a malformed one is a settings error at
-    startup rather than a failure of every batch, and libpq's message (which quotes the whole
-    URL, password included) is never shown, only its class."""
-    try:
-        import psycopg  # the `postgres` extra, only when a PostgreSQL table is configured
-        from psycopg.conninfo import conninfo_to_dict
-    except ImportError:
-        raise ConfigError(
-            f"{where}: a PostgreSQL url needs the postgres extra (pip install 'engage[postgres]')"
-        ) from None
-    try:
-        conninfo_to_dict(url)
-    except psycopg.Error as error:
-        raise ConfigError(
-            f"{where}: url is not a valid PostgreSQL connection URL ({type(error).__name__})"
-        ) from None
 
 
 def _path(text: str, what: str) -> Path:

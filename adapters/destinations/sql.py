@@ -163,3 +163,20 @@ def _first_line(error: Exception) -> str:
     errors about the connection URL itself, which quote it whole, never get here (`_connect`
     keeps only their class), and the reason is `redact`ed besides."""
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def postgres_url_problem(url: str) -> str | None:
+    """What is wrong with a PostgreSQL connection URL, parsed now as libpq will (None: nothing):
+    a malformed one is a settings error at startup rather than a failure of every batch, and
+    libpq's message (which quotes the whole URL, password included) is never shown, only its
+    class."""
+    try:
+        import psycopg  # the `postgres` extra, only when a PostgreSQL table is configured
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        return "a PostgreSQL url needs the postgres extra (pip install 'engage[postgres]')"
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as error:
+        return f"url is not a valid PostgreSQL connection URL ({type(error).__name__})"
+    return None

@@ -216,5 +216,5 @@ secret_env = "ALSO"
 
 def test_an_in_memory_store_needs_a_sql_url(tmp_path: Path) -> None:
     path = write(tmp_path, '[destinations.w]\ntype = "sql"\n', "s.toml")
-    with pytest.raises(ConfigError, match="in-memory store"):
+    with pytest.raises(ConfigError, match="only a SQLite store has a file to share"):
         load_settings("memory://", str(path), environ={})

@@ -149,11 +149,12 @@ steps = st.lists(
 
 def _run(channel: ContactKey, plan: list[tuple[tuple[object, ...], int]]) -> tuple[bool, bool]:
     """Apply the plan in arrival order; whether marketing is allowed at the end, and whether
-    the user opted back in after their last opt-out (by the time each was made)."""
+    the user opted back in after their last opt-out (by the time each was made; two at the
+    same time are ordered as the rules replay them, by source id)."""
     clock = Clock()
     app = app_with(clock)
-    last_out: datetime | None = None
-    last_in: datetime | None = None
+    last_out: tuple[datetime, str] | None = None
+    last_in: tuple[datetime, str] | None = None
     locks = channel.channel.value != "EMAIL"
     for n, (step, gap) in enumerate(plan):
         clock.now += timedelta(seconds=gap)
@@ -166,10 +167,10 @@ def _run(channel: ContactKey, plan: list[tuple[tuple[object, ...], int]]) -> tup
         at = clock.now - timedelta(seconds=late)
         if kind == "opt_out":
             app.set_channel_subscriptions([(channel, user(UNSUB, at, n, lock=locks))])
-            last_out = max(last_out or at, at)
+            last_out = max(last_out or (at, f"user-{n}"), (at, f"user-{n}"))
         else:
             app.set_channel_subscriptions([(channel, user(SUB, at, n, unlock=locks))])
-            last_in = max(last_in or at, at)
+            last_in = max(last_in or (at, f"user-{n}"), (at, f"user-{n}"))
     opted_back_in = last_out is None or (last_in is not None and last_in > last_out)
     return app.can_send(channel).allowed, opted_back_in
 

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,6 +70,15 @@ def postgres_server() -> Iterator[str]:
     if external:
         yield external
         return
+    with private_postgres_server() as (url, _):
+        yield url
+
+
+@contextmanager
+def private_postgres_server() -> Iterator[tuple[str, Callable[[], None]]]:
+    """A server of the block's own (never a shared one: it may be restarted), its superuser
+    URL and a function restarting it in place on the same port, as a primary's restart does:
+    every connection is dropped, and the server is back when the function returns."""
     binaries = _binaries()
     root = Path(tempfile.mkdtemp(prefix="engage-pg-"))
     data, log = root / "data", root / "server.log"
@@ -81,19 +90,25 @@ def postgres_server() -> Iterator[str]:
             shutil.chown(root / "password", "postgres")
         _run([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A",
               "scram-sha-256", "--pwfile", str(root / "password"), "-E", "UTF8"])  # fmt: skip
+        options = ""
         for attempt in range(5):  # a free port can be taken between probing and listening
             port = _free_port()
+            options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
             try:
                 _run([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o",
-                      f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off",
-                      "start"], log)  # fmt: skip
+                      options, "start"], log)  # fmt: skip
             except PostgresStartError:
                 if attempt == 4:
                     raise
                 continue
             started = True
             break
-        yield f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
+
+        def restart() -> None:
+            _run([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-m", "fast",
+                  "-o", options, "restart"], log)  # fmt: skip
+
+        yield f"postgresql://postgres:{PASSWORD}@127.0.0.1:{port}/postgres", restart
     finally:
         if started:
             _run([str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"])

@@ -4,11 +4,16 @@ Decisions are pure functions of the states they were made against, so on an
 optimistic-concurrency conflict (another writer appended to one of these aggregates between
 our read and our save) reloading and deciding again is always safe. "Full jitter" backoff keeps
 two writers of the same aggregates from colliding in lockstep.
+
+How often that happens is counted (`save_retries()`), process-wide: the rate of conflicts is
+what tells whether more writers on one store still add throughput or only retry each other
+(the service's /metrics shows it; benchmarks divide it by their saves).
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -45,6 +50,21 @@ class PendingEvents:
 _Event = TypeVar("_Event", bound=DomainEvent)
 Decide = Callable[[datetime], tuple[list[_Event], Callable[[], None]]]
 
+_retries = 0
+_retries_lock = threading.Lock()  # taken only on a conflict, which sleeps anyway
+
+
+def save_retries() -> int:
+    """How many save attempts in this process were refused by a conflicting write and decided
+    again, since it started (every application in the process counted together)."""
+    return _retries
+
+
+def _count_retry() -> None:
+    global _retries
+    with _retries_lock:  # `+=` on a global is not atomic across threads
+        _retries += 1
+
 
 def save_retrying(
     save: Callable[[PendingEvents], Any],
@@ -70,6 +90,7 @@ def save_retrying(
                     f"gave up after {attempt} attempts in {within:.0f} s: "
                     "other writers kept changing the same aggregates"
                 ) from None
+            _count_retry()
             time.sleep(random.uniform(0, min(0.5, 0.002 * 2**attempt)))
             continue
         on_saved()

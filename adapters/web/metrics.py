@@ -7,7 +7,8 @@ late, conflicts, partial, rejected, quarantined). Every request is counted by ro
 and timed (`observability`); refusals over their source's allowance are counted unheld
 (`abuse`). What the store holds (views and outbox lag, dead letters, the quarantine) is not
 counted as it happens but measured: `StoreGauges` reads it when /metrics is scraped, and the
-collector here reports the last reading.
+collector here reports the last reading. Saves decided again after a conflicting write
+(`engage_save_retries_total`) are the core's own process-wide count, read at scrape time.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from collections.abc import Callable, Iterator, Mapping
 
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from engage_core.saving import save_retries
 
 __all__ = ["INPUT_OUTCOMES", "LATENCY_BUCKETS", "METHODS", "Reading", "ServiceMetrics",
            "method_label"]  # fmt: skip
@@ -75,6 +78,7 @@ class ServiceMetrics:
         )  # fmt: skip
         self.reading = Reading()
         self.registry.register(_ReadingCollector(lambda: self.reading))
+        self.registry.register(_RetriesCollector())
 
     def inputs(self, source: str, counts: Mapping[str, object]) -> None:
         """Count a request's inputs by outcome (`source`: twilio, sendgrid, meta, identify,
@@ -109,6 +113,20 @@ class _ReadingCollector(Collector):
                       "destination", reading.dead_letters)  # fmt: skip
         yield GaugeMetricFamily("engage_quarantine_held", "Requests held in quarantine and not "
                                 "released", value=reading.quarantined)  # fmt: skip
+
+    def describe(self) -> Iterator[Metric]:
+        return self.collect()
+
+
+class _RetriesCollector(Collector):
+    """The saves this process decided again after another writer changed the same aggregates
+    first (`engage_core.saving.save_retries`): with several workers or hosts on one
+    PostgreSQL store, a rate rising with the load says they contend for the same messages."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily("engage_save_retries", "Saves decided again after a "
+                                  "conflicting write by another writer, in this process",
+                                  value=save_retries())  # fmt: skip
 
     def describe(self) -> Iterator[Metric]:
         return self.collect()

@@ -17,6 +17,13 @@ eventsourcing names its insert function after the originator id type only
 (`es_insert_events_uuid`), so two applications in one schema with database functions on would
 replace each other's function, and one would write its events into the other's table. Here the
 function is named after the application's table, as the tables already are.
+
+eventsourcing's insert function also takes no table lock, where its statement-by-statement
+insert does (`LOCK TABLE … IN EXCLUSIVE MODE`, which plain reads do not wait for): without it,
+two processes saving at once can commit in the other order than the one their positions
+(notification ids) were taken in. A view that has read up to the log's last position then
+never applies the earlier position committed after it. Here the function locks the table, so
+positions follow commits, as eventsourcing intends.
 """
 
 from __future__ import annotations
@@ -44,6 +51,9 @@ __all__ = [
     "creation_lock_key",
     "insert_function_name",
 ]
+
+# where eventsourcing's insert function body notifies listeners: the table lock goes before
+_NOTIFY = "    NOTIFY "
 
 # How long a starting process waits for another to finish creating the tables before it gives
 # up with a clear error (creation takes well under a second; this only bounds a stuck holder).
@@ -128,7 +138,7 @@ def insert_function_name(events_table_name: str) -> str:
 
 class EngagePostgresApplicationRecorder(PostgresApplicationRecorder):
     """eventsourcing's application recorder, its tables created under the creation lock and
-    its insert function named after its table (see the module's docstring)."""
+    its insert function named after its table and locking it (see the module's docstring)."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
@@ -141,15 +151,19 @@ class EngagePostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_invoke_pg_function_insert_events = SQL(
             "SELECT * FROM {schema}.{function}((%s))"
         ).format(schema=schema, function=function)
-        # eventsourcing's own CREATE FUNCTION statement, with the name changed (the body,
-        # lock timeout and NOTIFY channel are already this table's)
+        # eventsourcing's own CREATE FUNCTION statement, with the name changed and the table
+        # locked (the lock timeout and NOTIFY channel are already this table's)
         statement = self.sql_create_pg_function_insert_events.as_string()
         assert f'"{stock}"' in statement, "eventsourcing's insert function changed shape"
-        renamed = Composed(
-            [SQL(statement.replace(f'"{stock}"', f'"{self.pg_function_name_insert_events}"', 1))]
+        assert _NOTIFY in statement, "eventsourcing's insert function changed shape"
+        lock = SQL("LOCK TABLE {}.{} IN EXCLUSIVE MODE;").format(
+            schema, Identifier(self.events_table_name)
         )
-        self.sql_create_pg_function_insert_events = renamed
-        self.sql_create_statements[self.create_insert_function_statement_index] = renamed
+        statement = statement.replace(f'"{stock}"', f'"{self.pg_function_name_insert_events}"', 1)
+        statement = statement.replace(_NOTIFY, f"    {lock.as_string()}{_NOTIFY}", 1)
+        changed = Composed([SQL(statement)])
+        self.sql_create_pg_function_insert_events = changed
+        self.sql_create_statements[self.create_insert_function_statement_index] = changed
 
     def create_table(self) -> None:
         """eventsourcing's, one process at a time."""

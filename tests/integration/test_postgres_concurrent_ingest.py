@@ -285,3 +285,21 @@ def test_no_save_becomes_visible_while_an_earlier_one_is_open(postgres_url: str)
     assert app.saved_at[-1] > held_position
     assert recorder.max_notification_id() == app.saved_at[-1]
     app.close()
+
+
+def test_many_aggregates_are_read_in_one_query_after_the_versions_given(postgres_url: str) -> None:
+    """What a batch's decisions load (`ReadsManyAggregates`): each aggregate's events after the
+    version the cache holds, in order; an aggregate with none is absent."""
+    app = RecordingApplication(postgres_url)
+    inputs = [Observation.create("sms", "twilio", "S1", status, event_id=status)
+              for status in ("queued", "sent", "delivered")]  # fmt: skip
+    inputs.append(Observation.create("email", "sendgrid", "E1", "processed", event_id="p"))
+    app.observe(inputs)
+    sms, email, unknown = inputs[0].message_id, inputs[-1].message_id, uuid4()
+    recorder: Any = app.recorder
+    every = {key: list(recorder.select_events(key)) for key in (sms, email)}
+    assert [len(events) for events in every.values()] == [3, 1]
+    found = recorder.select_events_of_many({sms: 1, email: 0, unknown: 0})
+    assert found == {sms: every[sms][1:], email: every[email]}
+    assert recorder.select_events_of_many({sms: 3, email: 1}) == {}
+    app.close()

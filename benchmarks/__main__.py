@@ -21,6 +21,7 @@ from benchmarks import (
     destinations,
     fold,
     ingest,
+    postgres,
     rebuild,
     sendgrid_webhook,
     service,
@@ -29,7 +30,7 @@ from benchmarks import (
 
 WORKLOADS = (
     "fold", "status", "ingest", "sendgrid", "destinations", "consent", "rebuild", "cli",
-    "service",
+    "service", "postgres",
 )  # fmt: skip
 FULL_OBSERVATIONS = 50_000
 QUICK_OBSERVATIONS = 5_000
@@ -71,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         "--seconds",
         type=float,
         help=f"service: seconds of the open-loop callbacks (default {service.FULL_SECONDS:g}, "
-        f"{service.QUICK_SECONDS:g} with --quick)",
+        f"{service.QUICK_SECONDS:g} with --quick); postgres: seconds of its lag part's load "
+        f"(default {postgres.FULL_SECONDS:g}, {postgres.QUICK_SECONDS:g} with --quick)",
     )
     parser.add_argument(
         "--rate",
@@ -117,6 +119,13 @@ def _seconds(args: argparse.Namespace) -> float:
     return service.QUICK_SECONDS if args.quick else service.FULL_SECONDS
 
 
+def _lag_seconds(args: argparse.Namespace) -> float:
+    """postgres: how long the lag part's sustained load lasts."""
+    if args.seconds is not None:
+        return float(args.seconds)
+    return postgres.QUICK_SECONDS if args.quick else postgres.FULL_SECONDS
+
+
 def _runs(args: argparse.Namespace) -> dict[str, Callable[[], tuple[object, str]]]:
     """Each workload's run at the sizes asked for (each has its own defaults)."""
     quick = args.quick
@@ -144,6 +153,7 @@ def _runs(args: argparse.Namespace) -> dict[str, Callable[[], tuple[object, str]
             repeats=_sized(args.repeats, quick, QUICK_REPEATS, cli_start.FULL_REPEATS)
         ),
         "service": lambda: service.run(**common, rate=args.rate, seconds=_seconds(args)),
+        "postgres": lambda: postgres.run(**common, seconds=_lag_seconds(args)),
     }
 
 
@@ -167,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "service": lambda observations, seed: service.profile(
             observations=observations, seed=seed, seconds=_seconds(args), rate=args.rate
         ),
+        "postgres": postgres.profile,
     }
     for name in selected:
         started = time.perf_counter()

@@ -27,8 +27,9 @@ from adapters.views.database import ViewDatabase, open_view_database
 
 Backend = Literal["sqlite", "postgresql"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "postgresql")
-# a PostgreSQL example of a property: the profile's count over 30, at least this many
-POSTGRES_EXAMPLES = 10
+# a property's examples on PostgreSQL: the profile's count over 30, at least this many (an
+# example of a whole workload, paged as small as one event, is a second or so there)
+POSTGRES_EXAMPLES = 5
 
 
 class ViewBackend:
@@ -73,23 +74,27 @@ class ViewBackend:
         return opened
 
     @contextmanager
-    def fresh_views(self, **kwargs: Any) -> Iterator[Views]:
-        """`Views` at a fresh location for one block (one Hypothesis example): closed, and
-        its schema dropped, when the block ends, so examples do not pile up connections."""
+    def fresh(self) -> Iterator[ViewBackend]:
+        """A backend of the same kind for one block (one Hypothesis example): what it opened
+        is closed and its schemas dropped when the block ends, so examples do not pile up
+        connections."""
         inner = ViewBackend(self.name, self.database_url)
         try:
-            yield inner.views(**kwargs)
+            yield inner
         finally:
             inner.close()
 
     @contextmanager
+    def fresh_views(self, **kwargs: Any) -> Iterator[Views]:
+        """`Views` at a fresh location for one block (see `fresh`)."""
+        with self.fresh() as inner:
+            yield inner.views(**kwargs)
+
+    @contextmanager
     def fresh_database(self) -> Iterator[ViewDatabase]:
-        """A view database at a fresh location for one block (see `fresh_views`)."""
-        inner = ViewBackend(self.name, self.database_url)
-        try:
+        """A view database at a fresh location for one block (see `fresh`)."""
+        with self.fresh() as inner:
             yield inner.database()
-        finally:
-            inner.close()
 
     def close(self) -> None:
         """Close what was opened; drop the PostgreSQL schemas made (the server outlives us)."""

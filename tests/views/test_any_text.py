@@ -105,7 +105,7 @@ campaigns = st.lists(texts.map(lambda t: f"c{t}c"), min_size=1, max_size=12, uni
 
 
 def test_rows_keyed_by_any_text_sort_and_digest_as_on_sqlite(view_backend: ViewBackend) -> None:
-    @examples(view_backend, settings(max_examples=50), postgresql=15)
+    @examples(view_backend, settings(max_examples=50), postgresql=10)
     @given(campaigns=campaigns)
     def check(campaigns: list[str]) -> None:
         app = memory_app()

@@ -1,5 +1,7 @@
 """`engage rebuild` and `engage digest` know the new views, on real SQLite files: a rebuild
-reports the digests a later digest (caught up live) agrees with."""
+reports the digests a later digest (caught up live) agrees with, and a SQLite store's views are
+in the file beside it (SQLite-only: that the views on PostgreSQL agree with SQLite's is the
+rest of this suite, run on both, and tests/integration/test_postgres_views.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from adapters.views import VIEW_CLASSES
 from tests.cli.test_cli import engage
 
 
-def test_rebuild_and_digest_cover_every_view(tmp_path: Path) -> None:
+def test_rebuild_and_digest_cover_every_view_in_the_sqlite_views_file(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'engage.db'}"
     assert engage("--store", store, "demo", "--messages", "40").returncode == 0
     csv = tmp_path / "subscriptions.csv"

@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
-from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.imports.subscriptions_csv import import_subscriptions
 from adapters.providers.base import InboundRequest, ProviderAdapter
@@ -22,6 +21,7 @@ from adapters.providers.twilio import TwilioAdapter
 from adapters.views import OutboxView, Views, catch_up
 from engage_core import EngageApplication, Send
 from engage_core.segment import ALL_EVENT_NAMES, LEGACY_GROUP_UNSUBSCRIBED, EventSettings
+from tests.views.backends import ViewBackend
 
 PAYLOADS = Path(__file__).parents[1] / "providers" / "payloads"
 FORM = "application/x-www-form-urlencoded"
@@ -131,9 +131,11 @@ class LegacyOutbox(OutboxView):
     settings = EventSettings(legacy_group_unsubscribed_spelling=True)
 
 
-def test_the_legacy_spelling_replaces_one_name(app: EngageApplication, views: Views) -> None:
+def test_the_legacy_spelling_replaces_one_name(
+    app: EngageApplication, views: Views, view_backend: ViewBackend
+) -> None:
     drive_sendgrid(app)
-    legacy = LegacyOutbox(SQLiteDatastore(":memory:"))  # tables of its own
+    legacy = LegacyOutbox(view_backend.database())  # tables of its own
     current = published(app, views.outbox)
     old = published(app, legacy)
     assert old - current == {LEGACY_GROUP_UNSUBSCRIBED}

@@ -2,7 +2,7 @@
 events through `publish` in one go equals folding them page by page (whatever the split, the
 memory carried between pages as the outbox stores it), and equals the outbox's rows and its
 per-message memory after a live run and after a rebuild (with a cache too small to hide a
-reload from the table)."""
+reload from the table), on both view databases."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.sqlite import SQLiteDatastore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +28,7 @@ from engage_core.segment.publisher import (
     publish_fact,
 )
 from engage_core.serialisation import converter
+from tests.views.backends import ViewBackend, examples
 from tests.views.conftest import memory_app, rows
 from tests.views.workload import apply, workload
 
@@ -119,31 +119,32 @@ def remembered(memories: dict[UUID, Published]) -> dict[UUID, Published]:
     return {m: _stored(p) for m, p in memories.items() if p != NOTHING_PUBLISHED}
 
 
-@WORKLOADS
-@given(seed=st.integers(0, 2**32 - 1), cuts=st.lists(st.integers(0, 10_000), max_size=12),
-       live_page=st.integers(1, 30), rebuild_page=st.integers(1, 30))  # fmt: skip
-def test_the_outbox_holds_the_publishers_fold(
-    seed: int, cuts: list[int], live_page: int, rebuild_page: int
-) -> None:
-    app = memory_app()
-    outbox = TinyCacheOutbox(SQLiteDatastore(":memory:"))
-    try:
-        for batch in workload(seed, messages=12, changes=12):
-            apply(app, batch)
-            catch_up(app, [outbox], page=live_page)
-        events = log(app)
-        whole_rows, whole_memories = in_one_go(events)
-        assert whole_rows, "the workload publishes something"
-        paged_rows, paged_memories = in_pages(events, cuts)
-        assert paged_rows == whole_rows
-        assert paged_memories == {m: _stored(p) for m, p in whole_memories.items()}
-        expected = (whole_rows, remembered(whole_memories))
-        assert held(outbox) == expected  # live
-        rebuild(app, [outbox], page=rebuild_page)
-        assert held(outbox) == expected  # rebuilt
-    finally:
-        outbox.datastore.close()
-        app.close()
+def test_the_outbox_holds_the_publishers_fold(view_backend: ViewBackend) -> None:
+    @examples(view_backend, WORKLOADS)
+    @given(seed=st.integers(0, 2**32 - 1), cuts=st.lists(st.integers(0, 10_000), max_size=12),
+           live_page=st.integers(1, 30), rebuild_page=st.integers(1, 30))  # fmt: skip
+    def holds_the_fold(seed: int, cuts: list[int], live_page: int, rebuild_page: int) -> None:
+        app = memory_app()
+        try:
+            with view_backend.fresh_database() as database:
+                outbox = TinyCacheOutbox(database)
+                for batch in workload(seed, messages=12, changes=12):
+                    apply(app, batch)
+                    catch_up(app, [outbox], page=live_page)
+                events = log(app)
+                whole_rows, whole_memories = in_one_go(events)
+                assert whole_rows, "the workload publishes something"
+                paged_rows, paged_memories = in_pages(events, cuts)
+                assert paged_rows == whole_rows
+                assert paged_memories == {m: _stored(p) for m, p in whole_memories.items()}
+                expected = (whole_rows, remembered(whole_memories))
+                assert held(outbox) == expected  # live
+                rebuild(app, [outbox], page=rebuild_page)
+                assert held(outbox) == expected  # rebuilt
+        finally:
+            app.close()
+
+    holds_the_fold()
 
 
 def test_a_message_published_in_any_split_publishes_the_same() -> None:

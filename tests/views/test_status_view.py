@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.views import MessageStatusView, Views, catch_up
 from engage_core import Channel, EngageApplication, Observation, Send, message_id
 from tests.conftest import FIXED_TIME
 from tests.core.strategies import arrivals, message_reports
+from tests.views.backends import ViewBackend, examples
 from tests.views.conftest import memory_app
 
 T0 = FIXED_TIME - timedelta(hours=1)
@@ -84,16 +85,20 @@ def test_duplicates_change_nothing(app: EngageApplication, views: Views) -> None
     assert row_of(app, views, "sms", "twilio", "M1") == before
 
 
-@given(st.data())
-def test_the_row_is_the_same_whatever_the_arrival_order(data: st.DataObject) -> None:
-    reports = data.draw(message_reports())
-    found = []
-    for _ in range(2):
-        app = memory_app()
-        views = Views(":memory:")
-        app.observe(data.draw(arrivals(reports)))
-        catch_up(app, [status_view(views)])
-        found.append(status_view(views).get(reports[0].message_id))
-        views.close()
-        app.close()
-    assert found[0] == found[1]
+def test_the_row_is_the_same_whatever_the_arrival_order(view_backend: ViewBackend) -> None:
+    @examples(view_backend, settings())
+    @given(st.data())
+    def same_row(data: st.DataObject) -> None:
+        reports = data.draw(message_reports())
+        found = []
+        for _ in range(2):
+            app = memory_app()
+            with view_backend.fresh_database() as database:
+                view = MessageStatusView(database)
+                app.observe(data.draw(arrivals(reports)))
+                catch_up(app, [view])
+                found.append(view.get(reports[0].message_id))
+            app.close()
+        assert found[0] == found[1]
+
+    same_row()

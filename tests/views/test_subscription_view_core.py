@@ -3,7 +3,8 @@ arriving out of effective-time order (late STOPs, channel updates effective befo
 duplicates) and the consent the message traffic causes, its `current`, `as_of` (at every
 recorded instant and a microsecond either side) and `history` equal `EngageApplication
 .subscription` and `.group_subscription` and the core's own replay, page by page as it is kept
-live and again after a rebuild, and each history row keeps what its event recorded."""
+live and again after a rebuild, and each history row keeps what its event recorded; on both
+view databases."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from eventsourcing.sqlite import SQLiteDatastore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +26,7 @@ from engage_core.consent.rules import (
     Verdict,
     replay_group,
 )
+from tests.views.backends import ViewBackend, examples
 from tests.views.conftest import memory_app, rows
 from tests.views.workload import apply, workload
 
@@ -122,23 +123,26 @@ def assert_answers_as_the_core(app: EngageApplication, view: SubscriptionView) -
         _assert_as_of(app, view, where, updates)
 
 
-@WORKLOADS
-@given(seed=st.integers(0, 2**32 - 1), live_page=st.integers(1, 20),
-       rebuild_page=st.integers(1, 40))  # fmt: skip
 def test_the_view_answers_what_the_core_answers_live_and_rebuilt(
-    seed: int, live_page: int, rebuild_page: int
+    view_backend: ViewBackend,
 ) -> None:
-    app = memory_app()
-    view = SubscriptionView(SQLiteDatastore(":memory:"))
-    try:
-        for batch in workload(seed, messages=8, changes=40, people=2):
-            apply(app, batch)
-            catch_up(app, [view], page=live_page)
-        assert_answers_as_the_core(app, view)  # live
-        live = rows(view)
-        rebuild(app, [view], page=rebuild_page)
-        assert rows(view) == live
-        assert_answers_as_the_core(app, view)  # rebuilt
-    finally:
-        view.datastore.close()
-        app.close()
+    @examples(view_backend, WORKLOADS, postgresql=3)
+    @given(seed=st.integers(0, 2**32 - 1), live_page=st.integers(1, 20),
+           rebuild_page=st.integers(1, 40))  # fmt: skip
+    def answers_as_the_core(seed: int, live_page: int, rebuild_page: int) -> None:
+        app = memory_app()
+        try:
+            with view_backend.fresh_database() as database:
+                view = SubscriptionView(database)
+                for batch in workload(seed, messages=8, changes=40, people=2):
+                    apply(app, batch)
+                    catch_up(app, [view], page=live_page)
+                assert_answers_as_the_core(app, view)  # live
+                live = rows(view)
+                rebuild(app, [view], page=rebuild_page)
+                assert rows(view) == live
+                assert_answers_as_the_core(app, view)  # rebuilt
+        finally:
+            app.close()
+
+    answers_as_the_core()

@@ -19,6 +19,9 @@ sent), so repeats collapse downstream. Made precise for every destination:
 - a replay sends the same events again, byte for byte the same bodies;
 - settings that cannot be used fail `load_settings` with one clean line (`ConfigError`,
   naming the destination, never a secret), whatever the values: `settings_checks.py`.
+
+Each promise is kept whichever view database holds the outbox and the delivery ledger: the
+tests that deliver run on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from adapters.destinations import (
 from adapters.views import OutboxEntry
 from tests.contracts.settings_checks import SettingsContract
 from tests.destinations.conftest import Outbox, delivered
+from tests.views.backends import ViewBackend
 
 Held = list[tuple[str, dict[str, Any]]]  # (messageId, Segment body) as the target holds them
 
@@ -122,8 +126,9 @@ class DestinationContract(SettingsContract, ABC):
     holds_each_once: ClassVar[bool]  # the target upserts by messageId: repeats collapse there
 
     @pytest.fixture
-    def outbox(self) -> Iterator[Outbox]:
-        box = Outbox()
+    def outbox(self, view_backend: ViewBackend) -> Iterator[Outbox]:
+        """The outbox and ledger in each view database (tests/contracts/conftest.py)."""
+        box = Outbox(view_backend)
         yield box
         box.close()
 

@@ -5,7 +5,8 @@ received, and every event acknowledged exactly once.
 At least once, made precise: a batch may reach the server more than once only when the
 server failed it (a 5xx, a 429, a refusal), so after all redrives the set of received
 messageIds equals the outbox's, and the deliveries the server acknowledged (2xx) contain each
-messageId once. More examples with HYPOTHESIS_PROFILE=slow.
+messageId once; with the outbox and the ledger in either view database (fewer examples in
+PostgreSQL). More examples with HYPOTHESIS_PROFILE=slow.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from hypothesis import strategies as st
 from adapters.destinations import RetryPolicy, WebhookDestination, deliver, redrive
 from tests.destinations.conftest import Outbox, delivered
 from tests.http_receiver import Receiver, Reply, running_receiver
+from tests.views.backends import BACKENDS, ViewBackend, examples
+
+VIEW_BACKENDS = BACKENDS
 
 SECRET = "whsec_property"
 ANSWERS = st.sampled_from(
@@ -36,23 +40,44 @@ def server() -> Iterator[Receiver]:
         yield running
 
 
-@settings(
+PROFILE = settings(
     max_examples=settings().max_examples,  # the active profile's: default, or slow
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(
-    waves=st.lists(st.integers(1, 15), min_size=1, max_size=3),
-    batch_size=st.integers(1, 8),
-    max_attempts=st.integers(1, 4),
-    script=st.lists(ANSWERS, max_size=30),
-)
+
+
 def test_every_event_arrives_and_is_acknowledged_once(
-    server: Receiver, waves: list[int], batch_size: int, max_attempts: int, script: list[Reply]
+    server: Receiver, view_backend: ViewBackend
 ) -> None:
+    @examples(view_backend, PROFILE)
+    @given(
+        waves=st.lists(st.integers(1, 15), min_size=1, max_size=3),
+        batch_size=st.integers(1, 8),
+        max_attempts=st.integers(1, 4),
+        script=st.lists(ANSWERS, max_size=30),
+    )
+    def arrives_once(
+        waves: list[int], batch_size: int, max_attempts: int, script: list[Reply]
+    ) -> None:
+        with view_backend.fresh() as backend:
+            delivers(server, Outbox(backend), waves, batch_size, max_attempts, script)
+
+    arrives_once()
+
+
+def delivers(
+    server: Receiver,
+    outbox: Outbox,
+    waves: list[int],
+    batch_size: int,
+    max_attempts: int,
+    script: list[Reply],
+) -> None:
+    """Waves of events delivered through a drawn script of answers, then redriven: each
+    received, each acknowledged once."""
     server.reset(secret=SECRET)
     server.script(*script)
-    outbox = Outbox()
     waited: list[float] = []
     policy = RetryPolicy(max_attempts=max_attempts, sleep=waited.append)
     hook = WebhookDestination("hook", server.url, secret=SECRET, batch_size=batch_size)

@@ -1,6 +1,7 @@
 """A destination's cursor survives a rebuild of the outbox that numbers events differently (a
 newer Engage whose mapping publishes more or fewer events): it is found again by the
-messageId of the event it was at, so nothing after it is skipped and nothing is sent twice."""
+messageId of the event it was at, so nothing after it is skipped and nothing is sent twice; with
+the outbox and the ledger in either view database."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pytest
 
 from adapters.destinations import CursorLost, JsonlDestination, Ledger, RetryPolicy, deliver
 from adapters.stores import open_application
-from adapters.views import Views, catch_up, rebuild
+from adapters.views import catch_up, rebuild
 from engage_core import EngageApplication, Observation, Send
 from engage_core.message.events import MessageEvent
 from engage_core.segment import EventSettings, TrackEvent, message_events
 from engage_core.segment import publisher as publisher_module
+from tests.views.backends import BACKENDS, ViewBackend
+
+VIEW_BACKENDS = BACKENDS
 
 
 def messages(app: EngageApplication, first: int, count: int) -> None:
@@ -47,10 +51,10 @@ def mapping_without(name: str) -> Callable[..., list[TrackEvent]]:
 
 
 def test_a_renumbering_rebuild_neither_skips_nor_repeats(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view_backend: ViewBackend
 ) -> None:
     app = open_application("memory://")
-    views = Views(str(tmp_path / "views.db"))
+    views = view_backend.views(view_backend.location(shared=True))
     ledger = Ledger(views.datastore)
     path = tmp_path / "events.jsonl"
     messages(app, 0, 4)
@@ -77,10 +81,10 @@ def test_a_renumbering_rebuild_neither_skips_nor_repeats(
 
 
 def test_a_cursor_whose_event_is_gone_stops_with_what_to_do(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view_backend: ViewBackend
 ) -> None:
     app = open_application("memory://")
-    views = Views(str(tmp_path / "views.db"))
+    views = view_backend.views(view_backend.location(shared=True))
     ledger = Ledger(views.datastore)
     messages(app, 0, 1)  # processed, queued, delivered: the cursor ends at Delivered
     catch_up(app, [views.outbox])

@@ -7,9 +7,11 @@ methods we override (or call) fails here rather than in production.
   ids, atomic batches, concurrent writers on a file), the override is pinned to the method it
   replaces (same signature, and the one `insert_events` calls), and `select_events_of_many`
   agrees with `select_events` for any events and versions.
-- `SQLiteView` (adapters/views/base.py) is an eventsourcing `SQLiteTrackingRecorder`: it runs
-  `TrackingRecorderTestCase`, and the private methods it calls inside its own transactions
-  (`_max_tracking_id`, `_insert_tracking`) and the cursor's `sqlite_cursor` are pinned.
+- Views track their positions through eventsourcing's tracking recorder of their view
+  database (adapters/views/database.py, postgres.py): the SQLite and the PostgreSQL one each
+  run `TrackingRecorderTestCase` as the view database sets them up (a PostgreSQL views
+  schema's `tracking` table), and the private methods views call inside their own
+  transactions (`_max_tracking_id`, `_insert_tracking`) are pinned, on both backends.
 
 Our store provides no aggregate or process recorder of its own, and PostgreSQL runs
 eventsourcing's stock recorders unchanged (`adapters/stores/urls.py`), so those test cases
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID, uuid4
 
+import pytest
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import (
@@ -39,8 +42,10 @@ from hypothesis import strategies as st
 
 from adapters.stores.sqlite import BatchingSQLiteApplicationRecorder
 from adapters.views import SQLiteViewDatabase, View
+from adapters.views.postgres import PostgresViewDatabase
 from tests.contracts.providers import contract_settings
 from tests.contracts.recorders import recorder_test_cases
+from tests.views.backends import ViewBackend
 
 if TYPE_CHECKING:
     from eventsourcing.tests import persistence
@@ -140,7 +145,29 @@ class TestSQLiteViewDatabaseTracksAsEventsourcing(
         return database.tracker
 
 
-def test_the_private_tracking_methods_views_call_keep_their_signatures(tmp_path: Path) -> None:
+@pytest.fixture(scope="class")
+def _views_database(request: pytest.FixtureRequest, views_database_url: str) -> None:
+    request.cls.database_url = views_database_url
+
+
+@pytest.mark.usefixtures("_views_database")
+class TestPostgresViewDatabaseTracksAsEventsourcing(persistence.TrackingRecorderTestCase):
+    """The views schema's tracking, as PostgreSQL views write it (a fresh schema a test)."""
+
+    database_url: ClassVar[str]
+
+    def create_recorder(self) -> PostgresTrackingRecorder:
+        backend = ViewBackend("postgresql", self.database_url)
+        self.addCleanup(backend.close)
+        database = backend.database()
+        database.create([])
+        assert isinstance(database, PostgresViewDatabase)
+        return database.tracker
+
+
+def test_the_private_tracking_methods_views_call_keep_their_signatures(
+    view_backend: ViewBackend,
+) -> None:
     for recorder in (SQLiteTrackingRecorder, PostgresTrackingRecorder):
         max_tracking_id = inspect.signature(recorder._max_tracking_id)
         insert_tracking = inspect.signature(recorder._insert_tracking)
@@ -148,7 +175,7 @@ def test_the_private_tracking_methods_views_call_keep_their_signatures(tmp_path:
         assert list(insert_tracking.parameters)[:3] == ["self", "c", "tracking"] or list(
             insert_tracking.parameters
         )[:3] == ["self", "curs", "tracking"]
-    view = _View(SQLiteDatastore(str(tmp_path / "views.db")), upstream="Engage")
+    view = _View(view_backend.database(), upstream="Engage")
     with view.datastore.transaction(commit=True) as cursor:
         assert cursor.position(view.tracking_name) == 0
         cursor.record(view.tracking_name, 5)

@@ -4,6 +4,10 @@ interleaved with operator consent changes whose effective times arrive out of or
 
 The same seed gives the same batches; a report and its resent copy get the same details (they
 are decorated by a seed of their own identity), so a copy stays a duplicate.
+
+With `odd`, the texts a user or an operator chooses (campaign names, subjects, journeys, user
+ids, group names) sometimes hold characters a database may treat apart: NUL (which
+PostgreSQL's TEXT refuses), \x01 (which escapes of it use), DEL and non-ASCII letters.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 GROUPS = ("Newsletter", "Offers", "10")
 _URLS = ("https://example.com/a", "https://example.com/b?c=1")
 _TEXTS = ("STOP", "start", "hello", "YES", " stop ", "UNSTOP", "Quit")
+ODD = ("\x00", "a\x00", "\x01", "\x01\x01", "\x00\x01\x02", "\x7f", "é", "\x00é")
 Batch = Sequence[Observation | Send] | Sequence[ConsentChange]
 
 
@@ -72,16 +77,32 @@ def _details(item: Observation, rng: random.Random) -> dict[str, object]:
     return details
 
 
-def _decorated(item: Observation | Send, seed: int) -> Observation | Send:
+def _odd(text: str, rng: random.Random, odd: bool) -> str:
+    """`text`, or with `odd` now and then with an odd character in it (never at either end:
+    a send record's texts are stripped)."""
+    if not odd or rng.random() < 0.5:
+        return text
+    cut = rng.randrange(1, len(text))
+    return f"{text[:cut]}{rng.choice(ODD)}{text[cut:]}"
+
+
+def _decorated(item: Observation | Send, seed: int, odd: bool = False) -> Observation | Send:
     rng = random.Random(f"{seed}/{item.provider_message_id}/{item.dedup_keys}")
     if isinstance(item, Send):
-        return attrs.evolve(
+        sent = attrs.evolve(
             item,
             campaign_name=f"Campaign {item.campaign_id}" if rng.random() < 0.7 else None,
             journey_id=f"journey-{rng.randrange(3)}" if rng.random() < 0.5 else None,
             template_id=f"template-{rng.randrange(4)}" if rng.random() < 0.5 else None,
             email_subject="Hello" if item.channel is Channel.EMAIL else None,
         )
+        if not odd:
+            return sent
+        texts = ("campaign_id", "campaign_name", "journey_id", "email_subject", "user_id")
+        return attrs.evolve(sent, **{
+            field: _odd(value, rng, odd) for field in texts
+            if (value := getattr(sent, field)) is not None and len(value) > 1
+        })  # fmt: skip
     return attrs.evolve(item, details=_details(item, rng))
 
 
@@ -94,9 +115,12 @@ def _contacts(rng: random.Random, people: int) -> list[ContactKey]:
     return keys
 
 
-def consent_changes(rng: random.Random, count: int, people: int) -> list[ConsentChange]:
+def consent_changes(
+    rng: random.Random, count: int, people: int, odd: bool = False
+) -> list[ConsentChange]:
     """Operator and user changes of a few people's channels and groups, effective at times that
     arrive in no particular order, some repeating a source id (duplicates)."""
+    groups = GROUPS + tuple(_odd(group, rng, odd) for group in GROUPS) if odd else GROUPS
     contacts = _contacts(rng, people)
     changes: list[ConsentChange] = []
     for _ in range(count):
@@ -110,21 +134,26 @@ def consent_changes(rng: random.Random, count: int, people: int) -> list[Consent
             unlock = not lock
             status = SubscriptionStatus.UNSUBSCRIBED if lock else SubscriptionStatus.SUBSCRIBED
         user = f"user-{rng.randrange(people)}" if rng.random() < 0.3 else None
+        if user is not None and odd:
+            user = _odd(user, rng, odd)
         provenance = Provenance(kind, f"{kind.value}-{rng.randrange(60)}", at,
                                 at + timedelta(hours=1), user)  # fmt: skip
         update = Update(status, provenance, lock, unlock)
         if contact.channel.value == "EMAIL" and rng.random() < 0.5 and not (lock or unlock):
-            changes.append(GroupChange(contact, rng.choice(GROUPS), update=update))
+            changes.append(GroupChange(contact, rng.choice(groups), update=update))
         else:
             changes.append(ChannelChange(contact, update))
     return changes
 
 
-def workload(seed: int, messages: int = 30, changes: int = 30, people: int = 4) -> list[Batch]:
-    """Batches of message inputs and of consent changes, interleaved, in arrival order."""
+def workload(
+    seed: int, messages: int = 30, changes: int = 30, people: int = 4, *, odd: bool = False
+) -> list[Batch]:
+    """Batches of message inputs and of consent changes, interleaved, in arrival order (with
+    `odd`, odd characters in chosen texts: see the module's docstring)."""
     rng = random.Random(seed)
-    traffic = [_decorated(item, seed) for item in simulate(seed, messages).inputs]
-    consent = consent_changes(rng, changes, people)
+    traffic = [_decorated(item, seed, odd) for item in simulate(seed, messages).inputs]
+    consent = consent_changes(rng, changes, people, odd)
     batches: list[Batch] = []
     while traffic or consent:
         if traffic and (not consent or rng.random() < 0.6):

@@ -36,7 +36,7 @@ from psycopg import sql
 from adapters.stores import store_env
 from benchmarks.harness import Contender, Goal, Result, Run, format_result, measure
 from benchmarks.ingest import BATCH, Row, _Stopwatch, stored_rows
-from benchmarks.postgres_lag import Lag, measure_lag
+from benchmarks.postgres_lag import Lag, follower_profile, measure_lag
 from benchmarks.postgres_processes import PROCESS_COUNTS, Processes, measure_processes
 from benchmarks.traffic import observation_stream
 from engage_core.application import EngageApplication
@@ -242,18 +242,23 @@ def phases(superuser_url: str, *, observations: int, seed: int, rounds: int = 3)
 
 def profile(*, observations: int, seed: int, superuser_url: str | None = None) -> str:
     """Phases, then cProfile's top 20 of one application round of the ingest part, by
-    cumulative time and by own time (where the time goes, when the goal is missed)."""
+    cumulative time and by own time (where the time goes, when the goal is missed), then the
+    outbox follower's work alone over the same events."""
     if superuser_url is None:
         with server() as url:
             return profile(observations=observations, seed=seed, superuser_url=url)
     batches = observation_stream(seed, observations).batches(BATCH)
+    fresh = [[attrs.evolve(observation) for observation in batch] for batch in batches]
     profiler = cProfile.Profile()
-    with application_trial(superuser_url, batches) as timed:
-        profiler.runcall(timed)
+    with scratch_database(superuser_url) as url:
+        app = EngageApplication(env=store_env(url))
+        profiler.runcall(lambda: [app.observe(batch) for batch in fresh])
+        app.close()
+        follower = follower_profile(url)  # the outbox over the events just ingested
     reports = [phases(superuser_url, observations=observations, seed=seed)]
     for order in (pstats.SortKey.CUMULATIVE, pstats.SortKey.TIME):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(20)
         reports.append(f"cProfile by {order.value}:\n{out.getvalue()}")
     heading = f"postgres ingest profile, {APPLICATION}, {observations:,} observations"
-    return "\n\n".join([heading, *reports])
+    return "\n\n".join([heading, *reports, follower])

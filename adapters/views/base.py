@@ -232,8 +232,8 @@ class View:
         with self.datastore.transaction(commit=False) as cursor:
             for table in self.schema:
                 digest.update(f"\x1e{table}\x1e".encode())
-                cursor.execute(f"SELECT * FROM {table} ORDER BY {self.order_by[table]}")
-                while page := cursor.fetchmany(1000):  # bounded, whatever the size
+                query = f"SELECT * FROM {table} ORDER BY {self.order_by[table]}"
+                for page in cursor.scan(query):  # a page at a time, whatever the size
                     for row in page:
                         rows += 1
                         digest.update(repr(tuple(row)).encode())

@@ -58,6 +58,13 @@ class ViewCursor(ABC):
     @abstractmethod
     def fetchmany(self, size: int) -> list[Any]: ...
 
+    def scan(self, sql: str, params: Sequence[Any] = (), size: int = 1000) -> Iterator[list[Any]]:
+        """A query's rows a page of `size` at a time, never all held at once (a digest reads
+        whole views): SQLite's cursor steps through its result as it is fetched."""
+        self.execute(sql, params)
+        while page := self.fetchmany(size):
+            yield page
+
     @property
     @abstractmethod
     def rowcount(self) -> int: ...

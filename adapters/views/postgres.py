@@ -20,6 +20,7 @@ and digest as they do in SQLite.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -135,6 +136,9 @@ def _rows(cursor: Cursor[Any]) -> Any:
     return _row_class(tuple(column.name for column in cursor.description or ()))
 
 
+_SCANS = itertools.count()  # names of server-side cursors
+
+
 def lock_key(schema: str, name: str) -> int:
     """The advisory lock key of `name` in a views schema (a signed 64-bit integer)."""
     digest = hashlib.sha256(f"engage views {schema}: {name}".encode()).digest()
@@ -143,6 +147,7 @@ def lock_key(schema: str, name: str) -> int:
 
 class _PostgresCursor(ViewCursor):
     def __init__(self, connection: Connection[Any], database: PostgresViewDatabase) -> None:
+        self._connection = connection
         self._cursor: Cursor[Any] = connection.cursor(row_factory=_rows)
         self._dicts = connection.cursor()  # eventsourcing's tracking reads rows by name
         self._database = database
@@ -162,6 +167,15 @@ class _PostgresCursor(ViewCursor):
 
     def fetchmany(self, size: int) -> list[Any]:
         return self._cursor.fetchmany(size)
+
+    def scan(self, sql: str, params: Sequence[Any] = (), size: int = 1000) -> Iterator[list[Any]]:
+        """Through a server-side cursor: psycopg's own cursor receives a query's whole result
+        before the first row is read, which for a digest of a large view is all of it."""
+        name = f"engage_scan_{next(_SCANS)}"
+        with self._connection.cursor(name=name, row_factory=_rows) as rows:
+            rows.execute(postgres_sql(sql), _stored(params))
+            while page := rows.fetchmany(size):
+                yield page
 
     @property
     def rowcount(self) -> int:

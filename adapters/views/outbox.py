@@ -178,16 +178,21 @@ class OutboxView(View):
         """Published events after an outbox position, in order; `ViewRebuilt` when the outbox
         is no longer the build `generation` names (its positions were renumbered)."""
         with self.datastore.transaction(commit=True) as cursor:
-            if generation is not None and self._generation(cursor)[0] != generation:
-                raise ViewRebuilt("the outbox was rebuilt: its positions were renumbered")
+            self._check_build(cursor, generation)
             cursor.execute(
                 "SELECT position, message_id, event, body, source_position FROM outbox "
                 "WHERE position > ? ORDER BY position LIMIT ?",
                 (after, limit),
             )
-            return [
-                OutboxEntry(r[0], r[1], r[2], orjson.loads(r[3]), r[4]) for r in cursor.fetchall()
-            ]
+            rows = cursor.fetchall()
+            # and after: a PostgreSQL statement reads what is committed when it starts, so a
+            # rebuild that committed while this one waited for the table gave its rows
+            self._check_build(cursor, generation)
+            return [OutboxEntry(r[0], r[1], r[2], orjson.loads(r[3]), r[4]) for r in rows]
+
+    def _check_build(self, cursor: ViewCursor, generation: str | None) -> None:
+        if generation is not None and self._generation(cursor)[0] != generation:
+            raise ViewRebuilt("the outbox was rebuilt: its positions were renumbered")
 
     def entries(
         self, after: int = 0, page: int = 1000, *, generation: str | None = None

@@ -24,6 +24,7 @@ from adapters.destinations.delivery import (
     deliver,
     pending_after,
 )
+from adapters.destinations.exclusive import Guarded, RoleLock, RoleLost, role_lock
 from adapters.destinations.jsonl import JsonlDestination
 from adapters.destinations.ledger import CursorMoved, DeadLetter, Ledger, Parked
 from adapters.destinations.replays import redrive, replay, since
@@ -45,6 +46,7 @@ __all__ = [
     "DeadLetter",
     "DeliveryFailed",
     "Destination",
+    "Guarded",
     "JsonlDestination",
     "Ledger",
     "Misconfigured",
@@ -54,6 +56,8 @@ __all__ = [
     "PostgresTableDestination",
     "Report",
     "RetryPolicy",
+    "RoleLock",
+    "RoleLost",
     "SegmentDestination",
     "Settings",
     "SqliteTableDestination",
@@ -68,6 +72,7 @@ __all__ = [
     "redact",
     "redrive",
     "replay",
+    "role_lock",
     "sign",
     "since",
     "verify_signature",

@@ -9,18 +9,21 @@ ledger's transactions), `Cooldown` (a destination that stopped rests, so an outa
 most one batch per cooldown). What fails is logged (one JSON line, no secret) and tried again
 after a growing pause; nothing here can stop the server.
 
-Several processes serving one store (`--workers N`, or several `engage serve`) would each
-follow: the views are safe with any number of followers, but two deliverers on one destination
-send batches twice and one of them stops on `CursorMoved`. So one process delivers: the one
-holding an advisory lock on a file beside the views (`engage.views.db.deliver.lock`); the
-others wait for it, and whichever takes the lock when its holder exits carries on. (On a
-system without `fcntl` every process delivers, which stays correct: at least once.)
+Several processes serving one store (`--workers N`, several `engage serve`, on one host or, on
+PostgreSQL, on several) each follow, but only one delivers: two deliverers on one destination
+send batches twice and one of them stops on `CursorMoved`. The one that delivers holds the
+deliver role's lock (`adapters.destinations.exclusive`: a file beside a SQLite store's views,
+a PostgreSQL advisory lock otherwise, the same lock `engage deliver` takes); the others keep
+the views caught up every `poll_interval` (safe with any number of followers, and their
+readiness counts the views' lag whoever delivers) and take the lock when its holder goes.
+The holder proves the lock before each round and each batch, and stands by again when it lost
+it (its PostgreSQL connection cut). Between rounds it waits on the log (`LogWaiter`): on
+PostgreSQL a commit wakes it at once, `poll_interval` is only the longest wait.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,16 +42,13 @@ from adapters.destinations import (
     Stopped,
     deliver,
 )
+from adapters.destinations.exclusive import Guarded, RoleLock, RoleLost
 from adapters.redaction import redact
 from adapters.views import OutboxEntry, OutboxView, Views, catch_up
+from adapters.views.waiting import LogWaiter, drop_broken_connections
 from engage_core import EngageApplication
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None  # type: ignore[assignment]
-
-__all__ = ["DeliveryLock", "Follower"]
+__all__ = ["Follower"]
 
 LOG = logging.getLogger("engage.background")
 FIRST_PAUSE = 1.0  # seconds after an unforeseen failure, doubling
@@ -66,51 +66,21 @@ class _Stopping(Exception):
     rather than park it)."""
 
 
-class DeliveryLock:
-    """An advisory lock on a file beside the views: held by the one process that delivers."""
-
-    def __init__(self, views_location: str) -> None:
-        memory = views_location == ":memory:"  # this process's own views: no one to share with
-        self.path = None if memory or fcntl is None else f"{views_location}.deliver.lock"
-        self._fd: int | None = None
-
-    @property
-    def held(self) -> bool:
-        return self.path is None or self._fd is not None
-
-    def acquire(self) -> bool:
-        """Take the lock if it is free (never waits); whether this process holds it."""
-        if self.held:
-            return True
-        assert self.path is not None
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the file releases the lock
-            self._fd = None
-
-
 @attrs.define
 class Follower:
     """The thread keeping `views` caught up with `app` and delivering `settings`' destinations
-    (none when `settings` is None: the views only)."""
+    (none when `settings` is None: the views only), while it holds `lock`."""
 
     app: EngageApplication
     views: Views
     ledger: Ledger
     settings: Settings | None
-    lock: DeliveryLock
+    lock: RoleLock
     poll_interval: float = 1.0
     _stop: threading.Event = attrs.field(factory=threading.Event, init=False)
     _thread: threading.Thread | None = attrs.field(default=None, init=False)
+    _waiter: LogWaiter | None = attrs.field(default=None, init=False)
+    _standing_by: bool = attrs.field(default=False, init=False)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="engage-follower", daemon=True)
@@ -130,6 +100,8 @@ class Follower:
                      level=logging.ERROR, waited=JOIN_SECONDS)  # fmt: skip
                 return False
         self.lock.release()
+        if self._waiter is not None:
+            self._waiter.close()
         for configured in self._destinations().values():
             configured.destination.close()
         return True
@@ -139,28 +111,54 @@ class Follower:
 
     def _run(self) -> None:
         pause = FIRST_PAUSE
-        waiting = False
         while not self._stop.is_set():
             try:
-                if not self.lock.acquire():
-                    if not waiting:
-                        _log("waiting", "another process keeps the views and delivers; "
-                             "this one takes over if it stops", lock=self.lock.path)  # fmt: skip
-                    waiting = True
-                    self._stop.wait(max(self.poll_interval, 5.0))
+                if not self._hold():
                     continue
-                waiting = False
                 self.poll()
                 pause = FIRST_PAUSE
             except _Stopping:
                 return
+            except RoleLost as lost:  # its connection was cut: stand by, or take it again
+                _log("lost", str(lost), level=logging.WARNING)
+                continue
             except Exception as error:  # logged, paused, tried again: never the server's end
                 _log("error", f"{type(error).__name__}: {error}", level=logging.ERROR,
                      retry_in=pause)  # fmt: skip
                 self._stop.wait(pause)
                 pause = min(LONGEST_PAUSE, pause * 2)
+                drop_broken_connections(self.app.recorder, self.views.datastore)  # restarted
                 continue
-            self._stop.wait(self.poll_interval)
+            if self._waiter is None:  # listens only while it follows: a standby needs none
+                self._waiter = LogWaiter(self.app, stop=self._stop)
+            self._waiter.wait(self.poll_interval)
+
+    def _hold(self) -> bool:
+        """Whether this process holds the lock, proven now. Otherwise it waits for it up to
+        `poll_interval`, then keeps the views caught up (whoever delivers, this service's
+        readiness counts their lag) and says False."""
+        lock = self.lock
+        if lock.held:
+            if lock.check():
+                return True
+            _log("lost", f"lost the {lock.role} lock", level=logging.WARNING, lock=lock.where)
+        if lock.acquire() or lock.wait(self.poll_interval, self._stop):
+            if self._standing_by:
+                _log("holding", "took over delivering", lock=lock.where)
+            self._standing_by = False
+            return True
+        if self._stop.is_set():
+            return False
+        if not self._standing_by:
+            _log("waiting", "another process delivers; this one keeps the views caught up and "
+                 "takes over if it stops", lock=lock.where)  # fmt: skip
+            self._standing_by = True
+            if self._waiter is not None:  # a standby listens to nothing
+                self._waiter.close()
+                self._waiter = None
+        catch_up(self.app, list(self.views.by_name.values()), page=self.views.page,
+                 on_progress=self._between_pages)  # fmt: skip
+        return False
 
     def poll(self) -> None:
         """One round: the views caught up, then one run of each destination not resting;
@@ -190,8 +188,9 @@ class Follower:
 
     def _one_run(self, name: str, configured: Configured, policy: Any) -> Report | None:
         outbox = cast(OutboxView, _StoppableOutbox(self.views.outbox, self._stop))
+        destination = Guarded(configured.destination, self.lock)  # proves the lock per batch
         try:
-            return deliver(configured.destination, outbox, self.ledger, policy,
+            return deliver(destination, outbox, self.ledger, policy,
                            start_at_end=configured.start_at_end)  # fmt: skip
         except OutboxBehind:
             return None  # the outbox is being rebuilt: the next round catches it up

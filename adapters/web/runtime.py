@@ -9,7 +9,8 @@ SQLite store's pool of connections, while the event loop goes on reading other r
 
 The views (and the delivery ledger beside them) are opened once too, when first needed: the
 readiness check and /metrics read them, and with `settings.deliver` the lifespan starts the
-follower (`background.Follower`) that keeps them caught up and delivers the outbox.
+follower (`background.Follower`) that keeps them caught up and delivers the outbox, while it
+holds the deliver role's lock (one process per store does).
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ import anyio.to_thread
 import attrs
 
 from adapters.destinations import Ledger, load_settings
+from adapters.destinations.exclusive import DELIVER, role_lock
 from adapters.providers.base import BodyPrefix
 from adapters.stores import open_application, store_url_from_environment
 from adapters.views import Views, views_location
 from adapters.web.abuse import HeldLimiter
 from adapters.web.answers import Answer
-from adapters.web.background import DeliveryLock, Follower
+from adapters.web.background import Follower
 from adapters.web.gauges import StoreGauges, views_lag
 from adapters.web.handler import answer_webhook
 from adapters.web.metrics import Reading, ServiceMetrics
@@ -185,9 +187,11 @@ class Runtime:
             return
         application = self.application()
         views, ledger = self.views()
-        location = views_location(self.store_url())
         destinations = load_settings(self.store_url())
-        follower = Follower(application, views, ledger, destinations, DeliveryLock(location),
+        # the lock `engage deliver` takes too: one deliverer per store, across hosts on
+        # PostgreSQL, whichever runs it
+        lock = role_lock(views.datastore, DELIVER)
+        follower = Follower(application, views, ledger, destinations, lock,
                             poll_interval=destinations.poll_interval)  # fmt: skip
         with self._lock:
             self._follower = follower

@@ -1,6 +1,6 @@
 """The pipeline verbs' arguments and help: provider requests in (`ingest`, `quarantine`), the
-outbox and views (`events`, `rebuild`, `digest`), and delivery out (`deliver`, `replay`,
-`dead-letters`). Handlers in `adapters.cli.ingest`, `.views` and `.destinations`."""
+outbox and views (`events`, `rebuild`, `digest`, `project`), and delivery out (`deliver`, `replay`,
+`dead-letters`). Handlers in `adapters.cli.ingest`, `.views`, `.project` and `.destinations`."""
 
 from __future__ import annotations
 
@@ -117,6 +117,23 @@ def _views(verbs: Verbs) -> None:
     )  # fmt: skip
     digest.add_argument("views", nargs="*", metavar="VIEW", type=arguments.name,
                         help=f"any of: {', '.join(VIEWS)} (default: every view)")  # fmt: skip
+
+    keep = verbs.add(
+        "project", "keep views caught up with the log (a worker: several may run at once)",
+        "prints one line per catch-up that moved a view:\n"
+        '  {"views": ["VIEW", …], "events": N, "position": N}\n'
+        "(events: log events read; position: the log position every view named has reached)\n"
+        "a store error under --follow is said on stderr and tried again; the first catch-up\n"
+        "shows a progress bar on a terminal.\n\n" + _STORE_EXIT + " 130 when --follow is stopped.",
+        "adapters.cli.project:project_command",
+        description="Any number of copies may run at once, on any host: each view applies an\n"
+        "event once, whoever reads it. With --follow, a PostgreSQL store wakes it within\n"
+        "milliseconds of a commit; a SQLite store is polled every second.",
+    )  # fmt: skip
+    keep.add_argument("views", nargs="*", metavar="VIEW", type=arguments.name,
+                      help=f"any of: {', '.join(VIEWS)} (default: every view)")  # fmt: skip
+    keep.add_argument("--follow", action="store_true",
+                      help="keep the views caught up until stopped (SIGINT, SIGTERM)")  # fmt: skip
 
 
 def _delivery(verbs: Verbs) -> None:

@@ -158,6 +158,8 @@ VERBS: dict[str, Strategy] = {
     "events": verb(["events"], [], {"--since": numbers(0, 5), "--limit": numbers(1, 5)}),
     "rebuild": verb(["rebuild"], [], {"--all": None, "outbox": None}),
     "digest": verb(["digest"], [one_of("outbox", "status", "funnel")], {}),
+    # one-off runs only: --follow keeps going until it is signalled
+    "project": verb(["project"], [one_of("outbox", "status", "funnel")], {}),
     "deliver": verb(["deliver"], [], {"--destination": one_of("jsonl", "webhook"),
                                       "--once": None, **CONFIG}),
     "replay": verb(["replay"], [st.just("--destination"), one_of("jsonl"), st.just("--from"),

@@ -19,6 +19,7 @@ from adapters.cli import arguments
 from adapters.cli.commands import application
 from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.progress import log_bar
+from adapters.cli.project import TRANSIENT, Backoff, waiter_said_on_stderr
 from adapters.cli.render import dumps
 from adapters.cli.stopping import stop_requested
 from adapters.destinations import (
@@ -38,10 +39,12 @@ from adapters.destinations import (
     replay,
     since,
 )
+from adapters.destinations.exclusive import DELIVER, Guarded, RoleLock, RoleLost, role_lock
 from adapters.redaction import redact_url
 from adapters.stores import store_env
 from adapters.views import Views, catch_up, views_location
 from adapters.views.base import ViewRebuilt
+from adapters.views.waiting import LogWaiter
 from engage_core import EngageApplication
 
 
@@ -107,57 +110,102 @@ def _stopped_line(name: str, stopped: Stopped) -> str:
 
 
 def _warn(report: Report, rest: float = 0.0) -> None:
+    name = report.destination
     if report.stopped is not None:
-        line = _stopped_line(report.destination, report.stopped)
-        if rest:
-            line += f"; resting {rest:.0f} s before trying again"
-        print(line, file=sys.stderr)
+        resting = f"; resting {rest:.0f} s before trying again" if rest else ""
+        print(_stopped_line(name, report.stopped) + resting, file=sys.stderr)
     if report.parked:
-        print(
-            f"engage: {report.destination}: {report.parked} events parked in dead letters "
-            "(engage dead-letters list)",
-            file=sys.stderr,
-        )
+        print(f"engage: {name}: {report.parked} events parked in dead letters "
+              "(engage dead-letters list)", file=sys.stderr)  # fmt: skip
     if report.pending:
-        print(
-            f"engage: {report.destination}: {report.pending} events still pending",
-            file=sys.stderr,
-        )
+        print(f"engage: {name}: {report.pending} events still pending", file=sys.stderr)
+
+
+DELIVER_WAIT = 60.0  # seconds a one-off `deliver` waits for the deliver lock
 
 
 def deliver_command(args: argparse.Namespace) -> int:
     settings = _settings(args)
     chosen = _chosen(settings, args.destination)
-    with application(args.store) as app, _views(args.store, app.name) as (views, ledger):
-        return _deliver_loop(args, settings, chosen, app, views, ledger)
+    with (
+        application(args.store) as app,
+        _views(args.store, app.name) as (views, ledger),
+        role_lock(views.datastore, DELIVER) as lock,  # released however the run ends
+    ):
+        return _deliver_loop(args, settings, chosen, (app, views, ledger), lock)
 
 
 def _deliver_loop(
-    args: argparse.Namespace,
-    settings: Settings,
-    chosen: dict[str, Configured],
-    app: EngageApplication,
-    views: Views,
-    ledger: Ledger,
-) -> int:
-    """Deliver once, or with `--follow` every `poll_interval`. A destination whose run stopped
-    (down, or refusing its settings) rests for its cooldown before `--follow` tries it again:
-    each run parks at most one batch, so without the rest an outage would park one batch per
-    poll. Once: exit 1 when a destination refused its settings (someone must fix them)."""
-    cooldown = settings.cooldown
-    with _closing(chosen), stop_requested() as stop:
-        with log_bar("catching up") as advance:  # the first may be long; a poll's is short
-            catch_up(app, [views.outbox], page=views.page, on_progress=advance)
-        while True:
-            if stop.is_set():
-                return 130
-            catch_up(app, [views.outbox], page=views.page)
-            refused = _poll(args, chosen, cooldown, (app, views, ledger), stop)
-            if refused is None:
-                return 130
-            if not args.follow:
-                return 1 if refused else 0
-            stop.wait(settings.poll_interval)
+    args: argparse.Namespace, settings: Settings, chosen: dict[str, Configured],
+    where: tuple[EngageApplication, Views, Ledger], lock: RoleLock,
+) -> int:  # fmt: skip
+    """Deliver once, or with `--follow` whenever the log may have grown (a commit wakes it on
+    PostgreSQL; at the latest every `poll_interval`), holding the deliver lock. A destination
+    whose run stopped (down, or refusing its settings) rests for its cooldown under `--follow`:
+    each run parks at most one batch, so without it an outage would park one batch a poll."""
+    app, views, _ = where
+    # each batch proves the lock before it is sent: a holder that lost it sends no more
+    guarded = {name: attrs.evolve(c, destination=Guarded(c.destination, lock))
+               for name, c in chosen.items()}  # fmt: skip
+    with _closing(chosen), stop_requested() as stop, waiter_said_on_stderr():
+        if not _take(lock, args.follow, stop):
+            return 130
+        waiter = LogWaiter(app, stop=stop) if args.follow else None
+        try:
+            with log_bar("catching up") as advance:  # the first may be long; a poll's is short
+                catch_up(app, [views.outbox], page=views.page, on_progress=advance)
+            backoff = Backoff(stop, app.recorder, views.datastore)
+            while True:
+                done = _round(args, guarded, settings.cooldown, where, (lock, stop, backoff))
+                if done is not None or waiter is None:
+                    return 130 if done is None else done
+                waiter.wait(settings.poll_interval)
+        finally:
+            if waiter is not None:
+                waiter.close()
+
+
+def _round(
+    args: argparse.Namespace, chosen: dict[str, Configured], cooldown: Cooldown,
+    where: tuple[EngageApplication, Views, Ledger],
+    holding: tuple[RoleLock, threading.Event, Backoff],
+) -> int | None:  # fmt: skip
+    """The outbox caught up and one run of each destination; the exit code (None: `--follow`
+    goes on). Once: exit 1 when a destination refused its settings, or the lock was lost.
+    `--follow` stands by after a lost lock, and waits a store error out."""
+    app, views, _ = where
+    lock, stop, backoff = holding
+    try:
+        catch_up(app, [views.outbox], page=views.page)
+        refused = _poll(args, chosen, cooldown, where, stop)
+    except RoleLost as lost:
+        if not args.follow:
+            raise CommandFailed(f"{lost}: another process may be delivering") from None
+        print(f"engage: {lost}", file=sys.stderr, flush=True)
+        return None if _take(lock, True, stop) else 130
+    except TRANSIENT as error:
+        if not args.follow:
+            raise
+        backoff.failed(error)
+        return 130 if stop.is_set() else None
+    backoff.succeeded()
+    return 130 if refused is None else None if args.follow else int(refused)
+
+
+def _take(lock: RoleLock, follow: bool, stop: threading.Event) -> bool:
+    """Hold the deliver lock: `--follow` stands by for as long as another process holds it;
+    a one-off run waits up to `DELIVER_WAIT` seconds, then fails. False: stopped meanwhile."""
+
+    def say(line: str) -> None:
+        print(f"engage: {line}", file=sys.stderr, flush=True)
+
+    if lock.take(stop, say, None if follow else DELIVER_WAIT) or stop.is_set():
+        return lock.held and not stop.is_set()
+    raise CommandFailed(
+        f"cannot take the deliver lock ({lock.where}): {lock.problem}" if lock.problem else
+        f"another process kept the deliver lock for {DELIVER_WAIT:.0f} s ({lock.where}): it "
+        "is delivering these events already (an `engage deliver --follow` or `engage serve`)"
+    )  # fmt: skip
 
 
 def _poll(

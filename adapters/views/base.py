@@ -102,8 +102,21 @@ class View:
             return int(cursor.position(self.tracking_name))
 
     def build(self) -> Build:
-        """The view's current build and position, read together."""
-        with self.datastore.transaction(commit=True) as cursor:
+        """The view's current build and position, read together: in one statement, since a
+        PostgreSQL statement reads what is committed when it starts, and a page committed
+        between two reads would pair one build's count with a later position."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT generation, applied, (SELECT MAX(notification_id) FROM tracking "
+                "WHERE application_name = ?) FROM view_generations WHERE view = ?",
+                (self.tracking_name, self.tracking_name),
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            applied = None if row[1] is None else int(row[1])
+            return Build(str(row[0]), int(row[2] or 0), applied)
+        with self.datastore.transaction(commit=True) as cursor:  # no build row: make it
+            cursor.lock(self.tracking_name)  # as `_generation` needs, before reading
             generation, applied = self._generation(cursor)
             return Build(generation, cursor.position(self.tracking_name), applied)
 

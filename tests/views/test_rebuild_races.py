@@ -13,6 +13,7 @@ with real processes on PostgreSQL.
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 
 import pytest
@@ -145,3 +146,46 @@ def test_any_interleaving_of_catch_ups_drops_and_rebuilds_equals_a_quiet_rebuild
             verify(app, everything)
 
     interleaved()
+
+
+def test_a_build_is_read_whole_while_another_process_applies_pages(
+    view_backend: ViewBackend,
+) -> None:
+    """`verify` beside a follower applying page after page: a build's count of applied events
+    and its position are read together, so the check never finds events missing that were
+    only applied between two reads (on PostgreSQL each statement sees what is committed when
+    it starts: read apart, a page committed between them failed `engage rebuild`)."""
+    app = filled_app(13)
+    location = view_backend.location(shared=True)
+    follower, checker = view_backend.views(location), view_backend.views(location)
+    following = threading.Thread(target=catch_up, args=(app, [follower.outbox]),
+                                 kwargs={"page": 1})  # fmt: skip
+    following.start()
+    checks = 0
+    try:
+        while following.is_alive() or not checks:
+            verify(app, [checker.outbox])
+            checks += 1
+    finally:
+        following.join()
+    assert checker.outbox.position() == app.recorder.max_notification_id()
+    verify(app, [checker.outbox])
+
+
+def test_a_view_from_before_builds_were_counted_gets_a_build_it_does_not_verify(
+    view_backend: ViewBackend,
+) -> None:
+    """A views database whose view has a position but no build row (made before builds were
+    counted): reading its build gives it one, whose count is unknown (None), so `verify`
+    does not fail it; its next rebuild counts from 0 again."""
+    app = filled_app(17)
+    outbox = view_backend.views().outbox
+    catch_up(app, [outbox])
+    with outbox.datastore.transaction(commit=True) as cursor:
+        cursor.execute("DELETE FROM view_generations")
+    build = outbox.build()
+    assert (build.position, build.applied) == (app.recorder.max_notification_id(), None)
+    assert outbox.build() == build  # made once
+    verify(app, [outbox])
+    rebuild(app, [outbox])
+    assert outbox.build().applied == len(app.recorder.select_notifications(0, 10_000))

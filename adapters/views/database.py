@@ -91,7 +91,9 @@ class ViewDatabase(ABC):
 
     @abstractmethod
     def transaction(self, *, commit: bool) -> Any:
-        """A context manager giving a `ViewCursor`; commits at the end when `commit`."""
+        """A context manager giving a `ViewCursor`; commits at the end when `commit`. A read
+        (`commit=False`) sees one state of the database throughout, whatever other
+        processes commit meanwhile."""
 
     @abstractmethod
     def create(self, statements: Sequence[str]) -> None:

@@ -217,10 +217,17 @@ class PostgresViewDatabase(ViewDatabase):
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[ViewCursor]:
+        """A read (`commit=False`) reads one snapshot throughout, as SQLite's does: a digest
+        or a dump of several tables then belongs to one state of the views, not to pages
+        committed between its statements. Writes keep PostgreSQL's default, each statement
+        reading what is committed when it starts: they take their view's lock first, and
+        must then see what the lock's previous holder committed."""
         with (
             self.datastore.get_connection() as connection,
             connection.transaction(force_rollback=not commit),
         ):
+            if not commit:
+                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             connection.execute(self._search_path)
             yield _PostgresCursor(connection, self)
 

@@ -122,8 +122,9 @@ def _ingest(url: str, batches: list[Batch], barrier: Any, results: Any, process:
     app.close()
 
 
-def _run_concurrently(url: str, per_process: list[list[Batch]]) -> list[Batch]:
-    """Run the processes; the batches that saved, in the order the log holds them."""
+def _run_concurrently(url: str, per_process: list[list[Batch]]) -> tuple[list[Batch], int]:
+    """Run the processes; the batches that saved, in the order the log holds them, and how
+    many saves were decided again in all."""
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(PROCESSES), context.Queue()
     workers = [
@@ -141,7 +142,8 @@ def _run_concurrently(url: str, per_process: list[list[Batch]]) -> list[Batch]:
         print(f"process {process}: {count} batches, {len(saves)} saves, {retries} retried")
         landed += [(position, per_process[process][index]) for position, index in saves]
     assert len({position for position, _ in landed}) == len(landed)
-    return [batch for _, batch in sorted(landed, key=lambda pair: pair[0])]
+    retried = sum(report[2] for report in reports)
+    return [batch for _, batch in sorted(landed, key=lambda pair: pair[0])], retried
 
 
 @attrs.frozen
@@ -207,7 +209,8 @@ def test_four_processes_end_where_one_process_would(
     postgres_url: str, postgres_superuser_url: str
 ) -> None:
     generated, per_process = shares(SEED)
-    committed = _run_concurrently(postgres_url, per_process)
+    committed, retried = _run_concurrently(postgres_url, per_process)
+    assert retried > 0  # the processes did decide about the same aggregates at once
     concurrent = _outcome(postgres_url, committed)
 
     assert len(concurrent.outbox_ids) == len(set(concurrent.outbox_ids))

@@ -13,7 +13,11 @@ and catches the views up between batches while the others write. Then:
   each contact's consent) equals one process applying each input once in generation order;
 - no messageId is published twice.
 
-Every process's retried saves are printed (`pytest -s`).
+Every process's retried saves are printed (`pytest -s`), and some must have been retried.
+
+What that rests on is shown on its own too: a retried save is counted (and on /metrics), a save
+holding positions keeps later saves invisible until it commits (so positions follow commits),
+and a batch's aggregates are read in one query from the versions the cache holds.
 """
 
 from __future__ import annotations

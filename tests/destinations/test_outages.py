@@ -1,8 +1,7 @@
 """Outages, refused settings and size limits must not turn the backlog into dead letters:
 replay stops at the first outage, `--follow` rests a destination that stopped (a cooldown that
 doubles, honours Retry-After, and resets on success), 401/403/404 stop without parking, and a
-413 splits the batch instead of parking good events. What the ledger records (dead letters,
-cursors) is checked with it in either view database."""
+413 splits the batch instead of parking good events."""
 
 from __future__ import annotations
 
@@ -20,9 +19,6 @@ from adapters.destinations import (
 )
 from tests.destinations.conftest import Outbox, delivered
 from tests.http_receiver import Receiver, Reply
-from tests.views.backends import BACKENDS
-
-VIEW_BACKENDS = BACKENDS
 
 
 def test_replay_stops_at_the_first_outage(

@@ -151,10 +151,15 @@ def _deliver_loop(
         if not _take(lock, args.follow, stop):
             return 130
         waiter = LogWaiter(app, stop=stop) if args.follow else None
+        backoff = Backoff(stop, app.recorder, views.datastore)
         try:
-            with log_bar("catching up") as advance:  # the first may be long; a poll's is short
-                catch_up(app, [views.outbox], page=views.page, on_progress=advance)
-            backoff = Backoff(stop, app.recorder, views.datastore)
+            try:
+                with log_bar("catching up") as advance:  # the first may be long; a poll's short
+                    catch_up(app, [views.outbox], page=views.page, on_progress=advance)
+            except TRANSIENT as error:  # the store went away: each round catches up again
+                if waiter is None:
+                    raise
+                backoff.failed(error)
             while True:
                 done = _round(args, guarded, settings.cooldown, where, (lock, stop, backoff))
                 if done is not None or waiter is None:

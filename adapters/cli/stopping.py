@@ -26,7 +26,10 @@ def stop_requested() -> Iterator[threading.Event]:
     def on_signal(number: int, frame: FrameType | None) -> None:
         if stop.is_set() and number == signal.SIGINT:
             raise KeyboardInterrupt  # asked twice: stop now
-        stop.set()
+        # set from another thread: the handler runs in the main thread between two bytecodes,
+        # possibly inside `stop.wait()` while it holds the event's (non-reentrant) lock, where
+        # a `stop.set()` here would wait on that lock for ever
+        threading.Thread(target=stop.set, name="engage-stop", daemon=True).start()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import attrs
 
 from adapters.views.base import View
-from adapters.views.database import ViewCursor, upsert
+from adapters.views.database import ViewCursor, select_in, upsert
 from adapters.views.status import proved_by
 from engage_core import LIFECYCLES, Channel, MessageEvent, Observed, SendRecorded
 
@@ -117,6 +117,7 @@ class FunnelView(View):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._messages: dict[str, dict[str, Any]] = {}  # rows this page read or wrote
+        self._absent: set[str] = set()  # the page's messages `_prepare` found no row for
         self._changes: dict[tuple[str, str], dict[str, int]] = {}  # funnel row -> deltas
         super().__init__(*args, **kwargs)
 
@@ -127,20 +128,33 @@ class FunnelView(View):
             super().process(events, after=after, generation=generation)
         finally:  # a failed page leaves nothing half-remembered
             self._messages.clear()
+            self._absent.clear()
             self._changes.clear()
 
     def _message(self, cursor: ViewCursor, event: MessageEvent) -> dict[str, Any]:
         key = str(event.originator_id)
         row = self._messages.get(key)
         if row is None:
-            cursor.execute("SELECT * FROM funnel_messages WHERE message = ?", (key,))
-            found = cursor.fetchone()
+            found = None
+            if key not in self._absent:  # not read by `_prepare`: read it now
+                cursor.execute("SELECT * FROM funnel_messages WHERE message = ?", (key,))
+                found = cursor.fetchone()
             row = dict(found) if found is not None else {
                 "message": key, "channel": event.channel.value, "campaign_id": "",
                 "status": None, **dict.fromkeys(_FLAGS, 0),
             }  # fmt: skip
             self._messages[key] = row
         return row
+
+    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
+        """The rows of the page's messages, read in one query (the others are new)."""
+        wanted = [key for key in dict.fromkeys(str(e.originator_id) for _, e in events
+                                               if isinstance(e, SendRecorded | Observed))
+                  if key not in self._messages]  # fmt: skip
+        query = "SELECT * FROM funnel_messages WHERE message IN ({})"
+        for row in select_in(cursor, query, wanted):
+            self._messages[str(row["message"])] = dict(row)
+        self._absent = set(wanted) - set(self._messages)
 
     def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if not isinstance(event, SendRecorded | Observed):

@@ -17,7 +17,7 @@ import attrs
 import orjson
 
 from adapters.views.base import View, ViewRebuilt
-from adapters.views.database import ViewCursor
+from adapters.views.database import ViewCursor, select_in
 from engage_core.message.events import MessageEvent
 from engage_core.observations import Send
 from engage_core.segment import EventSettings, TrackEvent
@@ -44,6 +44,10 @@ class Located:
     generation: str
     message_id: str | None
     source: int | None
+
+
+def _send_blob(known: Published) -> bytes | None:
+    return None if known.send is None else orjson.dumps(converter.unstructure(known.send))
 
 
 def _row(track: TrackEvent, position: int) -> tuple[str, str, int, bytes]:
@@ -76,7 +80,8 @@ class OutboxView(View):
             self.settings = settings  # type: ignore[misc]  # per outbox, over the class default
         self._rows: list[tuple[str, str, int, bytes]] = []
         self._sends: OrderedDict[str, Published] = OrderedDict()
-        self._pending: dict[str, Published] = {}
+        self._pending: dict[str, Published] = {}  # what this page read or changed
+        self._changed: dict[str, Published] = {}  # to be written at the end of the page
         super().__init__(*args, **kwargs)
 
     def drop(self) -> None:
@@ -87,6 +92,17 @@ class OutboxView(View):
         self._sends.clear()
 
     def _flush(self, cursor: ViewCursor) -> None:
+        cursor.executemany(
+            "INSERT INTO outbox_messages (message, send, processed) VALUES (?, ?, ?) "
+            "ON CONFLICT (message) DO UPDATE "
+            "SET send = excluded.send, processed = excluded.processed",
+            [(message, _send_blob(known), int(known.processed))
+             for message, known in self._changed.items()],
+        )  # fmt: skip
+        self._changed.clear()
+        self._insert_rows(cursor)
+
+    def _insert_rows(self, cursor: ViewCursor) -> None:
         """Number the page's rows after the last outbox position (the page holds the
         outbox's write lock), leaving out a messageId the outbox already has, so positions
         run without gaps on every backend."""
@@ -97,14 +113,8 @@ class OutboxView(View):
                 seen.add(row[0])
                 rows.append(row)
         self._rows.clear()
-        known: set[str] = set()
-        for start in range(0, len(rows), 500):
-            ids = [row[0] for row in rows[start : start + 500]]
-            cursor.execute(
-                f"SELECT message_id FROM outbox WHERE message_id IN ({', '.join('?' * len(ids))})",
-                ids,
-            )
-            known.update(str(found[0]) for found in cursor.fetchall())
+        query = "SELECT message_id FROM outbox WHERE message_id IN ({})"
+        known = {str(found[0]) for found in select_in(cursor, query, [r[0] for r in rows])}
         cursor.execute("SELECT MAX(position) FROM outbox")
         last = int(cursor.fetchone()[0] or 0)
         numbered = [
@@ -133,6 +143,7 @@ class OutboxView(View):
         finally:  # a failed page leaves nothing half-remembered
             self._rows.clear()
             self._pending.clear()
+            self._changed.clear()
 
     def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if isinstance(event, MessageEvent):
@@ -145,32 +156,31 @@ class OutboxView(View):
         for track in published:
             self._rows.append(_row(track, position))
 
+    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
+        """What the outbox knows of the page's messages that its memory does not hold, read
+        in one query (a message it never saw: nothing published yet)."""
+        wanted = [
+            message
+            for message in dict.fromkeys(
+                e.originator_id.hex for _, e in events if isinstance(e, MessageEvent)
+            )
+            if message not in self._pending and message not in self._sends
+        ]
+        query = "SELECT message, send, processed FROM outbox_messages WHERE message IN ({})"
+        for row in select_in(cursor, query, wanted):
+            send = None if row[1] is None else converter.structure(orjson.loads(row[1]), Send)
+            self._pending[str(row[0])] = Published(send, bool(row[2]))
+        for message in wanted:
+            self._pending.setdefault(message, NOTHING_PUBLISHED)
+
     def _known(self, cursor: ViewCursor, event: MessageEvent) -> Published:
         message = event.originator_id.hex
-        if message in self._pending:
-            return self._pending[message]
-        if message in self._sends:
-            return self._sends[message]
-        cursor.execute("SELECT send, processed FROM outbox_messages WHERE message = ?",
-                       (message,))  # fmt: skip
-        row = cursor.fetchone()
-        if row is None:
-            known = NOTHING_PUBLISHED
-        else:
-            send = None if row[0] is None else converter.structure(orjson.loads(row[0]), Send)
-            known = Published(send, bool(row[1]))
-        self._pending[message] = known
-        return known
+        found = self._pending.get(message)
+        return found if found is not None else self._sends[message]  # `_prepare` read it
 
     def _remember(self, cursor: ViewCursor, message: str, known: Published) -> None:
-        send = None if known.send is None else orjson.dumps(converter.unstructure(known.send))
-        cursor.execute(
-            "INSERT INTO outbox_messages (message, send, processed) VALUES (?, ?, ?) "
-            "ON CONFLICT (message) DO UPDATE "
-            "SET send = excluded.send, processed = excluded.processed",
-            (message, send, int(known.processed)),
-        )
         self._pending[message] = known
+        self._changed[message] = known
 
     def read(
         self, after: int = 0, limit: int = 1000, *, generation: str | None = None

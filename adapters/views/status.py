@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from adapters.views.base import View
-from adapters.views.database import ViewCursor, upsert
+from adapters.views.database import ViewCursor, select_in, upsert
 from engage_core import LIFECYCLES, MessageEvent, Observed, SendRecorded
 
 # milestone -> the status (or engagement kind) whose first time it keeps
@@ -97,6 +97,7 @@ class MessageStatusView(View):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._page: dict[str, dict[str, Any]] = {}  # rows this page read or wrote
+        self._absent: set[str] = set()  # the page's messages `_prepare` found no row for
         super().__init__(*args, **kwargs)
 
     def process(
@@ -106,19 +107,32 @@ class MessageStatusView(View):
             super().process(events, after=after, generation=generation)
         finally:  # a failed page leaves nothing half-remembered
             self._page.clear()
+            self._absent.clear()
 
     def _row(self, cursor: ViewCursor, event: MessageEvent) -> dict[str, Any]:
         key = str(event.originator_id)
         row = self._page.get(key)
         if row is None:
-            cursor.execute("SELECT * FROM message_status WHERE message = ?", (key,))
-            found = cursor.fetchone()
+            found = None
+            if key not in self._absent:  # not read by `_prepare`: read it now
+                cursor.execute("SELECT * FROM message_status WHERE message = ?", (key,))
+                found = cursor.fetchone()
             row = dict(found) if found is not None else {
                 "message": key, "channel": event.channel.value, "provider": event.provider,
                 "provider_message_id": event.provider_message_id,
             }  # fmt: skip
             self._page[key] = row
         return row
+
+    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
+        """The rows of the page's messages, read in one query (the others are new)."""
+        wanted = [key for key in dict.fromkeys(str(e.originator_id) for _, e in events
+                                               if isinstance(e, SendRecorded | Observed))
+                  if key not in self._page]  # fmt: skip
+        query = "SELECT * FROM message_status WHERE message IN ({})"
+        for row in select_in(cursor, query, wanted):
+            self._page[str(row["message"])] = dict(row)
+        self._absent = set(wanted) - set(self._page)
 
     def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if not isinstance(event, SendRecorded | Observed):

@@ -22,6 +22,7 @@ from adapters.cli.demo import run as demo_run
 from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.progress import progress_bar
 from adapters.cli.render import dumps, result_json
+from adapters.cli.reopening import open_retrying
 from adapters.imports.subscriptions_csv import ImportStopped
 from adapters.imports.subscriptions_csv import import_subscriptions as csv_import
 from adapters.queries import NotFound, import_json, message_by_id, message_by_provider_id
@@ -49,14 +50,16 @@ _STORE_ERRORS = (PersistenceError, sqlite3.Error, UnreadableEventError)
 
 
 @contextmanager
-def application(store: str) -> Iterator[EngageApplication]:
+def application(store: str, *, wait: bool = False) -> Iterator[EngageApplication]:
+    """The store's application for one command; with `wait` (a `--follow` worker), a store
+    that cannot be reached yet is waited for rather than the command's end."""
     try:  # the consent keywords a deployment adds, its clock-skew allowance (docs/consent.md)
         policy_settings = PolicySettings.from_environment(os.environ)
         clock_skew = ClockSkewPolicy.from_environment(os.environ)
     except ValueError as error:
         raise UsageError(str(error)) from None
     try:
-        app = open_application(store)
+        app = open_retrying(lambda: open_application(store), f"store {store}", wait=wait)
     except (*_STORE_ERRORS, OSError) as error:
         raise CommandFailed(f"cannot open store {store}: {error}") from error
     app.policy_settings = policy_settings

@@ -4,7 +4,6 @@ out to the configured destinations (`docs/destinations.md`)."""
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 import threading
 from collections.abc import Iterator
@@ -13,14 +12,14 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from eventsourcing.persistence import PersistenceError
 
 from adapters.cli import arguments
 from adapters.cli.commands import application
 from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.progress import log_bar
-from adapters.cli.project import TRANSIENT, Backoff, waiter_said_on_stderr
+from adapters.cli.project import Backoff, waiter_said_on_stderr
 from adapters.cli.render import dumps
+from adapters.cli.reopening import TRANSIENT, views_and_ledger
 from adapters.cli.stopping import stop_requested
 from adapters.destinations import (
     ConfigError,
@@ -40,9 +39,7 @@ from adapters.destinations import (
     since,
 )
 from adapters.destinations.exclusive import DELIVER, Guarded, RoleLock, RoleLost, role_lock
-from adapters.redaction import redact_url
-from adapters.stores import store_env
-from adapters.views import Views, catch_up, views_location
+from adapters.views import Views, catch_up
 from adapters.views.base import ViewRebuilt
 from adapters.views.waiting import LogWaiter
 from engage_core import EngageApplication
@@ -62,26 +59,6 @@ def _chosen(settings: Settings, name: str | None) -> dict[str, Configured]:
         known = ", ".join(settings.destinations)
         raise UsageError(f"no destination {name!r} in {settings.source}; configured: {known}")
     return {name: settings.destinations[name]}
-
-
-@contextmanager
-def _views(store: str, upstream: str = "Engage") -> Iterator[tuple[Views, Ledger]]:
-    """The store's views and the delivery ledger beside them; `upstream` is the application
-    whose log the views track (its name keys their tracking rows)."""
-    store_env(store)  # a bad store URL is a usage error before anything is opened
-    location = views_location(store)
-    try:
-        views = Views(location, upstream=upstream)
-    except (PersistenceError, sqlite3.Error, OSError) as error:
-        raise CommandFailed(f"cannot open views {redact_url(location)}: {error}") from None
-    except ValueError as error:  # a bad setting (ENGAGE_VIEW_PAGE_SIZE, …)
-        raise UsageError(str(error)) from None
-    try:
-        yield views, Ledger(views.datastore)
-    except (PersistenceError, sqlite3.Error) as error:
-        raise CommandFailed(f"views {views.describe()} could not be used: {error}") from None
-    finally:
-        views.close()
 
 
 @contextmanager
@@ -128,8 +105,8 @@ def deliver_command(args: argparse.Namespace) -> int:
     settings = _settings(args)
     chosen = _chosen(settings, args.destination)
     with (
-        application(args.store) as app,
-        _views(args.store, app.name) as (views, ledger),
+        application(args.store, wait=args.follow) as app,
+        views_and_ledger(args.store, app.name, wait=args.follow) as (views, ledger),
         role_lock(views.datastore, DELIVER) as lock,  # released however the run ends
     ):
         return _deliver_loop(args, settings, chosen, (app, views, ledger), lock)
@@ -314,7 +291,7 @@ def replay_command(args: argparse.Namespace) -> int:
     configured = _chosen(settings, args.destination)[args.destination]
     with (
         application(args.store) as app,
-        _views(args.store, app.name) as (views, ledger),
+        views_and_ledger(args.store, app.name) as (views, ledger),
         _closing({args.destination: configured}),
     ):
         catch_up(app, [views.outbox], page=views.page)
@@ -352,7 +329,7 @@ def replay_command(args: argparse.Namespace) -> int:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    with _views(args.store) as (_, ledger):
+    with views_and_ledger(args.store) as (_, ledger):
         for letter in ledger.dead_letters(args.destination, include_redriven=args.all):
             print(dumps(letter.summary()))
     return 0
@@ -360,7 +337,7 @@ def list_command(args: argparse.Namespace) -> int:
 
 def redrive_command(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    with _views(args.store) as (_, ledger), _closing(settings.destinations):
+    with views_and_ledger(args.store) as (_, ledger), _closing(settings.destinations):
         letters = ledger.dead_letters(args.destination, ids=args.ids)
         missing = sorted(set(args.ids) - {letter.id for letter in letters})
         for number in missing:

@@ -23,12 +23,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from eventsourcing.persistence import InterfaceError, OperationalError
-
 from adapters.cli.commands import application
 from adapters.cli.errors import UsageError
 from adapters.cli.progress import log_bar
 from adapters.cli.render import dumps
+from adapters.cli.reopening import TRANSIENT, open_retrying
 from adapters.cli.stopping import stop_requested
 from adapters.redaction import redact_line
 from adapters.views import View, Views, catch_up, views_location
@@ -41,7 +40,6 @@ FOLLOW_INTERVAL = 1.0  # seconds: the longest wait between two catch-ups of `--f
 FIRST_PAUSE, LONGEST_PAUSE = 1.0, 30.0  # after a store error under `--follow`, doubling
 # what a moment of the store's unavailability raises (eventsourcing's words for psycopg's and
 # sqlite3's): a follower waits it out; anything else is a real failure (exit 1)
-TRANSIENT = (OperationalError, InterfaceError)
 
 
 class _Stopping(Exception):
@@ -96,9 +94,10 @@ def _chosen(views: Views, names: list[str]) -> list[View]:
 
 
 def project_command(args: argparse.Namespace) -> int:
-    with application(args.store) as app:
+    with application(args.store, wait=args.follow) as app:
         try:
-            views = Views(views_location(args.store), upstream=app.name)
+            views = open_retrying(lambda: Views(views_location(args.store), upstream=app.name),
+                                  "the views", wait=args.follow)  # fmt: skip
         except ValueError as error:  # a bad setting (ENGAGE_VIEW_PAGE_SIZE, …)
             raise UsageError(str(error)) from None
         try:

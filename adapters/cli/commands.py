@@ -26,6 +26,7 @@ from adapters.cli.reopening import open_retrying
 from adapters.imports.subscriptions_csv import ImportStopped
 from adapters.imports.subscriptions_csv import import_subscriptions as csv_import
 from adapters.queries import NotFound, import_json, message_by_id, message_by_provider_id
+from adapters.redaction import redact_url
 from adapters.stores import open_application
 from adapters.views import Views, catch_up, views_location
 from engage_core import (
@@ -59,7 +60,9 @@ def application(store: str, *, wait: bool = False) -> Iterator[EngageApplication
     except ValueError as error:
         raise UsageError(str(error)) from None
     try:
-        app = open_retrying(lambda: open_application(store), f"store {store}", wait=wait)
+        app = open_retrying(
+            lambda: open_application(store), f"store {redact_url(store)}", wait=wait
+        )
     except (*_STORE_ERRORS, OSError) as error:
         raise CommandFailed(f"cannot open store {store}: {error}") from error
     app.policy_settings = policy_settings

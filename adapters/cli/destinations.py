@@ -227,7 +227,14 @@ def _one_run(
     """One destination's run, saying when its cursor was found again in a rebuilt outbox."""
     try:
         report = _deliver_rebuilt(app, views, ledger, configured, follow)
-    except (CursorMoved, CursorLost) as error:
+    except CursorMoved as error:
+        if not follow:
+            raise CommandFailed(str(error)) from None
+        # a holder that lost the lock finished its batch after this one took over: the next
+        # round reads the cursor where it moved to (that batch went out twice, at least once)
+        print(f"engage: {error}; going on from where it is", file=sys.stderr, flush=True)
+        return None
+    except CursorLost as error:
         raise CommandFailed(str(error)) from None
     if report is not None and report.relocated_from is not None:
         print(f"engage: {name}: the outbox was rebuilt and renumbered; the cursor "

@@ -311,7 +311,7 @@ def _anchored(
             f"its cursor is at ({found.anchor}) yet; catch it up (`engage digest outbox`) "
             "and deliver again"
         )
-    position = outbox.position_of(found.anchor)
+    position = outbox.position_of(found.anchor, generation=build.generation)
     if position is None:
         raise CursorLost(
             f"destination {name!r}: the outbox was rebuilt and the event its cursor was at "

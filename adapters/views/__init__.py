@@ -5,7 +5,14 @@ from adapters.views.base import SQLiteView, View
 from adapters.views.database import SQLiteViewDatabase, ViewCursor, ViewDatabase
 from adapters.views.funnel import FunnelRow, FunnelView
 from adapters.views.outbox import OutboxEntry, OutboxView
-from adapters.views.runner import VIEW_CLASSES, Views, catch_up, rebuild, views_location
+from adapters.views.runner import (
+    VIEW_CLASSES,
+    Views,
+    catch_up,
+    rebuild,
+    views_location,
+    views_of,
+)
 from adapters.views.status import MessageStatusView
 from adapters.views.subscriptions import SubscriptionView
 
@@ -26,4 +33,5 @@ __all__ = [
     "catch_up",
     "rebuild",
     "views_location",
+    "views_of",
 ]

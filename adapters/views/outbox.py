@@ -244,11 +244,17 @@ class OutboxView(View):
             row = cursor.fetchone()
             return None if row is None else str(row[0])
 
-    def position_of(self, message_id: str) -> int | None:
-        """Where an event (by its messageId) is in the outbox now."""
-        with self.datastore.transaction(commit=False) as cursor:
+    def position_of(self, message_id: str, *, generation: str | None = None) -> int | None:
+        """Where an event (by its messageId) is in the outbox now; with `generation`,
+        `ViewRebuilt` unless the outbox is still that build after the read (a rebuild's drop
+        committing meanwhile would otherwise make any event look unpublished)."""
+        # each statement reads what is committed when it starts (not one snapshot: a
+        # PostgreSQL snapshot taken before a drop sees the new tables empty)
+        with self.datastore.transaction(commit=True) as cursor:
             cursor.execute("SELECT position FROM outbox WHERE message_id = ?", (message_id,))
             row = cursor.fetchone()
+            if generation is not None and self._generation(cursor)[0] != generation:
+                raise ViewRebuilt("the outbox was rebuilt while looking for an event")
             return None if row is None else int(row[0])
 
     def last_position(self) -> int:

@@ -46,7 +46,11 @@ __all__ = [
     "views_schema",
 ]
 
-_SCHEMA_KEYS = ("POSTGRES_SCHEMA", "ENGAGE_POSTGRES_SCHEMA")
+# the views' own pool: one connection kept, a few more under load (a follower and the
+# requests reading views), beside the store's pool
+VIEWS_OVERFLOW = 4
+# how long a view's transaction may sit between two statements (a large page in Python)
+PAGE_IDLE_MS = 600_000
 
 
 def views_schema(env: Mapping[str, str]) -> str:
@@ -203,12 +207,19 @@ class PostgresViewDatabase(ViewDatabase):
         application's `env`)."""
         self.schema = views_schema(env)
         settings = {str(k): str(v) for k, v in env.items()}
-        for key in _SCHEMA_KEYS:
-            settings[key] = self.schema
+        prefix = f"{name.upper()}_"  # eventsourcing reads `<APPLICATION>_<KEY>` first
+        for key, value in (("POSTGRES_SCHEMA", self.schema), ("POSTGRES_POOL_SIZE", "1"),
+                           ("POSTGRES_MAX_OVERFLOW", str(VIEWS_OVERFLOW))):  # fmt: skip
+            settings[key] = settings[prefix + key] = settings["ENGAGE_" + key] = value
         factory: Any = PostgresFactory(Environment(name, settings))
         self.datastore: PostgresDatastore = factory.datastore
         self.tracker = PostgresTrackingRecorder(self.datastore, tracking_table_name="tracking")
-        self._search_path = SQL("SET LOCAL search_path TO {}").format(Identifier(self.schema))
+        # one round trip: the views' schema, and no idle timeout cutting a long page short
+        # (a page's events are applied in Python between two statements; the store URL's
+        # `idle_in_transaction_session_timeout` is meant for the log's short saves)
+        self._search_path = SQL(
+            "SET LOCAL search_path TO {}; SET LOCAL idle_in_transaction_session_timeout = {}"
+        ).format(Identifier(self.schema), PAGE_IDLE_MS)
         self._where = f"{settings.get('POSTGRES_HOST', '')}/{settings.get('POSTGRES_DBNAME', '')}"
 
     @classmethod

@@ -61,6 +61,23 @@ def views_location(store_url: str) -> str:
     return "engage.views.db"
 
 
+def views_of(app: EngageApplication) -> Views:
+    """The views of an application's store, where `engage` keeps them for the same store:
+    beside a SQLite file, in memory for a memory store, in the views schema of a PostgreSQL
+    store (read from the application's settings, so an application given by an embedder
+    finds its own)."""
+    env: Any = app.env
+    module = str(env.get("PERSISTENCE_MODULE", ""))
+    if module.endswith(".sqlite"):
+        return Views(views_location("sqlite:///" + str(env.get("SQLITE_DBNAME"))),
+                     upstream=app.name)  # fmt: skip
+    if module.endswith(".popo"):
+        return Views(views_location("memory://"), upstream=app.name)
+    from adapters.views.postgres import PostgresViewDatabase  # only with the postgres extra
+
+    return Views(PostgresViewDatabase(dict(env), name=app.name), upstream=app.name)
+
+
 def installed_version() -> str:
     """This Engage's version, for `context.library` of the published events."""
     try:

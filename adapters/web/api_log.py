@@ -2,7 +2,7 @@
 over HTTP, as the same JSON Lines (`application/x-ndjson`), line for line.
 
 Events are read from the outbox view after catching it up with the log, as `engage events`
-does, from the views file beside the store (`views_location`); a page is at most `limit`
+does, from the store's views (`views_of`); a page is at most `limit`
 events (default 1000, at most 10000), and the next page starts at the last line's `position`.
 The quarantine is streamed a few entries at a time, each read in a worker thread, since a held
 request keeps its whole body (up to the provider body limit).
@@ -21,10 +21,8 @@ from starlette.routing import Route
 
 from adapters.cli import arguments
 from adapters.queries import events_page, held_answers, held_ids_of
-from adapters.views import Views, catch_up, views_location
 from adapters.web.api_common import Query, guarded
 from adapters.web.runtime import Runtime
-from engage_core import EngageApplication
 
 __all__ = ["DEFAULT_EVENTS", "MOST_EVENTS", "OPENAPI_PATHS", "OPENAPI_SCHEMAS", "log_routes"]
 
@@ -78,30 +76,9 @@ OPENAPI_PATHS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def views_of(app: EngageApplication) -> Views:
-    """The views of the application's store, where `engage` keeps them for the same store:
-    beside a SQLite file, in memory for a memory store, in the views schema of a PostgreSQL
-    store."""
-    env: Any = app.env
-    module = str(env.get("PERSISTENCE_MODULE", ""))
-    if module.endswith(".sqlite"):
-        return Views(views_location("sqlite:///" + str(env.get("SQLITE_DBNAME"))),
-                     upstream=app.name)  # fmt: skip
-    if module.endswith(".popo"):
-        return Views(views_location("memory://"), upstream=app.name)
-    from adapters.views.postgres import PostgresViewDatabase  # only with the postgres extra
-
-    return Views(PostgresViewDatabase(dict(env), name=app.name), upstream=app.name)
-
-
-def _events(app: EngageApplication, since: int, limit: int) -> bytes:
-    views = views_of(app)
-    try:
-        catch_up(app, [views.outbox], page=views.page)
-        return b"".join(orjson.dumps(line) + b"\n" for line in events_page(views.outbox, since,
-                                                                            limit))  # fmt: skip
-    finally:
-        views.close()
+def _events(runtime: Runtime, since: int, limit: int) -> bytes:
+    outbox = runtime.caught_up_outbox()
+    return b"".join(orjson.dumps(line) + b"\n" for line in events_page(outbox, since, limit))
 
 
 def log_routes(runtime: Runtime) -> list[Route]:
@@ -110,7 +87,7 @@ def log_routes(runtime: Runtime) -> list[Route]:
         query = Query(request, "since", "limit")
         since = query.one("since", arguments.position) or 0
         limit = query.one("limit", arguments.bounded(1, MOST_EVENTS)) or DEFAULT_EVENTS
-        body = await runtime.run(lambda: _events(runtime.application(), since, limit))
+        body = await runtime.run(lambda: _events(runtime, since, limit))
         return Response(body, media_type=NDJSON)
 
     async def quarantine(request: Request) -> Response:

@@ -29,7 +29,7 @@ from adapters.destinations import Ledger, load_settings
 from adapters.destinations.exclusive import DELIVER, role_lock
 from adapters.providers.base import BodyPrefix
 from adapters.stores import open_application, store_url_from_environment
-from adapters.views import Views, views_location
+from adapters.views import OutboxView, Views, catch_up, views_of
 from adapters.web.abuse import HeldLimiter
 from adapters.web.answers import Answer
 from adapters.web.background import Follower
@@ -69,6 +69,11 @@ class Runtime:
         self._closed = False
         self._limiter: anyio.CapacityLimiter | None = None
         self._views: tuple[Views, Ledger] | None = None
+        # the requests' own outbox (`/api/events` catches it up): a view instance keeps a page's
+        # work in memory, so the follower thread's instance is never shared with requests (the
+        # database and its connections are)
+        self._reader: Views | None = None
+        self._reader_lock = threading.Lock()
         self._gauges = StoreGauges()
         self._measured = (0.0, Reading())
         self._follower: Follower | None = None
@@ -103,9 +108,20 @@ class Runtime:
             if self._views is None:
                 if self._closed:
                     raise RuntimeError("the Engage web app was shut down")
-                views = Views(views_location(self.store_url()), upstream=application.name)
+                views = views_of(application)
                 self._views = views, Ledger(views.datastore)
             return self._views
+
+    def caught_up_outbox(self) -> OutboxView:
+        """The outbox caught up with the log, for reading by requests (blocks): an instance
+        of their own, one catch-up at a time."""
+        application = self.application()
+        database = self.views()[0].datastore  # the same connections as the follower's views
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = Views(database, upstream=application.name)
+            catch_up(application, [self._reader.outbox], page=self._reader.page)
+            return self._reader.outbox
 
     def close(self) -> None:
         """Stop the follower and wait for its thread to end, then close the views, and the
@@ -123,6 +139,8 @@ class Runtime:
             self._application = None if self._owned else self._application
         if views is not None:
             views[0].close()
+        with self._reader_lock:
+            self._reader = None  # its database was the follower's views', closed above
         if application is not None:
             application.close()
 

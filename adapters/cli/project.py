@@ -27,7 +27,7 @@ from adapters.cli.commands import application
 from adapters.cli.errors import UsageError
 from adapters.cli.progress import log_bar
 from adapters.cli.render import dumps
-from adapters.cli.reopening import TRANSIENT, open_retrying
+from adapters.cli.reopening import LONGEST_PAUSE, TRANSIENT, open_retrying
 from adapters.cli.stopping import stop_requested
 from adapters.redaction import redact_line
 from adapters.views import View, Views, catch_up, views_location
@@ -37,9 +37,7 @@ from engage_core import EngageApplication
 __all__ = ["FOLLOW_INTERVAL", "Backoff", "project_command", "waiter_said_on_stderr"]
 
 FOLLOW_INTERVAL = 1.0  # seconds: the longest wait between two catch-ups of `--follow`
-FIRST_PAUSE, LONGEST_PAUSE = 1.0, 30.0  # after a store error under `--follow`, doubling
-# what a moment of the store's unavailability raises (eventsourcing's words for psycopg's and
-# sqlite3's): a follower waits it out; anything else is a real failure (exit 1)
+FIRST_PAUSE = 1.0  # seconds after a store error under `--follow`, doubling to LONGEST_PAUSE
 
 
 class _Stopping(Exception):

@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.destinations.base import Batch, Destination
 from adapters.redaction import redact
+from adapters.stores.postgres import dedicated_connection
 from adapters.views import OutboxEntry, ViewDatabase
-from adapters.views.waiting import dedicated_connection, nap
+from adapters.views.waiting import nap
 
 try:
     import fcntl

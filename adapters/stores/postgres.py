@@ -65,11 +65,16 @@ __all__ = [
     "EngagePostgresTrackingRecorder",
     "creation_lock",
     "creation_lock_key",
+    "dedicated_connection",
     "insert_function_name",
 ]
 
 # where eventsourcing's insert function body notifies listeners: the table lock goes before
 _NOTIFY = "    NOTIFY "
+
+# TCP keepalives of dedicated connections (both ends): a vanished peer is found dead in
+# idle + interval * count = 25 seconds
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
 
 # How long a starting process waits for another to finish creating the tables before it gives
 # up with a clear error (creation takes well under a second; this only bounds a stuck holder).
@@ -97,15 +102,29 @@ def _persistence_errors() -> Iterator[None]:
         raise PersistenceError(str(error)) from error
 
 
-def _lock_connection(datastore: PostgresDatastore) -> psycopg.Connection[Any]:
+def dedicated_connection(datastore: PostgresDatastore, purpose: str) -> psycopg.Connection[Any]:
+    """A connection of its own, apart from the datastore's pool (which may be one connection,
+    busy with the work itself), with the datastore's settings: autocommit, named after its
+    `purpose` in `pg_stat_activity`, and with TCP keepalives on both ends, so a connection
+    whose peer vanished is found dead in seconds."""
     pool: Any = datastore.pool
     kwargs = dict(pool.kwargs or {})
     if pool.get_password_func is not None:
         kwargs["password"] = pool.get_password_func()
     kwargs.pop("row_factory", None)
-    return psycopg.connect(
-        pool.conninfo, autocommit=True, connect_timeout=max(1, int(pool.timeout)), **kwargs
-    )
+    connection = psycopg.connect(
+        pool.conninfo, autocommit=True, connect_timeout=max(1, int(pool.timeout)),
+        application_name=f"engage {purpose}", keepalives=1, keepalives_idle=KEEPALIVE_IDLE,
+        keepalives_interval=KEEPALIVE_INTERVAL, keepalives_count=KEEPALIVE_COUNT, **kwargs,
+    )  # fmt: skip
+    try:  # the server's end of the same probes (a session setting any user may change)
+        connection.execute(f"SET tcp_keepalives_idle = {KEEPALIVE_IDLE}")
+        connection.execute(f"SET tcp_keepalives_interval = {KEEPALIVE_INTERVAL}")
+        connection.execute(f"SET tcp_keepalives_count = {KEEPALIVE_COUNT}")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def _create_schema(connection: psycopg.Connection[Any], schema: str) -> None:
@@ -122,7 +141,7 @@ def creation_lock(datastore: PostgresDatastore) -> Iterator[None]:
     """Hold the schema's creation lock (and make sure the schema exists) for the block."""
     schema = datastore.schema
     with _persistence_errors():
-        connection = _lock_connection(datastore)
+        connection = dedicated_connection(datastore, "table creation")
     with connection:
         with _persistence_errors():
             connection.execute(SQL("SET lock_timeout = '{}s'").format(LOCK_WAIT_SECONDS))

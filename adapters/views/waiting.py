@@ -28,12 +28,11 @@ from typing import TYPE_CHECKING, Any
 from adapters.redaction import redact
 
 if TYPE_CHECKING:  # only with the postgres extra, only when the store is PostgreSQL
-    import psycopg
     from eventsourcing.postgres import PostgresDatastore
 
     from engage_core import EngageApplication
 
-__all__ = ["LogWaiter", "dedicated_connection", "drop_broken_connections", "nap"]
+__all__ = ["LogWaiter", "drop_broken_connections", "nap"]
 
 LOG = logging.getLogger("engage.waiting")
 STOP_SLICE = 0.1  # seconds: how soon a waiter notices its stop event
@@ -41,10 +40,6 @@ READ_SLICE = 0.25  # seconds the listening thread waits for notifications before
 FIRST_RECONNECT = 0.2  # seconds before connecting again, doubling
 LONGEST_RECONNECT = 5.0
 HEARTBEAT = 10.0  # seconds of silence after which the listener proves its connection alive
-# seconds of silence before the server, and this client, probe a connection of their own
-# (TCP keepalives): a peer that vanished without closing it is noticed within about 25 s,
-# not the operating system's two hours
-KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
 
 
 def nap(seconds: float, stop: threading.Event | None = None) -> None:
@@ -54,33 +49,6 @@ def nap(seconds: float, stop: threading.Event | None = None) -> None:
     end = time.monotonic() + seconds
     while (left := end - time.monotonic()) > 0 and not (stop is not None and stop.is_set()):
         time.sleep(min(left, STOP_SLICE))
-
-
-def dedicated_connection(datastore: PostgresDatastore, purpose: str) -> psycopg.Connection[Any]:
-    """A connection of its own, apart from the datastore's pool (which may be one connection,
-    busy with the work itself), with the datastore's settings: autocommit, named after its
-    `purpose` in `pg_stat_activity`, and with TCP keepalives on both ends, so a connection
-    whose peer vanished is found dead in seconds."""
-    import psycopg
-
-    pool: Any = datastore.pool
-    kwargs = dict(pool.kwargs or {})
-    if pool.get_password_func is not None:
-        kwargs["password"] = pool.get_password_func()
-    kwargs.pop("row_factory", None)
-    connection = psycopg.connect(
-        pool.conninfo, autocommit=True, connect_timeout=max(1, int(pool.timeout)),
-        application_name=f"engage {purpose}", keepalives=1, keepalives_idle=KEEPALIVE_IDLE,
-        keepalives_interval=KEEPALIVE_INTERVAL, keepalives_count=KEEPALIVE_COUNT, **kwargs,
-    )  # fmt: skip
-    try:  # the server's end of the same probes (a session setting any user may change)
-        connection.execute(f"SET tcp_keepalives_idle = {KEEPALIVE_IDLE}")
-        connection.execute(f"SET tcp_keepalives_interval = {KEEPALIVE_INTERVAL}")
-        connection.execute(f"SET tcp_keepalives_count = {KEEPALIVE_COUNT}")
-    except BaseException:
-        connection.close()
-        raise
-    return connection
 
 
 def drop_broken_connections(*owners: object) -> None:
@@ -188,6 +156,8 @@ class _Listener(threading.Thread):
         """Connect, LISTEN, and read notifications until closed (raises when the connection
         is lost)."""
         from psycopg.sql import SQL, Identifier
+
+        from adapters.stores.postgres import dedicated_connection  # the postgres extra
 
         with dedicated_connection(self._datastore, "log waiter") as connection:
             connection.execute(SQL("LISTEN {}").format(Identifier(self._channel)))

@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.destinations.base import Batch, Destination
 from adapters.redaction import redact
-from adapters.stores.postgres import dedicated_connection
 from adapters.views import OutboxEntry, ViewDatabase
 from adapters.views.waiting import nap
 
@@ -239,6 +238,8 @@ class PostgresRoleLock(RoleLock):
         """One statement on the lock's connection (made when there is none); its first
         row, or None when the connection failed (which closes it: a lock on it is gone)."""
         import psycopg
+
+        from adapters.stores.postgres import dedicated_connection  # the postgres extra
 
         try:
             if self._connection is None or self._connection.closed:

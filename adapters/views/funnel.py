@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 import attrs
 
 from adapters.views.base import View
-from adapters.views.database import ViewCursor, select_in, upsert
-from adapters.views.status import proved_by
+from adapters.views.database import ViewCursor, upsert
+from adapters.views.status import proved_by, read_message_rows
 from engage_core import LIFECYCLES, Channel, MessageEvent, Observed, SendRecorded
 
 STAGES = ("processed", "delivered", "opened", "machine_opened", "clicked", "bounced", "failed")
@@ -147,14 +147,7 @@ class FunnelView(View):
         return row
 
     def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
-        """The rows of the page's messages, read in one query (the others are new)."""
-        wanted = [key for key in dict.fromkeys(str(e.originator_id) for _, e in events
-                                               if isinstance(e, SendRecorded | Observed))
-                  if key not in self._messages]  # fmt: skip
-        query = "SELECT * FROM funnel_messages WHERE message IN ({})"
-        for row in select_in(cursor, query, wanted):
-            self._messages[str(row["message"])] = dict(row)
-        self._absent = set(wanted) - set(self._messages)
+        self._absent = read_message_rows(cursor, "funnel_messages", events, self._messages)
 
     def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if not isinstance(event, SendRecorded | Observed):

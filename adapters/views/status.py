@@ -74,6 +74,19 @@ def proved_by(event: SendRecorded | Observed) -> tuple[datetime, frozenset[str]]
     return event.occurred_at or event.recorded_at, frozenset(reached)
 
 
+def read_message_rows(
+    cursor: ViewCursor, table: str, events: Sequence[tuple[int, Any]], held: dict[str, Any]
+) -> set[str]:
+    """The rows of `table` (keyed by `message`) of a page's sends and reports that `held` has
+    not, read in one query into `held`; the keys of the messages without a row yet (new)."""
+    wanted = [key for key in dict.fromkeys(str(e.originator_id) for _, e in events
+                                           if isinstance(e, SendRecorded | Observed))
+              if key not in held]  # fmt: skip
+    for row in select_in(cursor, f"SELECT * FROM {table} WHERE message IN ({{}})", wanted):
+        held[str(row["message"])] = dict(row)
+    return set(wanted) - set(held)
+
+
 class MessageStatusView(View):
     """`message_status`: a message's ids, channel, provider, status, send record and first
     milestone times (UTC ISO 8601 text), keyed by Engage's message id.
@@ -125,14 +138,7 @@ class MessageStatusView(View):
         return row
 
     def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
-        """The rows of the page's messages, read in one query (the others are new)."""
-        wanted = [key for key in dict.fromkeys(str(e.originator_id) for _, e in events
-                                               if isinstance(e, SendRecorded | Observed))
-                  if key not in self._page]  # fmt: skip
-        query = "SELECT * FROM message_status WHERE message IN ({})"
-        for row in select_in(cursor, query, wanted):
-            self._page[str(row["message"])] = dict(row)
-        self._absent = set(wanted) - set(self._page)
+        self._absent = read_message_rows(cursor, "message_status", events, self._page)
 
     def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if not isinstance(event, SendRecorded | Observed):

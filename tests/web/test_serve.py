@@ -44,7 +44,13 @@ def engage_serve(store: Path, *options: str) -> Iterator[tuple[subprocess.Popen[
         assert ready, "engage serve printed nothing within 30 s"
         line = orjson.loads(process.stdout.readline())
         assert line["pid"] == process.pid
-        yield process, str(line["listening"])
+        try:
+            yield process, str(line["listening"])
+        except Exception as failure:  # what the server said is what explains it
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+            said = process.stderr.read().decode()[-4000:] if process.stderr else ""
+            raise AssertionError(f"{failure!r}; the server's stderr:\n{said}") from failure
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

@@ -24,7 +24,6 @@ be sent by the process that took over: that batch, and only that one, arrives tw
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -61,8 +60,9 @@ class RoleLost(Exception):
 def role_lock_key(schema: str, role: str) -> int:
     """The advisory lock key of `role` for the views in `schema` (a signed 64-bit integer,
     the same in every process, and apart from the keys the views and table creation use)."""
-    digest = hashlib.sha256(f"engage role {role} for views {schema}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    from adapters.stores.postgres import advisory_key  # the postgres extra
+
+    return advisory_key(f"engage role {role} for views {schema}")
 
 
 class RoleLock(ABC):

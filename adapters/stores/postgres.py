@@ -63,6 +63,7 @@ __all__ = [
     "LOCK_WAIT_SECONDS",
     "EngagePostgresApplicationRecorder",
     "EngagePostgresTrackingRecorder",
+    "advisory_key",
     "creation_lock",
     "creation_lock_key",
     "dedicated_connection",
@@ -81,11 +82,15 @@ KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
 LOCK_WAIT_SECONDS = 120
 
 
+def advisory_key(text: str) -> int:
+    """A PostgreSQL advisory lock key for `text`: a signed 64-bit integer from its SHA-256, the
+    same in every process, so every lock of Engage's is named by a sentence of its own."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
 def creation_lock_key(schema: str) -> int:
-    """The advisory lock key guarding table creation in `schema`: fixed, a signed 64-bit
-    integer derived from the schema's name, so every process computes the same one."""
-    digest = hashlib.sha256(f"engage: create tables in schema {schema}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    """The advisory lock key guarding table creation in `schema`."""
+    return advisory_key(f"engage: create tables in schema {schema}")
 
 
 @contextmanager

@@ -33,7 +33,7 @@ from eventsourcing.utils import Environment
 from psycopg import Connection, Cursor
 from psycopg.sql import SQL, Identifier
 
-from adapters.stores.postgres import creation_lock
+from adapters.stores.postgres import advisory_key, creation_lock
 from adapters.stores.urls import store_env
 from adapters.views.database import ViewCursor, ViewDatabase
 
@@ -53,10 +53,12 @@ VIEWS_OVERFLOW = 4
 PAGE_IDLE_MS = 600_000
 
 
-def views_schema(env: Mapping[str, str]) -> str:
+def views_schema(env: Mapping[str, str], name: str = "Engage") -> str:
     """The schema the views of a store live in: the store's schema with `_views` added, or
-    `engage_views` beside a store in `public` (within PostgreSQL's 63-byte names)."""
-    store = (env.get("ENGAGE_POSTGRES_SCHEMA") or env.get("POSTGRES_SCHEMA") or "").strip()
+    `engage_views` beside a store in `public` (within PostgreSQL's 63-byte names). The store's
+    schema is read as eventsourcing reads it for the application `name`: its prefixed setting
+    first."""
+    store = (env.get(f"{name.upper()}_POSTGRES_SCHEMA") or env.get("POSTGRES_SCHEMA") or "").strip()
     if not store or store == "public":
         return "engage_views"
     name = f"{store}_views"
@@ -145,8 +147,7 @@ _SCANS = itertools.count()  # names of server-side cursors
 
 def lock_key(schema: str, name: str) -> int:
     """The advisory lock key of `name` in a views schema (a signed 64-bit integer)."""
-    digest = hashlib.sha256(f"engage views {schema}: {name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+    return advisory_key(f"engage views {schema}: {name}")
 
 
 class _PostgresCursor(ViewCursor):
@@ -205,7 +206,7 @@ class PostgresViewDatabase(ViewDatabase):
     def __init__(self, env: Mapping[str, str], *, name: str = "Engage") -> None:
         """`env`: the store's eventsourcing settings (what `store_env` makes of its URL, or an
         application's `env`)."""
-        self.schema = views_schema(env)
+        self.schema = views_schema(env, name)
         settings = {str(k): str(v) for k, v in env.items()}
         prefix = f"{name.upper()}_"  # eventsourcing reads `<APPLICATION>_<KEY>` first
         for key, value in (("POSTGRES_SCHEMA", self.schema), ("POSTGRES_POOL_SIZE", "1"),

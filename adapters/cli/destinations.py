@@ -17,9 +17,9 @@ from adapters.cli import arguments
 from adapters.cli.commands import application
 from adapters.cli.errors import CommandFailed, UsageError
 from adapters.cli.progress import log_bar
-from adapters.cli.project import Backoff, waiter_said_on_stderr
+from adapters.cli.project import waiter_said_on_stderr
 from adapters.cli.render import dumps
-from adapters.cli.reopening import TRANSIENT, views_and_ledger
+from adapters.cli.reopening import TRANSIENT, Backoff, views_and_ledger
 from adapters.cli.stopping import stop_requested
 from adapters.destinations import (
     ConfigError,

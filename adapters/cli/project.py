@@ -27,17 +27,15 @@ from adapters.cli.commands import application
 from adapters.cli.errors import UsageError
 from adapters.cli.progress import log_bar
 from adapters.cli.render import dumps
-from adapters.cli.reopening import LONGEST_PAUSE, TRANSIENT, open_retrying
+from adapters.cli.reopening import TRANSIENT, Backoff, open_retrying
 from adapters.cli.stopping import stop_requested
-from adapters.redaction import redact_line
 from adapters.views import View, Views, catch_up, views_location
-from adapters.views.waiting import LogWaiter, drop_broken_connections, nap
+from adapters.views.waiting import LogWaiter
 from engage_core import EngageApplication
 
-__all__ = ["FOLLOW_INTERVAL", "Backoff", "project_command", "waiter_said_on_stderr"]
+__all__ = ["FOLLOW_INTERVAL", "project_command", "waiter_said_on_stderr"]
 
 FOLLOW_INTERVAL = 1.0  # seconds: the longest wait between two catch-ups of `--follow`
-FIRST_PAUSE = 1.0  # seconds after a store error under `--follow`, doubling to LONGEST_PAUSE
 
 
 class _Stopping(Exception):
@@ -59,29 +57,6 @@ def waiter_said_on_stderr() -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
-
-
-class Backoff:
-    """The pauses of a `--follow` loop after a store error: said on stderr, cut short by a
-    stop, growing from `FIRST_PAUSE` to `LONGEST_PAUSE` while errors repeat."""
-
-    def __init__(self, stop: threading.Event, *owners: object) -> None:
-        """`owners`: what holds the store's connections (the application's recorder, the
-        view database), whose broken ones are dropped after each pause."""
-        self.stop = stop
-        self.pause = FIRST_PAUSE
-        self.owners = owners
-
-    def failed(self, error: Exception) -> None:
-        print(redact_line(f"engage: the store could not be used ({type(error).__name__}: "
-                          f"{error}); trying again in {self.pause:.0f} s"),
-              file=sys.stderr, flush=True)  # fmt: skip
-        nap(self.pause, self.stop)
-        self.pause = min(LONGEST_PAUSE, self.pause * 2)
-        drop_broken_connections(*self.owners)
-
-    def succeeded(self) -> None:
-        self.pause = FIRST_PAUSE
 
 
 def _chosen(views: Views, names: list[str]) -> list[View]:

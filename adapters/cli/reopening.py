@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -16,34 +16,58 @@ from eventsourcing.persistence import InterfaceError, OperationalError, Persiste
 
 from adapters.cli.errors import CommandFailed, UsageError
 from adapters.destinations import Ledger
-from adapters.redaction import redact_url
+from adapters.redaction import redact_line, redact_url
 from adapters.stores import store_env
 from adapters.views import Views, views_location
+from adapters.views.waiting import drop_broken_connections, nap
 
-__all__ = ["LONGEST_PAUSE", "TRANSIENT", "open_retrying", "views_and_ledger"]
+__all__ = ["LONGEST_PAUSE", "TRANSIENT", "Backoff", "open_retrying", "views_and_ledger"]
 
 # what a database that is restarting, or out of reach for a moment, raises
 TRANSIENT = (OperationalError, InterfaceError)
-LONGEST_PAUSE = 30.0  # seconds between two attempts at most
+FIRST_PAUSE, LONGEST_PAUSE = 1.0, 30.0  # seconds between two attempts, doubling
 
 T = TypeVar("T")
+
+
+class Backoff:
+    """The pauses of a `--follow` loop after a store error: said on stderr, cut short by a
+    stop, growing from `FIRST_PAUSE` to `LONGEST_PAUSE` while errors repeat."""
+
+    def __init__(
+        self, stop: threading.Event, *owners: object, trouble: str = "the store could not be used"
+    ) -> None:
+        """`owners`: what holds the store's connections (the application's recorder, the
+        view database), whose broken ones are dropped after each pause; `trouble`: what each
+        failure's line says went wrong."""
+        self.stop = stop
+        self.pause = FIRST_PAUSE
+        self.owners = owners
+        self.trouble = trouble
+
+    def failed(self, error: Exception) -> None:
+        print(redact_line(f"engage: {self.trouble} ({type(error).__name__}: {error}); trying "
+                          f"again in {self.pause:.0f} s"), file=sys.stderr, flush=True)  # fmt: skip
+        nap(self.pause, self.stop)
+        self.pause = min(LONGEST_PAUSE, self.pause * 2)
+        drop_broken_connections(*self.owners)
+
+    def succeeded(self) -> None:
+        self.pause = FIRST_PAUSE
 
 
 def open_retrying(open_: Callable[[], T], what: str, *, wait: bool) -> T:
     """`open_()`; with `wait`, tried again after a pause growing from one second to thirty
     while the database cannot be reached, each failure said on stderr (Ctrl-C or SIGTERM end
     the wait)."""
-    pause = 1.0
+    backoff = Backoff(threading.Event(), trouble=f"cannot open {what} yet")
     while True:
         try:
             return open_()
         except TRANSIENT as error:
             if not wait:
                 raise
-            print(f"engage: cannot open {what} yet ({type(error).__name__}: {error}); trying "
-                  f"again in {pause:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
-            time.sleep(pause)
-            pause = min(LONGEST_PAUSE, pause * 2)
+            backoff.failed(error)
 
 
 @contextmanager

@@ -117,7 +117,6 @@ class FunnelView(View):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._messages: dict[str, dict[str, Any]] = {}  # rows this page read or wrote
-        self._absent: set[str] = set()  # the page's messages `_prepare` found no row for
         self._changes: dict[tuple[str, str], dict[str, int]] = {}  # funnel row -> deltas
         super().__init__(*args, **kwargs)
 
@@ -128,18 +127,14 @@ class FunnelView(View):
             super().process(events, after=after, generation=generation)
         finally:  # a failed page leaves nothing half-remembered
             self._messages.clear()
-            self._absent.clear()
             self._changes.clear()
 
     def _message(self, cursor: ViewCursor, event: MessageEvent) -> dict[str, Any]:
         key = str(event.originator_id)
         row = self._messages.get(key)
         if row is None:
-            found = None
-            if key not in self._absent:  # not read by `_prepare`: read it now
-                cursor.execute("SELECT * FROM funnel_messages WHERE message = ?", (key,))
-                found = cursor.fetchone()
-            row = dict(found) if found is not None else {
+            # `_prepare` read every row the page's messages have: this one is new
+            row = {
                 "message": key, "channel": event.channel.value, "campaign_id": "",
                 "status": None, **dict.fromkeys(_FLAGS, 0),
             }  # fmt: skip
@@ -147,7 +142,7 @@ class FunnelView(View):
         return row
 
     def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
-        self._absent = read_message_rows(cursor, "funnel_messages", events, self._messages)
+        read_message_rows(cursor, "funnel_messages", events, self._messages)
 
     def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if not isinstance(event, SendRecorded | Observed):

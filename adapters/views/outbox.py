@@ -147,10 +147,12 @@ class OutboxView(View):
 
     def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if isinstance(event, MessageEvent):
-            known = self._known(cursor, event)
+            message = event.originator_id.hex
+            held = self._pending.get(message)  # `_prepare` read every message of the page
+            known = held if held is not None else self._sends[message]
             now, published = publish(known, event, self.settings)
             if now != known:
-                self._remember(cursor, event.originator_id.hex, now)
+                self._pending[message] = self._changed[message] = now
         else:
             published = publish_fact(event, self.settings)
         for track in published:
@@ -172,15 +174,6 @@ class OutboxView(View):
             self._pending[str(row[0])] = Published(send, bool(row[2]))
         for message in wanted:
             self._pending.setdefault(message, NOTHING_PUBLISHED)
-
-    def _known(self, cursor: ViewCursor, event: MessageEvent) -> Published:
-        message = event.originator_id.hex
-        found = self._pending.get(message)
-        return found if found is not None else self._sends[message]  # `_prepare` read it
-
-    def _remember(self, cursor: ViewCursor, message: str, known: Published) -> None:
-        self._pending[message] = known
-        self._changed[message] = known
 
     def read(
         self, after: int = 0, limit: int = 1000, *, generation: str | None = None

@@ -76,15 +76,14 @@ def proved_by(event: SendRecorded | Observed) -> tuple[datetime, frozenset[str]]
 
 def read_message_rows(
     cursor: ViewCursor, table: str, events: Sequence[tuple[int, Any]], held: dict[str, Any]
-) -> set[str]:
+) -> None:
     """The rows of `table` (keyed by `message`) of a page's sends and reports that `held` has
-    not, read in one query into `held`; the keys of the messages without a row yet (new)."""
+    not, read in one query into `held` (a message left out has no row yet)."""
     wanted = [key for key in dict.fromkeys(str(e.originator_id) for _, e in events
                                            if isinstance(e, SendRecorded | Observed))
               if key not in held]  # fmt: skip
     for row in select_in(cursor, f"SELECT * FROM {table} WHERE message IN ({{}})", wanted):
         held[str(row["message"])] = dict(row)
-    return set(wanted) - set(held)
 
 
 class MessageStatusView(View):
@@ -110,7 +109,6 @@ class MessageStatusView(View):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._page: dict[str, dict[str, Any]] = {}  # rows this page read or wrote
-        self._absent: set[str] = set()  # the page's messages `_prepare` found no row for
         super().__init__(*args, **kwargs)
 
     def process(
@@ -120,17 +118,13 @@ class MessageStatusView(View):
             super().process(events, after=after, generation=generation)
         finally:  # a failed page leaves nothing half-remembered
             self._page.clear()
-            self._absent.clear()
 
     def _row(self, cursor: ViewCursor, event: MessageEvent) -> dict[str, Any]:
         key = str(event.originator_id)
         row = self._page.get(key)
         if row is None:
-            found = None
-            if key not in self._absent:  # not read by `_prepare`: read it now
-                cursor.execute("SELECT * FROM message_status WHERE message = ?", (key,))
-                found = cursor.fetchone()
-            row = dict(found) if found is not None else {
+            # `_prepare` read every row the page's messages have: this one is new
+            row = {
                 "message": key, "channel": event.channel.value, "provider": event.provider,
                 "provider_message_id": event.provider_message_id,
             }  # fmt: skip
@@ -138,7 +132,7 @@ class MessageStatusView(View):
         return row
 
     def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
-        self._absent = read_message_rows(cursor, "message_status", events, self._page)
+        read_message_rows(cursor, "message_status", events, self._page)
 
     def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
         if not isinstance(event, SendRecorded | Observed):

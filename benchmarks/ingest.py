@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -191,14 +191,17 @@ class _Stopwatch:
         setattr(owner, name, timed)  # an instance attribute: the class is left alone
 
 
-def phases(*, observations: int, seed: int, rounds: int = 3) -> str:
-    """Time per event in each phase of an application round (the fastest of `rounds`).
+Trial = Callable[[Callable[[EngageApplication], None]], AbstractContextManager[Run]]
 
-    cProfile charges every Python call, so it inflates call-heavy code; these four wrappers
-    (around `observe`, `save`, the mapper and the recorder's insert) cost ~0.3 µs per event and
-    show the split in wall time. Only eventsourcing's public names are wrapped.
-    """
-    batches = observation_stream(seed, observations).batches(BATCH)
+
+def phase_times(
+    trial: Trial, *, observations: int, rounds: int = 3, loads: bool = False
+) -> dict[str, float]:
+    """µs per event in each phase of the fastest of `rounds` application rounds, each run by
+    `trial(instrument)`: wrappers around `observe`, `save`, the mapper and the recorder's
+    insert (and, with `loads`, its `select_events_of_many`) cost ~0.3 µs per event and show
+    the split in wall time, where cProfile inflates call-heavy code. Only eventsourcing's
+    public names are wrapped."""
     fastest: dict[str, float] = {}
     for _ in range(rounds):
         watch = _Stopwatch()
@@ -208,12 +211,23 @@ def phases(*, observations: int, seed: int, rounds: int = 3) -> str:
             watch.wrap(app, "save", "save")
             watch.wrap(app.mapper, "to_stored_event", "map")
             watch.wrap(app.recorder, "insert_events", "insert")
+            if loads:
+                watch.wrap(app.recorder, "select_events_of_many", "load")
 
-        with _application_trial(engage_store_env, batches, instrument) as timed:
+        with trial(instrument) as timed:
             timed()
         if not fastest or watch.seconds["observe"] < fastest["observe"]:
             fastest = dict(watch.seconds)
-    us = {phase: seconds / observations * 1e6 for phase, seconds in fastest.items()}
+    return {phase: seconds / observations * 1e6 for phase, seconds in fastest.items()}
+
+
+def phases(*, observations: int, seed: int, rounds: int = 3) -> str:
+    """Time per event in each phase of an application round (`phase_times`)."""
+    batches = observation_stream(seed, observations).batches(BATCH)
+    us = phase_times(
+        lambda instrument: _application_trial(engage_store_env, batches, instrument),
+        observations=observations, rounds=rounds,
+    )  # fmt: skip
     split = [
         ("observe(), in all", us["observe"]),
         ("  before save(): route, load, decide, fold", us["observe"] - us["save"]),

@@ -35,7 +35,7 @@ from psycopg import sql
 
 from adapters.stores import store_env
 from benchmarks.harness import Contender, Goal, Result, Run, format_result, measure
-from benchmarks.ingest import BATCH, Row, _Stopwatch, stored_rows
+from benchmarks.ingest import BATCH, Row, phase_times, stored_rows
 from benchmarks.postgres_lag import Lag, follower_profile, measure_lag
 from benchmarks.postgres_processes import PROCESS_COUNTS, Processes, measure_processes
 from benchmarks.traffic import observation_stream
@@ -208,25 +208,13 @@ def run(
 
 def phases(superuser_url: str, *, observations: int, seed: int, rounds: int = 3) -> str:
     """Wall time per event in each phase of an application round (the fastest of `rounds`),
-    from wrappers on the application's own objects (`benchmarks.ingest`'s stopwatch, about
+    from wrappers on the application's own objects (`benchmarks.ingest.phase_times`, about
     0.3 µs per event): cProfile inflates call-heavy Python, these do not."""
     batches = observation_stream(seed, observations).batches(BATCH)
-    fastest: dict[str, float] = {}
-    for _ in range(rounds):
-        watch = _Stopwatch()
-
-        def instrument(app: EngageApplication, watch: _Stopwatch = watch) -> None:
-            watch.wrap(app, "observe", "observe")
-            watch.wrap(app, "save", "save")
-            watch.wrap(app.mapper, "to_stored_event", "map")
-            watch.wrap(app.recorder, "insert_events", "insert")
-            watch.wrap(app.recorder, "select_events_of_many", "load")
-
-        with application_trial(superuser_url, batches, instrument) as timed:
-            timed()
-        if not fastest or watch.seconds["observe"] < fastest["observe"]:
-            fastest = dict(watch.seconds)
-    us = {phase: seconds / observations * 1e6 for phase, seconds in fastest.items()}
+    us = phase_times(
+        lambda instrument: application_trial(superuser_url, batches, instrument),
+        observations=observations, rounds=rounds, loads=True,
+    )  # fmt: skip
     split = [
         ("observe(), in all", us["observe"]),
         ("  read the batch's messages (one query)", us["load"]),

@@ -221,6 +221,10 @@ class PostgresViewDatabase(ViewDatabase):
         self._search_path = SQL(
             "SET LOCAL search_path TO {}; SET LOCAL idle_in_transaction_session_timeout = {}"
         ).format(Identifier(self.schema), PAGE_IDLE_MS)
+        # a read's snapshot set in the same round trip (before any query, as it must be)
+        self._read_settings = SQL("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; ") + (
+            self._search_path
+        )
         self._where = f"{settings.get('POSTGRES_HOST', '')}/{settings.get('POSTGRES_DBNAME', '')}"
 
     @classmethod
@@ -238,9 +242,7 @@ class PostgresViewDatabase(ViewDatabase):
             self.datastore.get_connection() as connection,
             connection.transaction(force_rollback=not commit),
         ):
-            if not commit:
-                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            connection.execute(self._search_path)
+            connection.execute(self._search_path if commit else self._read_settings)
             yield _PostgresCursor(connection, self)
 
     def create(self, statements: Sequence[str]) -> None:

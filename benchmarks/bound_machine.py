@@ -109,7 +109,7 @@ def _observe(
 ) -> None:
     rules = lifecycle(model.channel)
     current = model.state
-    decision = decide(rules, current, model.seen, model.known, observation)
+    decision = decide(rules, current, model.seen, model.known, observation, recorded_at)
     if decision.outcome is Outcome.DUPLICATE:
         record_duplicate(model.seen, observation.dedup_keys)  # the status stays
         return
@@ -132,7 +132,7 @@ def _book(
         rules,
         recorded_at=recorded_at,
         status=observation.status,
-        occurred_at=observation.occurred_at,
+        occurred_at=decision.occurred_at,
         dedup_keys=observation.dedup_keys,
         inferred=decision.inferred,
         status_after=decision.status_after,
@@ -149,7 +149,7 @@ def fold_machines(
         if entry is None:
             model = MachineMessage(observation.channel)
             rules = lifecycle(observation.channel)
-            decision = decide(rules, None, _NONE, _NONE, observation)
+            decision = decide(rules, None, _NONE, _NONE, observation, recorded_at)
             assert decision.status_after is not None
             bound[message_id] = (bind(model, decision.status_after), model)
             _book(model, rules, observation, decision, recorded_at)

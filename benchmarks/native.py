@@ -72,7 +72,9 @@ class NativeMessage(Aggregate):
     @classmethod
     def start(cls, message_id: UUID, observation: Observation, recorded_at: datetime) -> Any:
         """A new message from its first observation (there is nothing to be a duplicate of)."""
-        decision = decide(lifecycle(observation.channel), None, _NONE, _NONE, observation)
+        decision = decide(
+            lifecycle(observation.channel), None, _NONE, _NONE, observation, recorded_at
+        )
         return cls(
             id=message_id,
             channel=observation.channel,
@@ -83,7 +85,8 @@ class NativeMessage(Aggregate):
 
     def observe(self, observation: Observation, recorded_at: datetime) -> None:
         """Command: decide from the tables first, then trigger the one event recording it."""
-        decision = decide(lifecycle(self.channel), self.status, self.seen, self.known, observation)
+        rules = lifecycle(self.channel)
+        decision = decide(rules, self.status, self.seen, self.known, observation, recorded_at)
         if decision.outcome is Outcome.DUPLICATE:
             self._duplicate_ignored(
                 channel=observation.channel,
@@ -152,7 +155,7 @@ def _payload(observation: Observation, decision: Decision, recorded_at: datetime
     return {
         "recorded_at": recorded_at,
         "status": observation.status,
-        "occurred_at": observation.occurred_at,
+        "occurred_at": decision.occurred_at,
         "event_id": observation.event_id,
         "dedup_keys": observation.dedup_keys,
         "details": observation.details,

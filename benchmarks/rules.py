@@ -6,7 +6,9 @@ benchmark would compare different work. Both call `decide` here, which reads the
 `engage_core.lifecycles` tables (`relation`, `winner`, `implied`, `engagement_implies`) that
 `decide.py` reads, and the same state: a report sharing any dedup key with the message's `seen`
 ones is a duplicate, and what a report proves (`implied`) minus the statuses the message is
-already `known` to have passed is what it infers. Only the mechanism that then records the
+already `known` to have passed is what it infers. The provider's time is bounded by the same
+clock-skew policy (`engage_core.clock.DEFAULT_CLOCK_SKEW`): a time beyond it counts as the
+recorded time, which is what an engagement tally keeps. Only the mechanism that then records the
 decision differs. `record` and `record_duplicate` are the bookkeeping `evolve` does for an
 `Observed` and a `DuplicateIgnored` event (engagement tallies, dedup keys, known statuses, the
 status; `MessageState` keeps no history, which is derived from the events when a message is
@@ -20,6 +22,7 @@ from collections.abc import Set
 from datetime import datetime
 from typing import NamedTuple
 
+from engage_core.clock import DEFAULT_CLOCK_SKEW
 from engage_core.lifecycles import Lifecycle, Relation
 from engage_core.message.events import Outcome
 from engage_core.message.state import Engagement
@@ -37,7 +40,8 @@ class Decision(NamedTuple):
 
     `target` is the status the report stands for (the implied status for an engagement);
     `status_after` is where the message ends up; `inferred` lists the statuses the report proves
-    that the message was not yet known to have passed.
+    that the message was not yet known to have passed; `occurred_at` is the report's time as
+    recorded (clamped by the clock-skew policy).
     """
 
     outcome: Outcome
@@ -45,6 +49,7 @@ class Decision(NamedTuple):
     target: str
     status_after: str | None
     inferred: tuple[str, ...]
+    occurred_at: datetime | None
 
 
 def decide(
@@ -53,10 +58,13 @@ def decide(
     seen: Set[str],
     known: Set[str],
     observation: Observation,
+    recorded_at: datetime,
 ) -> Decision:
     """The decision `decide_observation` makes, without building its event."""
     if not seen.isdisjoint(observation.dedup_keys):
-        return Decision(Outcome.DUPLICATE, None, observation.status, current, ())
+        return Decision(
+            Outcome.DUPLICATE, None, observation.status, current, (), observation.occurred_at
+        )
     engagement = rules.is_engagement(observation.status)
     if engagement:
         target = rules.engagement_implies
@@ -79,7 +87,8 @@ def decide(
     else:
         outcome = _OUTCOMES[relation]
     inferred = tuple(status for status in proved if status not in known)
-    return Decision(outcome, relation, target, status_after, inferred)
+    occurred_at = DEFAULT_CLOCK_SKEW.occurred(observation.occurred_at, recorded_at)
+    return Decision(outcome, relation, target, status_after, inferred, occurred_at)
 
 
 def record(

@@ -1,5 +1,5 @@
 """Workload "cli": how long `engage --help` and `engage diagram sms` take to start and finish,
-against `python -c pass` measured in the same run.
+and `import engage_core` alone, against `python -c pass` measured in the same run.
 
 A CLI's start is mostly imports, and an absolute time on a shared VM moves with its
 neighbours; the difference from a bare interpreter started in the same rounds is what the
@@ -23,7 +23,10 @@ COMMANDS = {
     "python -c pass": ["-c", "pass"],
     "engage --help": ["-m", "adapters.cli.main", "--help"],
     "engage diagram sms": ["-m", "adapters.cli.main", "diagram", "sms"],
+    "import engage_core": ["-c", "import engage_core"],
 }
+# over `python -c pass`: a verb's start, and the core's import (what every verb pays first)
+GOALS_SECONDS = {name: GOAL_SECONDS for name in COMMANDS} | {"import engage_core": 0.15}
 FULL_REPEATS = 5
 
 
@@ -45,10 +48,10 @@ def run(*, repeats: int = FULL_REPEATS) -> tuple[Result, str]:
     lines.append(f"  {'python -c pass':<22}{bare * 1000:>8.0f} ms")
     for name in list(COMMANDS)[1:]:
         seconds = 1 / result.best(name)
-        over = seconds - bare
-        verdict = "met" if over < GOAL_SECONDS else "MISSED"
+        over, goal = seconds - bare, GOALS_SECONDS[name]
+        verdict = "met" if over < goal else "MISSED"
         lines.append(
             f"  {name:<22}{seconds * 1000:>8.0f} ms   {over * 1000:+.0f} ms over python -c pass"
-            f"   goal < {GOAL_SECONDS * 1000:.0f} ms over: {verdict}"
+            f"   goal < {goal * 1000:.0f} ms over: {verdict}"
         )
     return result, "\n".join(lines)

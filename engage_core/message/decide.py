@@ -26,7 +26,7 @@ from engage_core.message.events import (
     facts_from_details,
 )
 from engage_core.message.state import MessageState
-from engage_core.observations import Observation, ProviderFacts, Send
+from engage_core.observations import NO_FACTS, Observation, ProviderFacts, Send
 
 _OUTCOMES = {
     Relation.ADVANCE: Outcome.APPLIED,
@@ -99,6 +99,8 @@ def _facts(observation: Observation) -> ProviderFacts:
     line written before typed facts), as its details named them then."""
     if observation.facts is not None:
         return observation.facts
+    if not observation.details:  # nothing to read: what reading it would give, without the work
+        return NO_FACTS
     return facts_from_details(observation.channel, observation.status, observation.details)
 
 

@@ -21,7 +21,9 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from engage_core.channels import Channel
 from engage_core.consent.events import CONSENT_EVENT_CLASSES, GroupListed
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
+from engage_core.observations import ProviderFacts, Send
 from engage_core.quarantine import QUARANTINE_EVENT_CLASSES
+from engage_core.stored_dicts import build_dict_makers
 
 __all__ = [
     "EVENT_CLASSES",
@@ -75,6 +77,23 @@ def register_event_class(cls: type[Any]) -> None:
     EVENT_CLASSES[cls.TOPIC] = cls
 
 
+# The message events every provider report becomes are built directly (`stored_dicts`): the
+# same JSON, a third of the cost. Other classes, consent's with their channel spelling among
+# them, go through the converter.
+_DICT_MAKERS = build_dict_makers(converter, MESSAGE_EVENT_CLASSES, (Send, ProviderFacts))
+
+
+def _unstructured(event: Any, cls: type[Any]) -> dict[str, Any]:
+    """The JSON object stored for `event`: the converter's, without the columns eventsourcing
+    stores beside it, with `class_version` when above 1."""
+    state: dict[str, Any] = converter.unstructure(event, unstructure_as=cls)
+    del state["originator_id"], state["originator_version"]
+    class_version = getattr(cls, "class_version", 1)
+    if class_version > 1:
+        state["class_version"] = class_version
+    return state
+
+
 class UnreadableEventError(ValueError):
     """A stored event this version of Engage cannot read back: the store holds something else
     (another application's events, a newer version's, or damaged rows)."""
@@ -99,20 +118,22 @@ class CattrsMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         cls = type(domain_event)
-        state: dict[str, Any] = converter.unstructure(domain_event, unstructure_as=cls)
-        originator_id = state.pop("originator_id")
-        originator_version = state.pop("originator_version")
-        class_version = getattr(cls, "class_version", 1)
-        if class_version > 1:
-            state["class_version"] = class_version
-        data = orjson.dumps(state)
+        make = _DICT_MAKERS.get(cls)
+        data = None
+        if make is not None:
+            try:
+                data = orjson.dumps(make(domain_event))
+            except (TypeError, AttributeError):  # not plain JSON: the converter decides
+                data = None
+        if data is None:
+            data = orjson.dumps(_unstructured(domain_event, cls))
         if self.compressor:
             data = self.compressor.compress(data)
         if self.cipher:
             data = self.cipher.encrypt(data)
         return StoredEvent(
-            originator_id=originator_id,
-            originator_version=originator_version,
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
             topic=cls.TOPIC,
             state=data,
         )

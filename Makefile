@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-slow lint bench docs clean postgres
+.PHONY: install demo test test-slow lint bench bench-quick docs clean postgres
 
 # (Re)create the virtual environment when pyproject.toml changes; `make install` forces a refresh.
 $(STAMP): pyproject.toml
@@ -70,8 +70,16 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict engage_core adapters tests
 	$(BIN)/python -m tests.shape_report engage_core adapters benchmarks
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+# Every goal's workload at full size, then scaling at 10k/100k/1M inputs; rewrites both tables
+# of docs/benchmarks.md (about 35 minutes). bench-quick: small inputs, the table as JSON on
+# stdout (under 2 minutes; no PostgreSQL, no scaling).
+bench: $(STAMP) postgres
+	$(BIN)/python -m benchmarks --table --scaling --write
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks --table --quick --json \
+	  --only ingest --only sendgrid --only rebuild --only consent --only cli --only footprint \
+	  --only service
 
 # Regenerate the diagrams and tables of docs/lifecycles.md from the Machines, and the event
 # reference of docs/events.md from the Segment mapping.

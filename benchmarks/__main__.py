@@ -1,13 +1,20 @@
-"""`python -m benchmarks` (`make bench`): run the workloads, print rates and ratios against goals.
+"""`python -m benchmarks`: run the workloads, print rates and ratios against goals.
 
 Prints what the figures depend on first (Python, platform, CPUs, library versions), so a pasted
 report says where it was measured. Goals are reported, never enforced: a timing gate on a shared
 VM would fail on noise, which is why there are no timed unit tests either.
+
+`--table` (`make bench`, `make bench-quick`) runs the workloads the goals are set on and prints
+one table of them (`benchmarks.table`), as JSON with `--json`, written into
+`docs/benchmarks.md` with `--write`; `--scaling` measures per-input cost and peak memory at
+10k, 100k and 1M inputs (`benchmarks.scaling`). Human text goes to stderr when stdout carries
+JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -23,9 +30,12 @@ from benchmarks import (
     ingest,
     postgres,
     rebuild,
+    report,
+    scaling,
     sendgrid_webhook,
     service,
     status_step,
+    table,
 )
 
 WORKLOADS = (
@@ -52,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         action="append",
-        choices=WORKLOADS,
+        choices=sorted({*WORKLOADS, *table.TABLE_WORKLOADS}),
         metavar="NAME",
         help=f"run only this workload (repeatable; one of: {', '.join(WORKLOADS)})",
     )
@@ -86,6 +96,31 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print a cProfile top 20 (cumulative) of each workload's subject "
         "(for ingest, wall time per phase first)",
+    )
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="run the goal workloads and print one table of them (--only picks among: "
+        f"{', '.join(table.TABLE_WORKLOADS)})",
+    )
+    parser.add_argument("--json", action="store_true", help="--table, --scaling: JSON on stdout")
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="--table, --scaling: rewrite the table(s) in docs/benchmarks.md",
+    )
+    parser.add_argument(
+        "--scaling",
+        action="store_true",
+        help="per-input cost and peak RSS of ingest, sendgrid, rebuild and consent at each size, "
+        "each in a fresh process",
+    )
+    parser.add_argument(
+        "--scaling-sizes",
+        type=lambda text: tuple(int(size) for size in text.split(",")),
+        default=scaling.SIZES,
+        metavar="N,N,…",
+        help=f"--scaling: the sizes (default {','.join(str(n) for n in scaling.SIZES)})",
     )
     parser.add_argument(
         "--per-message-machines",
@@ -157,14 +192,70 @@ def _runs(args: argparse.Namespace) -> dict[str, Callable[[], tuple[object, str]
     }
 
 
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command that reproduces a run, for the doc."""
+    words = ["python -m benchmarks"]
+    words += ["--table"] if args.table else []
+    words += ["--scaling"] if args.scaling else []
+    words += ["--quick"] if args.quick else []
+    if args.scaling and args.scaling_sizes != scaling.SIZES:
+        words.append("--scaling-sizes " + ",".join(str(n) for n in args.scaling_sizes))
+    words += [f"--only {name}" for name in args.only or ()]
+    return " ".join(words)
+
+
+def _tables(args: argparse.Namespace) -> int:
+    """`--table` and/or `--scaling`: measure, then print (JSON or Markdown) and write the doc."""
+    _say(_environment())
+    command, started = _command(args), time.perf_counter()
+    output: dict[str, object] = {}
+    if args.table:
+        sizes = table.Sizes(quick=args.quick, seed=args.seed)
+        wanted = [name for name in table.TABLE_WORKLOADS if not args.only or name in args.only]
+        rows = table.collect(sizes, wanted, lambda name, s: _say(f"  {name}: {s:.0f} s"))
+        seconds = time.perf_counter() - started
+        text = table.markdown(rows) + "\n\n" + report.provenance(command, seconds)
+        output["table"] = [row.as_json() for row in rows]
+        _say(text) if args.json else print(text, flush=True)
+        if args.write:
+            report.rewrite("bench-table", text)
+    if args.scaling:
+        begun = time.perf_counter()
+        found = scaling.measure(
+            args.scaling_sizes,
+            [name for name in scaling.WORKLOADS if not args.only or name in args.only],
+            lambda point: _say(f"  {point.workload} at {point.inputs:,}: "
+                               f"{point.us_per_input:,.1f} µs/input, {point.peak_mib:,.0f} MiB"),
+        )  # fmt: skip
+        seconds = time.perf_counter() - begun
+        text = scaling.markdown(found) + "\n\n" + report.provenance(command, seconds)
+        output["scaling"] = [verdict.as_json() for verdict in found]
+        _say(text) if args.json else print(text, flush=True)
+        if args.write:
+            report.rewrite("bench-scaling", text)
+    if args.json:
+        rows_only = args.table and not args.scaling
+        print(json.dumps(output["table"] if rows_only else output, indent=1, ensure_ascii=False))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.table or args.scaling:
+        return _tables(args)
     observations = _sized(args.observations, args.quick, QUICK_OBSERVATIONS, FULL_OBSERVATIONS)
     repeats = _sized(args.repeats, args.quick, QUICK_REPEATS, FULL_REPEATS)
     if observations < 1 or repeats < 1:
         print("--observations and --repeats must be at least 1", file=sys.stderr)
         return 2
     selected = [name for name in WORKLOADS if not args.only or name in args.only]
+    if args.only and not selected:
+        print(f"--only {args.only[0]}: a --table workload (add --table)", file=sys.stderr)
+        return 2
     print(_environment(), flush=True)
     runs = _runs(args)
     rows = _sized(args.observations, args.quick, consent_import.QUICK_ROWS,

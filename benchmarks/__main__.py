@@ -214,7 +214,7 @@ def _tables(args: argparse.Namespace) -> int:
     command, started = _command(args), time.perf_counter()
     output: dict[str, object] = {}
     if args.table:
-        sizes = table.Sizes(quick=args.quick, seed=args.seed)
+        sizes = table.Sizes(args.quick, args.seed, args.observations, args.repeats)
         wanted = [name for name in table.TABLE_WORKLOADS if not args.only or name in args.only]
         rows = table.collect(sizes, wanted, lambda name, s: _say(f"  {name}: {s:.0f} s"))
         seconds = time.perf_counter() - started

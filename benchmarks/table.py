@@ -112,21 +112,25 @@ def ratio_row(
 
 @attrs.frozen
 class Sizes:
-    """What a table run measures at: `--quick` sizes or the full ones."""
+    """What a table run measures at: `--quick` sizes or the full ones; `observations` and
+    `repeats`, when given, override those of the ingest, sendgrid, service and postgres
+    workloads (the smoke test runs them tiny)."""
 
     quick: bool
     seed: int = 1
+    given_observations: int | None = None
+    given_repeats: int | None = None
 
     def pick(self, quick: int, full: int) -> int:
         return quick if self.quick else full
 
     @property
     def observations(self) -> int:
-        return self.pick(5_000, 50_000)
+        return self.given_observations or self.pick(5_000, 50_000)
 
     @property
     def repeats(self) -> int:
-        return self.pick(3, 5)
+        return self.given_repeats or self.pick(3, 5)
 
 
 def _ingest(sizes: Sizes) -> list[Row]:

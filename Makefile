@@ -72,12 +72,12 @@ lint: $(STAMP)
 
 # Every goal's workload at full size, then scaling at 10k/100k/1M inputs; rewrites both tables
 # of docs/benchmarks.md (about 35 minutes). bench-quick: small inputs, the table as JSON on
-# stdout (under 2 minutes; no PostgreSQL, no scaling).
+# stdout and nothing else there (under 2 minutes; no PostgreSQL, no scaling).
 bench: $(STAMP) postgres
 	$(BIN)/python -m benchmarks --table --scaling --write
 
 bench-quick: $(STAMP)
-	$(BIN)/python -m benchmarks --table --quick --json \
+	@$(BIN)/python -m benchmarks --table --quick --json \
 	  --only ingest --only sendgrid --only rebuild --only consent --only cli --only footprint \
 	  --only service
 

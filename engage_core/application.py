@@ -20,6 +20,7 @@ from uuid import UUID
 
 import attrs
 from eventsourcing.application import Application
+from eventsourcing.persistence import EventStore
 from eventsourcing.utils import get_topic
 
 from engage_core.cache import StateCache, Versioned
@@ -35,6 +36,7 @@ from engage_core.consent.policies import PolicySettings, policy_changes
 from engage_core.consent.queries import SubscriptionAnswer
 from engage_core.consent.rules import SendPermission, SubscriptionState, Update
 from engage_core.consent.state import ChannelSubscription
+from engage_core.event_store import LeanEventStore
 from engage_core.events import DomainEvent
 from engage_core.ids import message_id
 from engage_core.message.decide import decide_observation, decide_send
@@ -111,6 +113,10 @@ class EngageApplication(Application[UUID]):
         self._many_reader = (
             self.recorder if isinstance(self.recorder, ReadsManyAggregates) else None
         )
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        """eventsourcing's event store, making its recordings at a third of the cost."""
+        return LeanEventStore(mapper=self.mapper, recorder=self.recorder)
 
     # Commands
 

@@ -20,6 +20,7 @@ from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 from engage_core.channels import Channel
 from engage_core.consent.events import CONSENT_EVENT_CLASSES, GroupListed
+from engage_core.event_store import stored_event
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
 from engage_core.observations import ProviderFacts, Send
 from engage_core.quarantine import QUARANTINE_EVENT_CLASSES
@@ -131,11 +132,8 @@ class CattrsMapper(Mapper[UUID]):
             data = self.compressor.compress(data)
         if self.cipher:
             data = self.cipher.encrypt(data)
-        return StoredEvent(
-            originator_id=domain_event.originator_id,
-            originator_version=domain_event.originator_version,
-            topic=cls.TOPIC,
-            state=data,
+        return stored_event(
+            domain_event.originator_id, domain_event.originator_version, cls.TOPIC, data
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:

@@ -38,7 +38,9 @@ __all__ = [
     "Observation",
     "ProviderFacts",
     "Send",
+    "canonical_details",
     "check_details_size",
+    "is_clean_text",
     "parse_observation",
     "parse_timestamp",
 ]
@@ -210,6 +212,29 @@ class Observation:
                 "status", f"unknown {self.channel.value} status {value!r} (see docs/lifecycles.md)"
             )
 
+    @classmethod
+    def trusted(
+        cls, *, channel: Channel, provider: str, provider_message_id: str, status: str,
+        occurred_at: datetime | None, event_id: str | None, details: dict[str, Any],
+        provider_keys: tuple[str, ...], facts: ProviderFacts | None,
+    ) -> Observation:  # fmt: skip
+        """The observation of values already as the constructor leaves them (a normalised
+        provider, `is_clean_text` ids, a canonical status, a UTC time, `canonical_details`),
+        without its converters and validators: an adapter that checked a batch at the edge pays
+        once per check. The caller answers for the values; what it has not checked goes to the
+        constructor."""
+        self = _new(cls)
+        _set_channel(self, channel)
+        _set_provider(self, provider)
+        _set_provider_message_id(self, provider_message_id)
+        _set_status(self, status)
+        _set_occurred_at(self, occurred_at)
+        _set_event_id(self, event_id)
+        _set_details(self, details)
+        _set_provider_keys(self, provider_keys)
+        _set_facts(self, facts)
+        return self
+
     @cached_property
     def message_id(self) -> UUID:
         return message_id(self.channel, self.provider, self.provider_message_id)
@@ -253,6 +278,34 @@ class Observation:
                 "facts": facts,
             }
         )
+
+
+# The slots' own setters: a frozen class refuses `setattr`, and these skip even the lookup
+# `object.__setattr__` makes, in the one constructor that sets every field once.
+_new = object.__new__
+(
+    _set_channel, _set_provider, _set_provider_message_id, _set_status, _set_occurred_at,
+    _set_event_id, _set_details, _set_provider_keys, _set_facts,
+) = (vars(Observation)[field.name].__set__ for field in attrs.fields(Observation))  # fmt: skip
+
+
+def is_clean_text(value: str) -> bool:
+    """Whether `value` passes as one of `Observation`'s texts unchanged: not blank, no
+    surrounding whitespace, not over `MAX_TEXT_LENGTH`."""
+    return bool(value) and len(value) <= MAX_TEXT_LENGTH and value == value.strip()
+
+
+def canonical_details(values: list[Any]) -> list[Any] | None:
+    """Each of `values` (a decoded JSON batch) as the constructor keeps it in `details` (keys
+    sorted at every depth, a copy of its own), in one encoding of the batch rather than one per
+    element; None when the batch cannot be encoded whole (an element nested too deeply), for
+    each element to go through the constructor, which names the one."""
+    try:
+        plain = orjson.loads(_canonical_json(values))
+    except TypeError:
+        return None
+    assert isinstance(plain, list)
+    return plain
 
 
 OBSERVATION_FIELDS = frozenset(

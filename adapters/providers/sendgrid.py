@@ -46,6 +46,7 @@ from adapters.providers.sendgrid_events import (
     raw_event,
 )
 from engage_core import InvalidInput, Observation, Send
+from engage_core.observations import canonical_details
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -157,12 +158,14 @@ class SendGridAdapter:
         not a JSON array."""
         require_json(request.headers, "SendGrid")
         events = load_array(request.body)
+        # the details of every event made canonical in one pass (None: each on its own)
+        canonical = canonical_details(events) or [None] * len(events)
         inputs: list[Observation | Send] = []
         quarantined: list[QuarantinedElement] = []
         sends: set[tuple[Any, ...]] = set()
-        for index, event in enumerate(events):
+        for index, (event, plain) in enumerate(zip(events, canonical, strict=True)):
             try:
-                observation, send = map_event(event, sends)
+                observation, send = map_event(event, sends, plain)
             except (EventUnusable, InvalidInput) as error:
                 quarantined.append(QuarantinedElement(index, raw_event(index, event), str(error)))
                 continue

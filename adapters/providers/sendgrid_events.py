@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
 
 from adapters.providers.base import BodyRefused
 from engage_core import Channel, Observation, Send
+from engage_core.observations import is_clean_text
 from engage_core.provider_facts import ProviderFacts
 
 PROVIDER: Final = "sendgrid"
@@ -100,10 +102,15 @@ def raw_event(index: int, event: object) -> bytes:
 # Mapping one event
 
 
-def map_event(event: object, sends: set[tuple[Any, ...]]) -> tuple[Observation, Send | None]:
+def map_event(
+    event: object, sends: set[tuple[Any, ...]], canonical: Any = None
+) -> tuple[Observation, Send | None]:
     """One event's observation, and its send record when it carries custom args and an equal
     record was not already taken from this batch (`sends` remembers them: the core would only
-    count the repeats as duplicates)."""
+    count the repeats as duplicates). `canonical` is the event as `canonical_details` made it
+    for the whole batch: with it, an event whose values pass the checks below is built trusted,
+    without the constructor checking each value again; any other goes through the constructor,
+    which refuses it with the reason it is quarantined under."""
     if not isinstance(event, dict):
         raise EventUnusable(f"an event is a JSON object (got a {json_type(event)})")
     name = _event_name(event)
@@ -111,22 +118,63 @@ def map_event(event: object, sends: set[tuple[Any, ...]]) -> tuple[Observation, 
     email = _text(event, "email", "missing email")
     provider_message_id = _provider_message_id(full_id)
     occurred_at = _timestamp(event)
-    details = _details(name, event)
-    observation = Observation(
+    details = _details(name, event, canonical)
+    status = _status(name, event)
+    event_id = _event_id(event)
+    provider_keys = (_composite_key(full_id, name, event),)
+    facts = _facts(name, email, details)
+    observation = (
+        _trusted(provider_message_id, status, occurred_at, event_id, details, provider_keys, facts)
+        if canonical is not None
+        else None
+    ) or Observation(
         channel=Channel.EMAIL,
         provider=PROVIDER,
         provider_message_id=provider_message_id,
-        status=_status(name, event),
+        status=status,
         occurred_at=occurred_at,
-        event_id=_event_id(event),
+        event_id=event_id,
         details=details,
-        provider_keys=(_composite_key(full_id, name, event),),
-        facts=_facts(name, email, details),
+        provider_keys=provider_keys,
+        facts=facts,
     )
     # SendGrid's `processed` is when it took the message: the send record's sent_at, so the
     # Email Processed published from that record carries the provider's time
     sent_at = occurred_at if name == "processed" else None
     return observation, _send(event, provider_message_id, email, sends, sent_at)
+
+
+def _trusted(
+    provider_message_id: str,
+    status: str,
+    occurred_at: int | float,
+    event_id: str | None,
+    details: dict[str, Any],
+    provider_keys: tuple[str, ...],
+    facts: ProviderFacts,
+) -> Observation | None:
+    """The observation built trusted when every value is one the constructor would take as it
+    is (`STATUSES` are canonical email statuses and the composite key is never empty, so those
+    need no check); None when one is not, for the constructor to refuse it in its own words."""
+    if not is_clean_text(provider_message_id) or (
+        event_id is not None and not is_clean_text(event_id)
+    ):
+        return None
+    try:
+        moment = datetime.fromtimestamp(occurred_at, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return Observation.trusted(
+        channel=Channel.EMAIL,
+        provider=PROVIDER,
+        provider_message_id=provider_message_id,
+        status=status,
+        occurred_at=moment,
+        event_id=event_id,
+        details=details,
+        provider_keys=provider_keys,
+        facts=facts,
+    )
 
 
 _MISSING_MESSAGE_ID: Final = (
@@ -196,27 +244,35 @@ def _event_id(event: Mapping[str, Any]) -> str | None:
     return value
 
 
-def _details(name: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Every field of the event; for group events also `group`, the group's name as the
-    consent policy reads it (SendGrid names groups by number, `asm_group_id`). A group event
-    without a group is quarantined: a custom arg called `group` must not stand in for it."""
+def _details(name: str, event: dict[str, Any], canonical: Any = None) -> dict[str, Any]:
+    """Every field of the event (`canonical`'s copy, when given); for group events also `group`,
+    the group's name as the consent policy reads it (SendGrid names groups by number,
+    `asm_group_id`), in its sorted place among the keys when the copy is canonical. A group
+    event without a group is quarantined: a custom arg called `group` must not stand in for
+    it."""
+    base = event if canonical is None else canonical
     if name not in _GROUP_EVENTS:
-        return event
+        return base
     group = event.get("asm_group_id")
     if isinstance(group, str) and group.isascii() and group.isdigit():
         group = int(group)
     if not isinstance(group, int) or isinstance(group, bool):
         raise EventUnusable(f"{name} without an integer asm_group_id (got {group!r})")
-    return {**event, "group": str(group)}
+    with_group = {**base, "group": str(group)}
+    # keys sorted by code point, as the canonical encoding sorts them (its UTF-8 bytes' order)
+    return with_group if canonical is None else dict(sorted(with_group.items()))
 
 
 def _facts(name: str, email: str, details: Mapping[str, Any]) -> ProviderFacts:
     """What the core reads of a SendGrid event: the address; a group event's group (its
     `asm_group_id`, as `_details` wrote it); a click's `url`; a bounce's `type`; the `reason`
-    of a bounce, drop or deferral; a deferral's `attempt`."""
+    of a bounce, drop or deferral; a deferral's `attempt`. Each is a `str` (or the attempt an
+    `int`) by the checks below, so they are built trusted but a boolean attempt, which the
+    constructor refuses in its own words."""
     url, reason, kind = details.get("url"), details.get("reason"), details.get("type")
     attempt = details.get("attempt")
-    return ProviderFacts(
+    build = ProviderFacts if attempt is True or attempt is False else ProviderFacts.trusted
+    return build(
         contact=email.strip(),
         group=details["group"] if name in _GROUP_EVENTS else None,
         link_url=url if name == "click" and isinstance(url, str) else None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 import orjson
 
@@ -16,13 +16,23 @@ _NAMESPACE_BYTES = ENGAGE_NAMESPACE.bytes
 # RFC 4122 version 5 bits: clear the version and variant fields, then set version 5, variant 10.
 _CLEAR = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
 _SET = (5 << 76) | (0x8000 << 48)
+_sha1 = hashlib.sha1
+_from_bytes = int.from_bytes
+_new = object.__new__
+_set = object.__setattr__
 
 
 def uuid5(name: str | bytes) -> UUID:
-    """`uuid.uuid5(ENGAGE_NAMESPACE, name)`, in half the time (every input computes one)."""
+    """`uuid.uuid5(ENGAGE_NAMESPACE, name)`, in a third of the time (every input computes one).
+
+    The UUID is made as `UUID(int=...)` makes it, without its checks of an int that is 128
+    bits by construction: `UUID.__init__` would be a third of the cost."""
     data = name.encode() if isinstance(name, str) else name
-    digest = hashlib.sha1(_NAMESPACE_BYTES + data, usedforsecurity=False).digest()
-    return UUID(int=(int.from_bytes(digest[:16], "big") & _CLEAR) | _SET)
+    digest = _sha1(_NAMESPACE_BYTES + data, usedforsecurity=False).digest()
+    made: UUID = _new(UUID)
+    _set(made, "int", (_from_bytes(digest[:16], "big") & _CLEAR) | _SET)
+    _set(made, "is_safe", SafeUUID.unknown)
+    return made
 
 
 def name_of(*parts: str) -> bytes:

@@ -217,12 +217,14 @@ class Observation:
         cls, *, channel: Channel, provider: str, provider_message_id: str, status: str,
         occurred_at: datetime | None, event_id: str | None, details: dict[str, Any],
         provider_keys: tuple[str, ...], facts: ProviderFacts | None,
+        message_id: UUID | None = None,
     ) -> Observation:  # fmt: skip
         """The observation of values already as the constructor leaves them (a normalised
         provider, `is_clean_text` ids, a canonical status, a UTC time, `canonical_details`),
         without its converters and validators: an adapter that checked a batch at the edge pays
         once per check. The caller answers for the values; what it has not checked goes to the
-        constructor."""
+        constructor. `message_id`, when given, is the one `ids.message_id` made for these
+        channel, provider and id (the events of one message in a batch share it)."""
         self = _new(cls)
         _set_channel(self, channel)
         _set_provider(self, provider)
@@ -233,6 +235,8 @@ class Observation:
         _set_details(self, details)
         _set_provider_keys(self, provider_keys)
         _set_facts(self, facts)
+        if message_id is not None:
+            _set_message_id(self, message_id)
         return self
 
     @cached_property
@@ -287,6 +291,7 @@ _new = object.__new__
     _set_channel, _set_provider, _set_provider_message_id, _set_status, _set_occurred_at,
     _set_event_id, _set_details, _set_provider_keys, _set_facts,
 ) = (vars(Observation)[field.name].__set__ for field in attrs.fields(Observation))  # fmt: skip
+_set_message_id = vars(Observation)["message_id"].__set__  # the slot the cached property fills
 
 
 def is_clean_text(value: str) -> bool:

@@ -23,6 +23,7 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -163,9 +164,10 @@ class SendGridAdapter:
         inputs: list[Observation | Send] = []
         quarantined: list[QuarantinedElement] = []
         sends: set[tuple[Any, ...]] = set()
+        message_ids: dict[str, UUID] = {}  # each message's, made once for all its events
         for index, (event, plain) in enumerate(zip(events, canonical, strict=True)):
             try:
-                observation, send = map_event(event, sends, plain)
+                observation, send = map_event(event, sends, plain, message_ids)
             except (EventUnusable, InvalidInput) as error:
                 quarantined.append(QuarantinedElement(index, raw_event(index, event), str(error)))
                 continue

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
+from uuid import UUID
 
 import orjson
 
@@ -55,6 +56,7 @@ _FALLBACKS: Final[Mapping[str, str]] = {
 # Any of these on an event links it to the send: it then also yields a `Send` record.
 _KEYED_FIELDS: Final = (*_SEND_FIELDS, *_FALLBACKS.values())
 _LINK_FIELDS: Final = ("engage_message_id", *_KEYED_FIELDS)
+_LINK_NAMES: Final = frozenset(_LINK_FIELDS)
 
 # SendGrid appends a routing suffix to the Mail Send API's `X-Message-Id`:
 # `14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0`, `5lFl7Fr1Rjme_EyzNNB_5A.stfilter-015…`,
@@ -103,14 +105,18 @@ def raw_event(index: int, event: object) -> bytes:
 
 
 def map_event(
-    event: object, sends: set[tuple[Any, ...]], canonical: Any = None
+    event: object,
+    sends: set[tuple[Any, ...]],
+    canonical: Any = None,
+    message_ids: dict[str, UUID] | None = None,
 ) -> tuple[Observation, Send | None]:
     """One event's observation, and its send record when it carries custom args and an equal
     record was not already taken from this batch (`sends` remembers them: the core would only
     count the repeats as duplicates). `canonical` is the event as `canonical_details` made it
     for the whole batch: with it, an event whose values pass the checks below is built trusted,
-    without the constructor checking each value again; any other goes through the constructor,
-    which refuses it with the reason it is quarantined under."""
+    without the constructor checking each value again (and its message id taken from
+    `message_ids`, the batch's, or added there); any other goes through the constructor, which
+    refuses it with the reason it is quarantined under."""
     if not isinstance(event, dict):
         raise EventUnusable(f"an event is a JSON object (got a {json_type(event)})")
     name = _event_name(event)
@@ -123,11 +129,11 @@ def map_event(
     event_id = _event_id(event)
     provider_keys = (_composite_key(full_id, name, event),)
     facts = _facts(name, email, details)
-    observation = (
-        _trusted(provider_message_id, status, occurred_at, event_id, details, provider_keys, facts)
-        if canonical is not None
-        else None
-    ) or Observation(
+    observation = None
+    if canonical is not None:
+        fields = (provider_message_id, status, occurred_at, event_id, details, provider_keys, facts)
+        observation = _trusted(*fields, message_ids)
+    observation = observation or Observation(
         channel=Channel.EMAIL,
         provider=PROVIDER,
         provider_message_id=provider_message_id,
@@ -152,6 +158,7 @@ def _trusted(
     details: dict[str, Any],
     provider_keys: tuple[str, ...],
     facts: ProviderFacts,
+    message_ids: dict[str, UUID] | None,
 ) -> Observation | None:
     """The observation built trusted when every value is one the constructor would take as it
     is (`STATUSES` are canonical email statuses and the composite key is never empty, so those
@@ -164,7 +171,8 @@ def _trusted(
         moment = datetime.fromtimestamp(occurred_at, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
-    return Observation.trusted(
+    known = None if message_ids is None else message_ids.get(provider_message_id)
+    observation = Observation.trusted(
         channel=Channel.EMAIL,
         provider=PROVIDER,
         provider_message_id=provider_message_id,
@@ -174,7 +182,11 @@ def _trusted(
         details=details,
         provider_keys=provider_keys,
         facts=facts,
+        message_id=known,
     )
+    if known is None and message_ids is not None:
+        message_ids[provider_message_id] = observation.message_id
+    return observation
 
 
 _MISSING_MESSAGE_ID: Final = (
@@ -306,7 +318,9 @@ def _send(
     """The sender's record this event's custom args describe, once per batch. (A batch of a
     thousand events carries the same args on each event of a message: the repeats are
     recognised by their raw values, before any work.)"""
-    if not any(event.get(field) is not None for field in _LINK_FIELDS):
+    # most events carry none of the fields at all: one set operation tells, without a lookup
+    # of each
+    if _LINK_NAMES.isdisjoint(event) or all(event.get(field) is None for field in _LINK_FIELDS):
         return None
     raw = (provider_message_id, email, *map(event.get, _KEYED_FIELDS))
     try:

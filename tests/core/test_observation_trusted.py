@@ -76,6 +76,11 @@ def test_a_trusted_observation_is_the_validated_one(fields: dict[str, Any]) -> N
     trusted = Observation.trusted(**{**fields, "details": plain})
     assert trusted == validated
     assert _stored(trusted) == _stored(validated)  # key order too: details are stored as is
+    given_id = Observation.trusted(
+        **{**fields, "details": plain, "message_id": validated.message_id}
+    )
+    assert given_id == validated
+    assert _stored(given_id) == _stored(validated)
 
 
 @given(st.lists(json_objects, max_size=5))

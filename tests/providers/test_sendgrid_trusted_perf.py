@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 from unittest.mock import patch
+from uuid import UUID
 
 import orjson
 from hypothesis import given
@@ -69,12 +70,21 @@ def _as_stored(item: Observation | Send) -> tuple[Any, ...]:
     if isinstance(item, Send):
         return ("send", item, item.dedup_keys)
     facts = None if item.facts is None else orjson.dumps(item.facts.given())
-    return ("observation", item, orjson.dumps(item.details), item.dedup_keys, facts)
+    return (
+        "observation",
+        item,
+        orjson.dumps(item.details),
+        item.dedup_keys,
+        facts,
+        item.message_id,
+    )
 
 
-def _outcome(event: object, sends: set[tuple[Any, ...]], canonical: Any) -> tuple[Any, ...]:
+def _outcome(
+    event: object, sends: set[tuple[Any, ...]], canonical: Any, ids: dict[str, UUID] | None = None
+) -> tuple[Any, ...]:
     try:
-        observation, send = map_event(event, sends, canonical)
+        observation, send = map_event(event, sends, canonical, ids)
     except Exception as error:
         return ("refused", type(error), str(error))
     return (_as_stored(observation), None if send is None else _as_stored(send))
@@ -88,8 +98,10 @@ def test_the_fast_path_maps_each_event_as_the_validating_path_does(
     assert plain is not None
     fast_sends: set[tuple[Any, ...]] = set()
     slow_sends: set[tuple[Any, ...]] = set()
+    message_ids: dict[str, UUID] = {}  # the batch's, shared by its events
     for event, canonical in zip(batch, plain, strict=True):
-        assert _outcome(event, fast_sends, canonical) == _outcome(event, slow_sends, None)
+        fast = _outcome(event, fast_sends, canonical, message_ids)
+        assert fast == _outcome(event, slow_sends, None)
     assert fast_sends == slow_sends
 
 

@@ -257,35 +257,22 @@ class Observation:
 
     @classmethod
     def create(
-        cls,
-        channel: Channel | str,
-        provider: str,
-        provider_message_id: str,
-        status: str,
-        *,
-        occurred_at: datetime | str | int | float | None = None,
-        event_id: str | None = None,
+        cls, channel: Channel | str, provider: str, provider_message_id: str, status: str, *,
+        occurred_at: datetime | str | int | float | None = None, event_id: str | None = None,
         details: Mapping[str, Any] | None = None,
         facts: ProviderFacts | Mapping[str, Any] | None = None,
-    ) -> Observation:
+    ) -> Observation:  # fmt: skip
         """Build a validated observation, status words forgiven as in JSON ("Bounce" is
         "bounced"); raises `InvalidInput` naming the bad field."""
-        return parse_observation(
-            {
-                "channel": channel.value if isinstance(channel, Channel) else channel,
-                "provider": provider,
-                "provider_message_id": provider_message_id,
-                "status": status,
-                "occurred_at": occurred_at,
-                "event_id": event_id,
-                "details": dict(details) if details is not None else None,
-                "facts": facts,
-            }
-        )
+        return parse_observation({
+            "channel": channel.value if isinstance(channel, Channel) else channel,
+            "provider": provider, "provider_message_id": provider_message_id, "status": status,
+            "occurred_at": occurred_at, "event_id": event_id,
+            "details": dict(details) if details is not None else None, "facts": facts,
+        })  # fmt: skip
 
 
-# The slots' own setters: a frozen class refuses `setattr`, and these skip even the lookup
-# `object.__setattr__` makes, in the one constructor that sets every field once.
+# The slots' own setters (a frozen class refuses `setattr`), for the trusted constructor.
 _new = object.__new__
 (
     _set_channel, _set_provider, _set_provider_message_id, _set_status, _set_occurred_at,

@@ -30,6 +30,7 @@ import attrs
 from eventsourcing.sqlite import SQLiteDatastore
 
 from adapters.views.database import ViewCursor, ViewDatabase, open_view_database
+from adapters.views.records import Record, records_of
 
 __all__ = [
     "GENERATIONS",
@@ -164,10 +165,11 @@ class View:
     def process(
         self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
     ) -> None:
-        """Apply `(position, domain event)` pairs, read from the log after position `after`,
-        in log order, and record the last position, in one transaction. Positions at or
-        before the tracked one are skipped (exactly once). `ViewGap` when `after` is beyond
-        the tracked position; `ViewRebuilt` when `generation` is not the view's build now."""
+        """Apply `(position, record)` pairs (or typed domain events, taken as the records the
+        log would give), read from the log after position `after`, in log order, and record
+        the last position, in one transaction. Positions at or before the tracked one are
+        skipped (exactly once). `ViewGap` when `after` is beyond the tracked position;
+        `ViewRebuilt` when `generation` is not the view's build now."""
         with self.datastore.transaction(commit=True) as cursor:
             # take the write lock before reading the position: another process catching up
             # the same view waits here and then skips what this one applied (a read first
@@ -186,7 +188,7 @@ class View:
                 # another process moved (or dropped) this view since this instance's last
                 # page: whatever it remembers between pages may be stale
                 self._forget()
-            unseen = [(position, event) for position, event in events if position > done]
+            unseen = records_of([(p, event) for p, event in events if p > done])
             fresh = len(unseen)
             if fresh:
                 self._prepare(cursor, unseen)
@@ -205,7 +207,7 @@ class View:
         self._last_committed = (current, last)
         self._committed()
 
-    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
+    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Record]]) -> None:
         """Before a page's events are applied: read at once what they will need (one query a
         page rather than one an event: a round trip costs more on a server than in a file)."""
 
@@ -218,7 +220,7 @@ class View:
     def _committed(self) -> None:
         """The page's transaction committed (a view may now trust what it cached)."""
 
-    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, record: Record) -> None:
         raise NotImplementedError
 
     def drop(self) -> None:

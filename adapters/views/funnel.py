@@ -28,8 +28,10 @@ import attrs
 
 from adapters.views.base import View
 from adapters.views.database import ViewCursor, upsert
+from adapters.views.message_facts import OBSERVED, SEND_RECORDED, channel_of, reached
+from adapters.views.records import Record
 from adapters.views.status import proved_by, read_message_rows
-from engage_core import LIFECYCLES, Channel, MessageEvent, Observed, SendRecorded
+from engage_core import LIFECYCLES, Channel
 
 STAGES = ("processed", "delivered", "opened", "machine_opened", "clicked", "bounced", "failed")
 # Which status counts as which failure end, per channel: `bounced` refused by the receiving
@@ -73,20 +75,43 @@ class FunnelRow:
         return int(getattr(self, stage)) / denominator if denominator else None
 
 
-def _contribution(message: Mapping[str, Any]) -> dict[str, int]:
-    """What one message adds to its funnel row."""
-    if not message["outbound"]:
-        return dict.fromkeys(STAGES, 0)
-    end = FAILURE_ENDS[Channel(message["channel"])].get(message["status"] or "")
-    return {
-        "processed": 1,
-        "delivered": int(message["delivered"]),
-        "opened": int(message["opened"]),
-        "machine_opened": int(message["machine_opened"]),
-        "clicked": int(message["clicked"]),
-        "bounced": int(end == "bounced"),
-        "failed": int(end == "failed"),
-    }
+_NOTHING = (0,) * len(STAGES)
+_ENDS: Mapping[tuple[str, str | None], str | None] = MappingProxyType(
+    {(c.value, status): end for c, ends in FAILURE_ENDS.items() for status, end in ends.items()}
+)
+
+
+def _contribution(message: Sequence[Any]) -> tuple[int, ...]:
+    """What one message (a `funnel_messages` row as a list) adds to its funnel row, by stage."""
+    if not message[_OUTBOUND]:
+        return _NOTHING
+    end = _ENDS.get((message[1], message[3] or ""))
+    return (1, int(message[5]), int(message[6]), int(message[7]), int(message[8]),
+            int(end == "bounced"), int(end == "failed"))  # fmt: skip
+
+
+# What a report shows, by kind of report: whether it is outbound, and which flags it sets.
+_Shown = tuple[bool, tuple[bool, bool, bool, bool]]
+_SHOWN: dict[tuple[Channel, str, tuple[str, ...]], _Shown] = {}
+_FLAG_KINDS = ("delivered", "open", "machine_open", "click")  # (the flags after `outbound`)
+_MESSAGE_COLUMNS = ("message", "channel", "campaign_id", "status", *_FLAGS)
+_OUTBOUND = _MESSAGE_COLUMNS.index("outbound")
+
+
+def _shown(channel: Channel, proved: frozenset[str]) -> _Shown:
+    outbound = not proved <= _INBOUND[channel]
+    return outbound, tuple(kind in proved for kind in _FLAG_KINDS)  # type: ignore[return-value]
+
+
+def _shown_by_report(channel: Channel, status: str, inferred: Sequence[str]) -> _Shown:
+    key = (channel, status, tuple(inferred))
+    found = _SHOWN.get(key)
+    if found is None:
+        found = _shown(channel, reached(channel, status, inferred))
+        if len(_SHOWN) >= 10_000:
+            _SHOWN.clear()
+        _SHOWN[key] = found
+    return found
 
 
 class FunnelView(View):
@@ -116,8 +141,8 @@ class FunnelView(View):
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._messages: dict[str, dict[str, Any]] = {}  # rows this page read or wrote
-        self._changes: dict[tuple[str, str], dict[str, int]] = {}  # funnel row -> deltas
+        self._messages: dict[str, list[Any]] = {}  # rows this page read or wrote
+        self._changes: dict[tuple[str, str], list[int]] = {}  # funnel row -> deltas by stage
         super().__init__(*args, **kwargs)
 
     def process(
@@ -129,53 +154,67 @@ class FunnelView(View):
             self._messages.clear()
             self._changes.clear()
 
-    def _message(self, cursor: ViewCursor, event: MessageEvent) -> dict[str, Any]:
-        key = str(event.originator_id)
+    def _message(self, key: str, channel: str) -> list[Any]:
         row = self._messages.get(key)
         if row is None:
             # `_prepare` read every row the page's messages have: this one is new
-            row = {
-                "message": key, "channel": event.channel.value, "campaign_id": "",
-                "status": None, **dict.fromkeys(_FLAGS, 0),
-            }  # fmt: skip
+            row = [key, channel, "", None, 0, 0, 0, 0, 0]
             self._messages[key] = row
         return row
 
-    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
-        read_message_rows(cursor, "funnel_messages", events, self._messages)
+    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Record]]) -> None:
+        found: dict[str, Any] = {}
+        read_message_rows(cursor, "funnel_messages", events, found)
+        for key, row in found.items():
+            self._messages[key] = [row[column] for column in _MESSAGE_COLUMNS]
 
-    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
-        if not isinstance(event, SendRecorded | Observed):
+    def _apply(self, cursor: ViewCursor, position: int, record: Record) -> None:
+        if record.topic == OBSERVED:  # read from the stored JSON: most of a log
+            state = record.state
+            channel = channel_of(state["channel"])
+            outbound, flags = _shown_by_report(channel, state["status"], state["inferred"])
+            row = self._message(record.key, channel.value)
+            campaign = None
+        elif record.topic == SEND_RECORDED:
+            event = record.event()
+            channel = event.channel
+            outbound, flags = True, _shown(channel, proved_by(event)[1])[1]
+            row = self._message(record.key, channel.value)
+            campaign = event.send.campaign_id or ""
+            state = {"status_after": event.status_after}
+        else:
             return  # a duplicate changes nothing; consent and quarantine are not messages
-        reached = proved_by(event)[1]
-        row = self._message(cursor, event)
-        self._add(row, -1)
-        row["status"] = event.status_after
-        if isinstance(event, SendRecorded) and not row["campaign_id"]:
-            row["campaign_id"] = event.send.campaign_id or ""  # the first one recorded stands
-        outbound = isinstance(event, SendRecorded) or not reached <= _INBOUND[event.channel]
-        row["outbound"] = int(row["outbound"] or outbound)
-        for flag, kind in (("delivered", "delivered"), ("opened", "open"),
-                           ("machine_opened", "machine_open"), ("clicked", "click")):  # fmt: skip
-            row[flag] = int(row[flag] or kind in reached)
-        self._add(row, +1)
+        before = _contribution(row)
+        where = (row[1], row[2])
+        row[3] = state["status_after"]
+        if campaign is not None and not row[2]:
+            row[2] = campaign  # the first one recorded stands
+        row[4] = int(row[4] or outbound)
+        row[5] = int(row[5] or flags[0])
+        row[6] = int(row[6] or flags[1])
+        row[7] = int(row[7] or flags[2])
+        row[8] = int(row[8] or flags[3])
+        after = _contribution(row)
+        if after != before or row[2] != where[1]:
+            if before[0]:
+                self._add(where, before, -1)
+            if after[0]:
+                self._add((row[1], row[2]), after, +1)
 
-    def _add(self, message: Mapping[str, Any], sign: int) -> None:
+    def _add(self, where: tuple[str, str], counts: tuple[int, ...], sign: int) -> None:
         """Add (or, with sign -1, take away) one message's contribution to its funnel row."""
-        counts = _contribution(message)
-        if counts["processed"]:
-            where = (message["channel"], message["campaign_id"])
-            deltas = self._changes.setdefault(where, dict.fromkeys(STAGES, 0))
-            for stage in STAGES:
-                deltas[stage] += sign * counts[stage]
+        deltas = self._changes.get(where)
+        if deltas is None:
+            deltas = self._changes[where] = [0] * len(STAGES)
+        for stage, count in enumerate(counts):
+            deltas[stage] += sign * count
 
     def _flush(self, cursor: ViewCursor) -> None:
-        columns = ["message", "channel", "campaign_id", "status", *_FLAGS]
         cursor.executemany(
-            upsert("funnel_messages", columns, ("message",)),
-            [[row[c] for c in columns] for row in self._messages.values()],
+            upsert("funnel_messages", _MESSAGE_COLUMNS, ("message",)),
+            list(self._messages.values()),
         )
-        changed = [(where, d) for where, d in self._changes.items() if any(d.values())]
+        changed = [(where, d) for where, d in self._changes.items() if any(d)]
         cursor.executemany(
             f"INSERT INTO funnel (channel, campaign_id, {', '.join(STAGES)}) "
             f"VALUES (?, ?, {', '.join(['0'] * len(STAGES))}) ON CONFLICT (channel, campaign_id) "
@@ -185,7 +224,7 @@ class FunnelView(View):
         cursor.executemany(
             f"UPDATE funnel SET {', '.join(f'{s} = {s} + ?' for s in STAGES)} "
             "WHERE channel = ? AND campaign_id = ?",
-            [[d[s] for s in STAGES] + list(where) for where, d in changed],
+            [[*d, *where] for where, d in changed],
         )
         # a row no message contributes to any more goes, so rows never depend on history
         cursor.executemany(

@@ -18,11 +18,30 @@ import orjson
 
 from adapters.views.base import View, ViewRebuilt
 from adapters.views.database import ViewCursor, select_in
-from engage_core.message.events import MessageEvent
+from adapters.views.message_facts import OBSERVED, SEND_RECORDED
+from adapters.views.publishing import Typed, observed_rows
+from adapters.views.records import Record
+from engage_core.consent.events import (
+    ChannelUpdateRecorded,
+    GroupStateRejudged,
+    GroupUpdateRecorded,
+)
 from engage_core.observations import Send
-from engage_core.segment import EventSettings, TrackEvent
+from engage_core.segment import EventSettings, TrackEvent, publisher
+from engage_core.segment.mapping import message_events
 from engage_core.segment.publisher import NOTHING_PUBLISHED, Published, publish, publish_fact
 from engage_core.serialisation import converter
+
+# the events that publish anything: a message's report or send record, or a consent fact
+_MESSAGE_TOPICS = frozenset({OBSERVED, SEND_RECORDED})
+_FACT_TOPICS = frozenset(
+    cls.TOPIC for cls in (ChannelUpdateRecorded, GroupUpdateRecorded, GroupStateRejudged)
+)
+
+
+def _mapping() -> Any:
+    """The mapping the core's publisher decides with now (its own, unless replaced)."""
+    return getattr(publisher, "message_events", None)
 
 
 @attrs.frozen
@@ -50,8 +69,8 @@ def _send_blob(known: Published) -> bytes | None:
     return None if known.send is None else orjson.dumps(converter.unstructure(known.send))
 
 
-def _row(track: TrackEvent, position: int) -> tuple[str, str, int, bytes]:
-    return track.message_id, track.event, position, orjson.dumps(track.as_segment())
+def _track_row(track: TrackEvent) -> tuple[str, str, bytes]:
+    return track.message_id, track.event, orjson.dumps(track.as_segment())
 
 
 class OutboxView(View):
@@ -145,27 +164,36 @@ class OutboxView(View):
             self._pending.clear()
             self._changed.clear()
 
-    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
-        if isinstance(event, MessageEvent):
-            message = event.originator_id.hex
+    def _apply(self, cursor: ViewCursor, position: int, record: Record) -> None:
+        topic = record.topic
+        if topic in _MESSAGE_TOPICS:
+            message = record.hex
             held = self._pending.get(message)  # `_prepare` read every message of the page
             known = held if held is not None else self._sends[message]
-            now, published = publish(known, event, self.settings)
+            try:
+                # the fast path reads reports as `mapping.message_events` does: a publisher
+                # given another mapping (an embedder's, a test's) is followed on the typed path
+                if topic != OBSERVED or _mapping() is not message_events:
+                    raise Typed("a send record")
+                now, rows = observed_rows(known, record, self.settings)
+            except Typed:
+                now, published = publish(known, record.event(), self.settings)
+                rows = [_track_row(track) for track in published]
             if now != known:
                 self._pending[message] = self._changed[message] = now
+        elif topic in _FACT_TOPICS:
+            rows = [_track_row(track) for track in publish_fact(record.event(), self.settings)]
         else:
-            published = publish_fact(event, self.settings)
-        for track in published:
-            self._rows.append(_row(track, position))
+            return  # duplicates, listings, quarantine: nothing to publish
+        for message_id, event, body in rows:
+            self._rows.append((message_id, event, position, body))
 
-    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
+    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Record]]) -> None:
         """What the outbox knows of the page's messages that its memory does not hold, read
         in one query (a message it never saw: nothing published yet)."""
         wanted = [
             message
-            for message in dict.fromkeys(
-                e.originator_id.hex for _, e in events if isinstance(e, MessageEvent)
-            )
+            for message in dict.fromkeys(r.hex for _, r in events if r.topic in _MESSAGE_TOPICS)
             if message not in self._pending and message not in self._sends
         ]
         query = "SELECT message, send, processed FROM outbox_messages WHERE message IN ({})"

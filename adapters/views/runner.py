@@ -16,6 +16,7 @@ from adapters.views.base import RebuildIncomplete, View, ViewGap, ViewRebuilt
 from adapters.views.database import ViewDatabase, open_view_database
 from adapters.views.funnel import FunnelView
 from adapters.views.outbox import OutboxView
+from adapters.views.records import read_page
 from adapters.views.status import MessageStatusView
 from adapters.views.subscriptions import SubscriptionView
 from engage_core import EngageApplication
@@ -159,17 +160,14 @@ def catch_up(
         start = min(build.position for build in builds)
         try:
             while start < last:
-                notifications = recorder.select_notifications(
-                    start, page, stop=last, inclusive_of_start=False
-                )
-                if not notifications:
+                events = read_page(app, start, page, last)
+                if not events:
                     break
-                events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
                 for view, build in zip(views, builds, strict=True):
                     # skips what the view has, read under its write lock
                     view.process(events, after=start, generation=build.generation)
                 read += len(events)
-                start = notifications[-1].id
+                start = events[-1][0]
                 if on_progress is not None:
                     on_progress(start, last)
             return read

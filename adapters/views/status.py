@@ -21,7 +21,9 @@ from uuid import UUID
 
 from adapters.views.base import View
 from adapters.views.database import ViewCursor, select_in, upsert
-from engage_core import LIFECYCLES, MessageEvent, Observed, SendRecorded
+from adapters.views.message_facts import OBSERVED, SEND_RECORDED, channel_of, instant_of, reached
+from adapters.views.records import Record
+from engage_core import LIFECYCLES, Observed, SendRecorded
 
 # milestone -> the status (or engagement kind) whose first time it keeps
 MILESTONES: Mapping[str, str] = MappingProxyType(
@@ -43,6 +45,7 @@ SEND_FIELDS = ("user_id", "to", "campaign_id", "campaign_name", "journey_id", "t
                "email_subject")  # fmt: skip
 _SEND_COLUMNS = {"to": "to_address"}  # `to` is an SQL keyword
 
+_MESSAGE_FACTS = frozenset({OBSERVED, SEND_RECORDED})  # duplicates change no message's row
 _COLUMNS = (
     "message", "channel", "provider", "provider_message_id", "status",
     *(_SEND_COLUMNS.get(f, f) for f in SEND_FIELDS),
@@ -75,15 +78,30 @@ def proved_by(event: SendRecorded | Observed) -> tuple[datetime, frozenset[str]]
 
 
 def read_message_rows(
-    cursor: ViewCursor, table: str, events: Sequence[tuple[int, Any]], held: dict[str, Any]
+    cursor: ViewCursor, table: str, events: Sequence[tuple[int, Record]], held: dict[str, Any]
 ) -> None:
     """The rows of `table` (keyed by `message`) of a page's sends and reports that `held` has
     not, read in one query into `held` (a message left out has no row yet)."""
-    wanted = [key for key in dict.fromkeys(str(e.originator_id) for _, e in events
-                                           if isinstance(e, SendRecorded | Observed))
+    wanted = [key for key in dict.fromkeys(r.key for _, r in events if r.topic in _MESSAGE_FACTS)
               if key not in held]  # fmt: skip
     for row in select_in(cursor, f"SELECT * FROM {table} WHERE message IN ({{}})", wanted):
         held[str(row["message"])] = dict(row)
+
+
+_MILESTONE_COLUMNS: dict[tuple[Any, str, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _milestones(channel: Any, status: str, inferred: Sequence[str]) -> tuple[str, ...]:
+    """The milestone columns a report's time counts for (one table entry per kind of report)."""
+    key = (channel, status, tuple(inferred))
+    found = _MILESTONE_COLUMNS.get(key)
+    if found is None:
+        proved = reached(channel, status, inferred)
+        found = tuple(f"{m}_at" for m, kind in MILESTONES.items() if kind in proved)
+        if len(_MILESTONE_COLUMNS) >= 10_000:
+            _MILESTONE_COLUMNS.clear()
+        _MILESTONE_COLUMNS[key] = found
+    return found
 
 
 class MessageStatusView(View):
@@ -119,37 +137,48 @@ class MessageStatusView(View):
         finally:  # a failed page leaves nothing half-remembered
             self._page.clear()
 
-    def _row(self, cursor: ViewCursor, event: MessageEvent) -> dict[str, Any]:
-        key = str(event.originator_id)
+    def _row(self, key: str, channel: str, provider: str, provider_message_id: str
+             ) -> dict[str, Any]:  # fmt: skip
         row = self._page.get(key)
         if row is None:
             # `_prepare` read every row the page's messages have: this one is new
             row = {
-                "message": key, "channel": event.channel.value, "provider": event.provider,
-                "provider_message_id": event.provider_message_id,
+                "message": key, "channel": channel, "provider": provider,
+                "provider_message_id": provider_message_id,
             }  # fmt: skip
             self._page[key] = row
         return row
 
-    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
+    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Record]]) -> None:
         read_message_rows(cursor, "message_status", events, self._page)
 
-    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
-        if not isinstance(event, SendRecorded | Observed):
-            return  # a duplicate changes nothing; consent and quarantine are not messages
-        at, reached = proved_by(event)
-        row = self._row(cursor, event)
-        row["status"] = event.status_after
-        row["updated_at"] = instant(event.recorded_at)
-        if isinstance(event, SendRecorded):  # the first value recorded for a field stands
-            for field in SEND_FIELDS:
+    def _apply(self, cursor: ViewCursor, position: int, record: Record) -> None:
+        if record.topic == OBSERVED:  # read from the stored JSON: most of a log
+            state = record.state
+            channel = channel_of(state["channel"])
+            columns = _milestones(channel, state["status"], state["inferred"])
+            row = self._row(record.key, channel.value, state["provider"],
+                            state["provider_message_id"])  # fmt: skip
+            row["status"] = state["status_after"]
+            row["updated_at"] = instant_of(state["recorded_at"])
+            moment = instant_of(state["occurred_at"] or state["recorded_at"])
+        elif record.topic == SEND_RECORDED:
+            event = record.event()
+            at, proved = proved_by(event)
+            row = self._row(record.key, event.channel.value, event.provider,
+                            event.provider_message_id)  # fmt: skip
+            row["status"] = event.status_after
+            row["updated_at"] = instant(event.recorded_at)
+            for field in SEND_FIELDS:  # the first value recorded for a field stands
                 column = _SEND_COLUMNS.get(field, field)
                 if row.get(column) is None:
                     row[column] = getattr(event.send, field)
-        moment = instant(at)
-        for milestone, status in MILESTONES.items():
-            column = f"{milestone}_at"
-            if status in reached and (row.get(column) is None or moment < row[column]):
+            columns = tuple(f"{m}_at" for m, status in MILESTONES.items() if status in proved)
+            moment = instant(at)
+        else:
+            return  # a duplicate changes nothing; consent and quarantine are not messages
+        for column in columns:
+            if row.get(column) is None or moment < row[column]:
                 row[column] = moment
 
     def _flush(self, cursor: ViewCursor) -> None:

@@ -30,6 +30,7 @@ import attrs
 
 from adapters.views.base import View
 from adapters.views.database import ViewCursor, upsert
+from adapters.views.records import Record
 from adapters.views.status import instant
 from engage_core.channels import Channel
 from engage_core.consent.contacts import ContactKey, normalise_group_name
@@ -45,6 +46,7 @@ from engage_core.consent.rules import (
     replay_group,
 )
 
+_UPDATES = frozenset({ChannelUpdateRecorded.TOPIC, GroupUpdateRecorded.TOPIC})
 Subscription = tuple[str, str, str]  # (channel, key, group: '' for the channel itself)
 CHANNEL = ""  # the `grp` of a channel subscription's rows
 
@@ -192,7 +194,10 @@ class SubscriptionView(View):
 
     # Keeping the view
 
-    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, record: Record) -> None:
+        if record.topic not in _UPDATES:
+            return  # duplicates, re-judged groups (the replay re-judges), listings, messages
+        event = record.event()
         if isinstance(event, ChannelUpdateRecorded):
             group = CHANNEL
         elif isinstance(event, GroupUpdateRecorded):

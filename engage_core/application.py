@@ -14,6 +14,7 @@ with another writer decides it again. Queries fold the aggregates they read.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -26,6 +27,7 @@ from eventsourcing.utils import get_topic
 from engage_core.cache import StateCache, Versioned
 from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.clock import DEFAULT_CLOCK_SKEW
+from engage_core.collector import bulk_allocation
 from engage_core.consent import queries
 from engage_core.consent.batch import decide_consent_batch, listed_group_reads, reads
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
@@ -56,6 +58,9 @@ from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
 __all__ = ["Command", "ConcurrentWriteError", "Decision", "EngageApplication"]
 
 Inputs = Sequence[Observation | Send]
+# Commands this big run with fewer young collections (`engage_core.collector`); a single input
+# allocates too little for it to matter.
+_BULK = 100
 
 
 @attrs.frozen
@@ -266,7 +271,11 @@ class EngageApplication(Application[UUID]):
             decision = self._decide(command, now)
             return decision.events, lambda: self._cache.remember(decision.states)
 
-        return save_retrying(self.save, decided, clock=self._clock, within=self.retry_for_seconds)
+        bulk = len(command.inputs) + len(command.changes) >= _BULK
+        with bulk_allocation() if bulk else nullcontext():
+            return save_retrying(
+                self.save, decided, clock=self._clock, within=self.retry_for_seconds
+            )
 
     def _decide(self, command: Command, now: datetime) -> Decision:
         """Load what `command` needs and decide it (pure decisions; no writes)."""

@@ -109,6 +109,24 @@ def test_trusted_facts_are_the_validated_ones(given_facts: dict[str, Any]) -> No
     assert orjson.dumps(trusted.given()) == orjson.dumps(expected)  # stored in this order
 
 
+every_fact: st.SearchStrategy[dict[str, Any]] = st.fixed_dictionaries(
+    {},
+    optional={
+        field.name: st.none() | st.text(max_size=5)
+        for field in attrs.fields(ProviderFacts)
+        if field.name != "attempt"
+    }
+    | {"attempt": st.none() | st.text(max_size=3) | st.integers(0, 99) | st.floats(0, 9)},
+)
+
+
+@given(every_fact)
+def test_the_facts_given_are_every_stated_one_in_field_order(facts: dict[str, Any]) -> None:
+    made = ProviderFacts(**facts)
+    expected = {k: v for k, v in attrs.asdict(made).items() if v is not None}
+    assert list(made.given().items()) == list(expected.items())
+
+
 @given(st.text(max_size=MAX_TEXT_LENGTH + 2))
 def test_clean_text_is_what_the_constructor_takes_unchanged(value: str) -> None:
     try:

@@ -19,7 +19,7 @@ import attrs
 from engage_core.channels import Channel
 from engage_core.clock import DEFAULT_CLOCK_SKEW, ClockSkewPolicy
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
-from engage_core.consent.contacts import ContactKey, directory_id, group_subscription_id
+from engage_core.consent.contacts import ContactKey, group_subscription_id
 from engage_core.consent.decide import (
     decide_channel_update,
     decide_group_update,
@@ -55,7 +55,7 @@ def reads(changes: Iterable[ConsentChange]) -> set[UUID]:
     return {
         *(_contact_of(c).subscription_id for c in wanted),
         *(c.subscription_id for c in wanted if isinstance(c, GroupChange)),
-        *(directory_id(e) for e in _emails(wanted)),
+        *(e.directory_id for e in _emails(wanted)),
     }
 
 
@@ -64,7 +64,7 @@ def listed_group_reads(changes: Iterable[ConsentChange], states: ConsentStates) 
     may re-judge any of them."""
     found: set[UUID] = set()
     for email in _emails(changes):
-        directory = states.get(directory_id(email))
+        directory = states.get(email.directory_id)
         if isinstance(directory, GroupDirectory):
             found.update(group_subscription_id(email, g) for g in directory.groups)
     return found
@@ -102,7 +102,9 @@ def decide_consent_batch(
     batch = _Batch(dict(states), now)
     for change in changes:
         # no source's clock outranks the others by claiming the future (engage_core/clock.py)
-        change = attrs.evolve(change, update=clock_skew.update(change.update, now))
+        update = clock_skew.update(change.update, now)
+        if update is not change.update:
+            change = attrs.evolve(change, update=update)
         if isinstance(change, ChannelChange):
             batch.channel_change(change)
         else:
@@ -156,7 +158,7 @@ class _Batch:
         cause: Update,
     ) -> None:
         """Record the group states of `email` that a channel update changed."""
-        directory = self.directory(directory_id(email))
+        directory = self.directory(email.directory_id)
         for name in directory.groups if directory is not None else ():
             key = group_subscription_id(email, name)
             group = self.group(key)
@@ -174,7 +176,7 @@ class _Batch:
         )
         self.states[key] = evolve_group(group, event)
         self.events.append(event)
-        where = directory_id(change.email)
+        where = change.email.directory_id
         directory = self.directory(where)
         listing = decide_listing(directory, change.email, change.group, recorded_at=self.now)
         if listing is not None:

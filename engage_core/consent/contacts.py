@@ -112,6 +112,12 @@ class ContactKey:
         """The id of this vector's channel subscription aggregate (no lookup needed)."""
         return uuid5(name_of("channel-subscription", self.channel.consent_name, self.key))
 
+    @cached_property
+    def directory_id(self) -> UUID:
+        """The id of this address's group directory (`directory_id`), computed once per key:
+        a batch asks for it to load the directory, to list its groups and to re-judge them."""
+        return uuid5(name_of("group-directory", self.key))
+
     @classmethod
     def parse(cls, channel: Channel | str, key: object, region: str = DEFAULT_REGION) -> ContactKey:
         parsed = channel if isinstance(channel, Channel) else Channel.parse_consent(channel)
@@ -150,4 +156,4 @@ def group_subscription_id(email: ContactKey, group: str) -> UUID:
 
 def directory_id(email: ContactKey) -> UUID:
     """The id of an address's group directory (the groups it has)."""
-    return uuid5(name_of("group-directory", email.key))
+    return email.directory_id

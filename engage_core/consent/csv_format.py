@@ -260,16 +260,19 @@ def read_row(
     source_id = f"{source}:{row_number:09d}:{digest}"
     provenance = Provenance(SourceKind.CSV, source_id, effective_at, recorded_at)
     changes: list[ConsentChange] = []
+    # one key per contact vector of the row, so its aggregate ids are computed once
+    email_key = ContactKey(Channel.EMAIL, email) if email is not None else None
     for target, status, _ in statuses:
         update = Update(status, provenance)
         if isinstance(target, str):
-            assert email is not None
-            email_key = ContactKey(Channel.EMAIL, email)
+            assert email_key is not None
             changes.append(GroupChange(email_key, target, update=update))
+        elif target is Channel.EMAIL:
+            assert email_key is not None
+            changes.append(ChannelChange(email_key, update))
         else:
-            key = email if target is Channel.EMAIL else phone
-            assert key is not None
-            changes.append(ChannelChange(ContactKey(target, key), update))
+            assert phone is not None
+            changes.append(ChannelChange(ContactKey(target, phone), update))
     return RowChanges(row_number, tuple(changes), tuple(p for _, _, p in statuses))
 
 

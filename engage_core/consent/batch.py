@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -44,26 +45,30 @@ def _contact_of(change: ConsentChange) -> ContactKey:
     return change.contact if isinstance(change, ChannelChange) else change.email
 
 
-def _emails(changes: Iterable[ConsentChange]) -> set[ContactKey]:
-    return {c for c in map(_contact_of, changes) if c.channel is Channel.EMAIL}
-
-
 def reads(changes: Iterable[ConsentChange]) -> set[UUID]:
     """The aggregates a batch is decided against: every contact's channel, every group
     changed, every address's directory."""
-    wanted = list(changes)
-    return {
-        *(_contact_of(c).subscription_id for c in wanted),
-        *(c.subscription_id for c in wanted if isinstance(c, GroupChange)),
-        *(e.directory_id for e in _emails(wanted)),
-    }
+    found: set[UUID] = set()
+    for change in changes:
+        if isinstance(change, ChannelChange):
+            contact = change.contact
+        else:
+            contact = change.email
+            found.add(change.subscription_id)
+        found.add(contact.subscription_id)
+        if contact.channel is Channel.EMAIL:
+            found.add(contact.directory_id)
+    return found
 
 
 def listed_group_reads(changes: Iterable[ConsentChange], states: ConsentStates) -> set[UUID]:
     """The groups the batch's addresses have (by their loaded directories): a channel change
     may re-judge any of them."""
     found: set[UUID] = set()
-    for email in _emails(changes):
+    for change in changes:
+        email = _contact_of(change)
+        if email.channel is not Channel.EMAIL:
+            continue
         directory = states.get(email.directory_id)
         if isinstance(directory, GroupDirectory):
             found.update(group_subscription_id(email, g) for g in directory.groups)
@@ -112,6 +117,9 @@ def decide_consent_batch(
     return ConsentDecision([*batch.events, *batch.listings], batch.states)
 
 
+_NOT_LOADED: Any = object()  # what `_Batch._state` finds for an aggregate no one loaded
+
+
 class _Batch:
     """The states as the changes decided so far left them, and the events recording them."""
 
@@ -122,9 +130,9 @@ class _Batch:
         self.listings: list[GroupListed] = []
 
     def _state(self, key: UUID, kind: type[ConsentState]) -> ConsentState | None:
-        if key not in self.states:
+        state = self.states.get(key, _NOT_LOADED)
+        if state is _NOT_LOADED:
             raise KeyError(f"consent state {key} was not loaded for this batch")
-        state = self.states[key]
         if state is not None and not isinstance(state, kind):
             raise TypeError(f"aggregate {key} is a {type(state).__name__}, not {kind.__name__}")
         return state

@@ -43,9 +43,8 @@ def decide_channel_update(
     """The one event recording `update` against the subscription in `state`. An update whose
     (source kind, source id) was seen before is a duplicate: re-importing the same CSV file
     (source id = file and row) changes nothing."""
-    identity = identity_of(update)
     version = 1 if state is None else state.version + 1
-    if state is not None and identity in state.seen:
+    if state is not None and (identity := identity_of(update)) in state.seen:
         standing = standing_error(replay_channel(state.updates), identity)
         return ChannelUpdateDuplicated(
             originator_id=contact.subscription_id, originator_version=version,

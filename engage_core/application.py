@@ -42,11 +42,11 @@ from engage_core.event_store import LeanEventStore
 from engage_core.events import DomainEvent
 from engage_core.ids import message_id
 from engage_core.message.decide import decide_observation, decide_send
+from engage_core.message.draft import Draft, fold_drafted
 from engage_core.message.events import MessageEvent, Observed
-from engage_core.message.evolve import evolve, fold
 from engage_core.message.history import history
 from engage_core.message.result import ObserveResult
-from engage_core.message.state import Message, MessageState
+from engage_core.message.state import Message, MessageState, MessageView
 from engage_core.observations import Observation, Send
 from engage_core.ports import ReadsManyAggregates
 from engage_core.quarantine import HeldEntry, Hold, QuarantineEvent, decide_hold, decide_retry
@@ -204,7 +204,7 @@ class EngageApplication(Application[UUID]):
     def message(self, message_id: UUID) -> Message | None:
         """A message's state and history, or None when nothing is known about it."""
         events = list(self._events_of(message_id))
-        state = fold(events)
+        state = fold_drafted(events)
         return None if state is None else Message(state=state, history=history(events))
 
     def find_message(
@@ -293,17 +293,25 @@ class EngageApplication(Application[UUID]):
         self, inputs: Inputs, now: datetime
     ) -> tuple[list[MessageEvent], dict[UUID, MessageState | None]]:
         states: dict[UUID, MessageState | None] = self._load(
-            (item.message_id for item in inputs), fold
+            (item.message_id for item in inputs), fold_drafted
         )
+        # each message is folded on a draft through the batch and frozen once (`draft`)
+        drafts: dict[UUID, Draft] = {}
         decided: list[MessageEvent] = []
         for item in inputs:
-            state = states[item.message_id]
+            key = item.message_id
+            draft = drafts.get(key)
+            state: MessageView | None = draft if draft is not None else states[key]
             if isinstance(item, Send):
                 event = decide_send(state, item, recorded_at=now)
             else:
                 event = decide_observation(state, item, recorded_at=now, clock_skew=self.clock_skew)
-            states[item.message_id] = evolve(state, event)
+            if draft is None:
+                drafts[key] = draft = Draft.start(states[key], event)
+            draft.apply(event)
             decided.append(event)
+        for key, draft in drafts.items():
+            states[key] = draft.freeze()
         return decided, states
 
     def _caused_changes(

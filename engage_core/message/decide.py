@@ -25,7 +25,7 @@ from engage_core.message.events import (
     SendRecorded,
     facts_from_details,
 )
-from engage_core.message.state import MessageState
+from engage_core.message.state import MessageView
 from engage_core.observations import NO_FACTS, Observation, ProviderFacts, Send
 
 _OUTCOMES = {
@@ -35,7 +35,7 @@ _OUTCOMES = {
 }
 
 
-def _version(state: MessageState | None) -> int:
+def _version(state: MessageView | None) -> int:
     return 1 if state is None else state.version + 1
 
 
@@ -50,7 +50,7 @@ def _status_after(rules: Lifecycle, current: str | None, target: str) -> tuple[R
     return relation, rules.winner(current, target)
 
 
-def _newly_proved(state: MessageState | None, proved: tuple[str, ...]) -> tuple[str, ...]:
+def _newly_proved(state: MessageView | None, proved: tuple[str, ...]) -> tuple[str, ...]:
     if state is None:
         return proved
     known = state.known
@@ -60,7 +60,7 @@ def _newly_proved(state: MessageState | None, proved: tuple[str, ...]) -> tuple[
 
 
 def _duplicate(
-    state: MessageState, item: Observation | Send, status: str, recorded_at: datetime
+    state: MessageView, item: Observation | Send, status: str, recorded_at: datetime
 ) -> DuplicateIgnored:
     return DuplicateIgnored(
         originator_id=state.id,
@@ -75,12 +75,12 @@ def _duplicate(
     )
 
 
-def _seen_before(state: MessageState | None, item: Observation | Send) -> bool:
+def _seen_before(state: MessageView | None, item: Observation | Send) -> bool:
     return state is not None and not state.seen.isdisjoint(item.dedup_keys)
 
 
 def _first_report_of_our_send(
-    rules: Lifecycle, state: MessageState | None, status: str, relation: Relation
+    rules: Lifecycle, state: MessageView | None, status: str, relation: Relation
 ) -> bool:
     """Whether this is the provider's first report of the initial status (`processed`) of a
     message whose status stands on our own send record alone. The record is ours, not the
@@ -105,7 +105,7 @@ def _facts(observation: Observation) -> ProviderFacts:
 
 
 def decide_observation(
-    state: MessageState | None,
+    state: MessageView | None,
     observation: Observation,
     *,
     recorded_at: datetime,
@@ -152,7 +152,7 @@ def decide_observation(
     )
 
 
-def decide_send(state: MessageState | None, send: Send, *, recorded_at: datetime) -> MessageEvent:
+def decide_send(state: MessageView | None, send: Send, *, recorded_at: datetime) -> MessageEvent:
     """The one event recording the sender's own record of a message (its `processed` step)."""
     rules = lifecycle(send.channel)
     if _seen_before(state, send):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import attrs
@@ -64,6 +64,23 @@ class MessageState:
     seen: frozenset[str] = frozenset()
     known: frozenset[str] = frozenset()
     reported: frozenset[str] = frozenset()
+
+
+class MessageView(Protocol):
+    """What deciding reads of a message: a `MessageState`, or the `Draft` a batch folds."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def seen(self) -> frozenset[str] | set[str]: ...
+    @property
+    def known(self) -> frozenset[str] | set[str]: ...
+    @property
+    def reported(self) -> frozenset[str] | set[str]: ...
 
 
 @attrs.frozen

@@ -127,8 +127,8 @@ def import_subscriptions(
                 message += "; not read, so no cell is copied here"
                 run.add(RowError(number, "ROW_TOO_LARGE", message), [])
                 continue
-            if not any(cell.strip() for cell in cells):
-                continue  # blank lines
+            if not "".join(cells).strip():
+                continue  # blank lines (every cell empty or spaces)
             parsed = read_row(header, cells, number, source=source, effective_at=now,
                               recorded_at=now, limits=limits)  # fmt: skip
             run.add(parsed, cells)

@@ -16,8 +16,9 @@ spreadsheet never runs it as a formula and the file still imports to the same va
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from itertools import chain
 
 import attrs
 
@@ -91,7 +92,7 @@ def escape_cell(cell: str) -> str:
 def unescape_cell(cell: str) -> str:
     """A cell as read from a file: the `'` that `escape_cell` added taken back off. Only a cell
     of `'`s then a formula start loses one; any other cell, `'` or not, is read as it is."""
-    return cell[1:] if _quoted_formula(cell) else cell
+    return cell[1:] if cell.startswith("'") and _quoted_formula(cell) else cell
 
 
 class CsvLimitSettingError(ValueError):
@@ -290,6 +291,8 @@ def _shape_error(header: Header, cells: Sequence[str], limits: CsvLimits) -> _Re
             "INVALID_ROW",
             f"{len(cells)} cells where the header has {len(header.columns)} columns",
         )
+    if max(map(len, cells), default=0) <= limits.max_cell_chars:
+        return None  # the usual row: no cell to name
     for position, value in enumerate(cells):
         if len(value) > limits.max_cell_chars:
             column = header.columns[position]
@@ -305,7 +308,7 @@ def _statuses(
 ) -> list[tuple[Target, SubscriptionStatus, int]] | _Refusal:
     """Each non-blank status cell (blank never overwrites): its target, status and position."""
     found: list[tuple[Target, SubscriptionStatus, int]] = []
-    targets: list[tuple[int, Target]] = [*header.channels, *header.groups]
+    targets: Iterable[tuple[int, Target]] = chain(header.channels, header.groups)
     for position, target in targets:
         raw = cells[position].strip()
         if not raw:
@@ -329,8 +332,12 @@ def _addresses(
     def cell(position: int | None) -> str:
         return cells[position].strip() if position is not None else ""
 
-    needs_email = any(t is Channel.EMAIL or isinstance(t, str) for t in targets)
-    needs_phone = any(isinstance(t, Channel) and t is not Channel.EMAIL for t in targets)
+    needs_email = needs_phone = False
+    for target in targets:
+        if target is Channel.EMAIL or isinstance(target, str):
+            needs_email = True
+        else:
+            needs_phone = True
     try:
         email = normalise_email(cell(header.email)) if needs_email else None
     except InvalidInput as error:

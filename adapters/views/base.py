@@ -40,6 +40,7 @@ __all__ = [
     "View",
     "ViewGap",
     "ViewRebuilt",
+    "process_together",
 ]
 
 
@@ -170,42 +171,48 @@ class View:
         the last position, in one transaction. Positions at or before the tracked one are
         skipped (exactly once). `ViewGap` when `after` is beyond the tracked position;
         `ViewRebuilt` when `generation` is not the view's build now."""
-        with self.datastore.transaction(commit=True) as cursor:
-            # take the write lock before reading the position: another process catching up
-            # the same view waits here and then skips what this one applied (a read first
-            # would leave it a stale snapshot it could not write from)
-            cursor.lock(self.tracking_name)
-            done = cursor.position(self.tracking_name)
-            current, _ = self._generation(cursor)
-            if generation is not None and generation != current:
-                raise ViewRebuilt(f"view {self.name!r} was rebuilt since this page was read")
-            if after > done:
-                raise ViewGap(
-                    f"view {self.name!r} is at position {done}; a page after {after} would "
-                    "skip events"
-                )
-            if (current, done) != self._last_committed:
-                # another process moved (or dropped) this view since this instance's last
-                # page: whatever it remembers between pages may be stale
-                self._forget()
-            unseen = records_of([(p, event) for p, event in events if p > done])
-            fresh = len(unseen)
-            if fresh:
-                self._prepare(cursor, unseen)
-            for position, event in unseen:
-                self._apply(cursor, position, event)
-            if not fresh:
-                self._last_committed = (current, done)
-                return
-            self._flush(cursor)
-            last = events[-1][0]
-            cursor.record(self.tracking_name, last)
-            cursor.execute(
-                "UPDATE view_generations SET applied = applied + ? WHERE view = ?",
-                (fresh, self.tracking_name),
+        process_together([(self, generation)], events, after=after)
+
+    def _apply_page(
+        self, cursor: ViewCursor, events: Sequence[tuple[int, Any]], after: int,
+        generation: str | None,
+    ) -> tuple[tuple[str, int], bool]:  # fmt: skip
+        """`process` inside a transaction: (the build and position it leaves, whether it
+        applied anything)."""
+        # take the write lock before reading the position: another process catching up
+        # the same view waits here and then skips what this one applied (a read first
+        # would leave it a stale snapshot it could not write from)
+        cursor.lock(self.tracking_name)
+        done = cursor.position(self.tracking_name)
+        current, _ = self._generation(cursor)
+        if generation is not None and generation != current:
+            raise ViewRebuilt(f"view {self.name!r} was rebuilt since this page was read")
+        if after > done:
+            raise ViewGap(
+                f"view {self.name!r} is at position {done}; a page after {after} would skip events"
             )
-        self._last_committed = (current, last)
-        self._committed()
+        if (current, done) != self._last_committed:
+            # another process moved (or dropped) this view since this instance's last
+            # page: whatever it remembers between pages may be stale
+            self._forget()
+        unseen = records_of([(p, event) for p, event in events if p > done])
+        fresh = len(unseen)
+        if not fresh:
+            return (current, done), False
+        self._prepare(cursor, unseen)
+        for position, event in unseen:
+            self._apply(cursor, position, event)
+        self._flush(cursor)
+        last = events[-1][0]
+        cursor.record(self.tracking_name, last)
+        cursor.execute(
+            "UPDATE view_generations SET applied = applied + ? WHERE view = ?",
+            (fresh, self.tracking_name),
+        )
+        return (current, last), True
+
+    def _clear(self) -> None:
+        """The page is over, committed or not: drop what was gathered for it."""
 
     def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Record]]) -> None:
         """Before a page's events are applied: read at once what they will need (one query a
@@ -261,3 +268,27 @@ class View:
 
 
 SQLiteView = View  # the name views had when they lived in SQLite only
+
+
+def process_together(
+    views: Sequence[tuple[View, str | None]], events: Sequence[tuple[int, Any]], *, after: int
+) -> None:
+    """`View.process` of one page for several views of one database (each with the build it
+    was read for), in one transaction: a SQLite file has one write lock and one commit (a
+    disk flush) whatever the views, so a page costs one commit, not one per view. Any view's
+    refusal (`ViewGap`, `ViewRebuilt`) rolls the whole page back for all of them."""
+    datastore = views[0][0].datastore
+    if any(view.datastore is not datastore for view, _ in views):
+        raise ValueError("views processed together share one database")
+    done: list[tuple[View, tuple[str, int], bool]] = []
+    try:
+        with datastore.transaction(commit=True) as cursor:
+            for view, generation in views:
+                done.append((view, *view._apply_page(cursor, events, after, generation)))
+        for view, reached, applied in done:
+            view._last_committed = reached
+            if applied:
+                view._committed()
+    finally:  # a failed page leaves nothing half-remembered
+        for view, _ in views:
+            view._clear()

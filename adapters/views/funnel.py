@@ -145,14 +145,9 @@ class FunnelView(View):
         self._changes: dict[tuple[str, str], list[int]] = {}  # funnel row -> deltas by stage
         super().__init__(*args, **kwargs)
 
-    def process(
-        self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
-    ) -> None:
-        try:
-            super().process(events, after=after, generation=generation)
-        finally:  # a failed page leaves nothing half-remembered
-            self._messages.clear()
-            self._changes.clear()
+    def _clear(self) -> None:
+        self._messages.clear()
+        self._changes.clear()
 
     def _message(self, key: str, channel: str) -> list[Any]:
         row = self._messages.get(key)

@@ -154,15 +154,10 @@ class OutboxView(View):
         while len(self._sends) > self.cache_size:
             self._sends.popitem(last=False)
 
-    def process(
-        self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
-    ) -> None:
-        try:
-            super().process(events, after=after, generation=generation)
-        finally:  # a failed page leaves nothing half-remembered
-            self._rows.clear()
-            self._pending.clear()
-            self._changed.clear()
+    def _clear(self) -> None:
+        self._rows.clear()
+        self._pending.clear()
+        self._changed.clear()
 
     def _apply(self, cursor: ViewCursor, position: int, record: Record) -> None:
         topic = record.topic

@@ -12,7 +12,13 @@ from urllib.parse import unquote, urlsplit
 
 from eventsourcing.sqlite import SQLiteDatastore
 
-from adapters.views.base import RebuildIncomplete, View, ViewGap, ViewRebuilt
+from adapters.views.base import (
+    RebuildIncomplete,
+    View,
+    ViewGap,
+    ViewRebuilt,
+    process_together,
+)
 from adapters.views.database import ViewDatabase, open_view_database
 from adapters.views.funnel import FunnelView
 from adapters.views.outbox import OutboxView
@@ -155,17 +161,26 @@ def catch_up(
     recorder: Any = app.recorder
     last = recorder.max_notification_id() or 0
     read = 0
+    # views in one SQLite file take a page in one transaction (one write lock and one disk
+    # flush for all of them); on a server each view keeps its own lock and transaction, so
+    # workers keeping different views do not wait for each other
+    first = views[0].datastore
+    together = first.kind == "sqlite" and all(view.datastore is first for view in views)
     for _ in range(RESTARTS):
         builds = [view.build() for view in views]
+        pairs = [(view, build.generation) for view, build in zip(views, builds, strict=True)]
         start = min(build.position for build in builds)
         try:
             while start < last:
                 events = read_page(app, start, page, last)
                 if not events:
                     break
-                for view, build in zip(views, builds, strict=True):
-                    # skips what the view has, read under its write lock
-                    view.process(events, after=start, generation=build.generation)
+                if together:
+                    process_together(pairs, events, after=start)
+                else:
+                    for view, generation in pairs:
+                        # skips what the view has, read under its write lock
+                        view.process(events, after=start, generation=generation)
                 read += len(events)
                 start = events[-1][0]
                 if on_progress is not None:

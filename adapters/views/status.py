@@ -129,13 +129,8 @@ class MessageStatusView(View):
         self._page: dict[str, dict[str, Any]] = {}  # rows this page read or wrote
         super().__init__(*args, **kwargs)
 
-    def process(
-        self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
-    ) -> None:
-        try:
-            super().process(events, after=after, generation=generation)
-        finally:  # a failed page leaves nothing half-remembered
-            self._page.clear()
+    def _clear(self) -> None:
+        self._page.clear()
 
     def _row(self, key: str, channel: str, provider: str, provider_message_id: str
              ) -> dict[str, Any]:  # fmt: skip

@@ -183,14 +183,9 @@ class SubscriptionView(View):
         self._touched: set[Subscription] = set()
         super().__init__(*args, **kwargs)
 
-    def process(
-        self, events: Sequence[tuple[int, Any]], *, after: int, generation: str | None = None
-    ) -> None:
-        try:
-            super().process(events, after=after, generation=generation)
-        finally:  # a failed page leaves nothing half-remembered
-            self._contacts.clear()
-            self._touched.clear()
+    def _clear(self) -> None:
+        self._contacts.clear()
+        self._touched.clear()
 
     # Keeping the view
 

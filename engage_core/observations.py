@@ -30,20 +30,10 @@ from engage_core.provider_facts import ProviderFacts as ProviderFacts
 from engage_core.provider_facts import facts_from
 
 __all__ = [
-    "FACT_NAMES",
-    "MAX_TEXT_LENGTH",
-    "NO_FACTS",
-    "OBSERVATION_FIELDS",
-    "InvalidInput",
-    "Observation",
-    "ProviderFacts",
-    "Send",
-    "canonical_details",
-    "check_details_size",
-    "is_clean_text",
-    "parse_observation",
-    "parse_timestamp",
-]
+    "FACT_NAMES", "MAX_TEXT_LENGTH", "NO_FACTS", "OBSERVATION_FIELDS", "InvalidInput",
+    "Observation", "ProviderFacts", "Send", "canonical_details", "check_details_size",
+    "is_clean_text", "parse_observation", "parse_timestamp",
+]  # fmt: skip
 
 
 def _required_text(data: Mapping[str, Any], field: str) -> str:
@@ -237,6 +227,8 @@ class Observation:
         _set_facts(self, facts)
         if message_id is not None:
             _set_message_id(self, message_id)
+        if keys := _keys_of(status, event_id, provider_keys):  # else a digest, made when asked
+            _set_dedup_keys(self, tuple(keys))  # now: reading a cached property costs more
         return self
 
     @cached_property
@@ -245,8 +237,7 @@ class Observation:
 
     @cached_property
     def dedup_keys(self) -> tuple[str, ...]:
-        keys = [f"id:{self.status}:{self.event_id}"] if self.event_id is not None else []
-        keys.extend(f"key:{key}" for key in self.provider_keys)
+        keys = _keys_of(self.status, self.event_id, self.provider_keys)
         if not keys:
             occurred = self.occurred_at.isoformat() if self.occurred_at else None
             said = [self.status, occurred, self.details]
@@ -278,7 +269,15 @@ _new = object.__new__
     _set_channel, _set_provider, _set_provider_message_id, _set_status, _set_occurred_at,
     _set_event_id, _set_details, _set_provider_keys, _set_facts,
 ) = (vars(Observation)[field.name].__set__ for field in attrs.fields(Observation))  # fmt: skip
-_set_message_id = vars(Observation)["message_id"].__set__  # the slot the cached property fills
+_set_message_id = vars(Observation)["message_id"].__set__  # the slots the cached properties fill
+_set_dedup_keys = vars(Observation)["dedup_keys"].__set__
+
+
+def _keys_of(status: str, event_id: str | None, provider_keys: tuple[str, ...]) -> list[str]:
+    """An observation's dedup keys from its ids (none: it is known by a digest instead)."""
+    keys = [f"id:{status}:{event_id}"] if event_id is not None else []
+    keys += [f"key:{key}" for key in provider_keys]
+    return keys
 
 
 def is_clean_text(value: str) -> bool:

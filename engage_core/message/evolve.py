@@ -1,4 +1,7 @@
-"""Fold message events into state: a pure function, the only place state changes.
+"""Fold message events into state: a pure function, the rules of how state changes.
+
+(`message.draft` applies the same rules in place to fold a batch, freezing once per message;
+a property holds the two equal.)
 
 No validation happens here: the decision was made (and recorded in the event) when the event
 was created, so old events keep loading after the lifecycle tables change. States are built

@@ -36,6 +36,9 @@ from engage_core.consent.state import (
     identity_of,
 )
 
+# A subscription that was never set; states are immutable, so every decision may share it.
+_NO_STATE = SubscriptionState()
+
 
 def decide_channel_update(
     state: ChannelSubscription | None, contact: ContactKey, update: Update, *, recorded_at: datetime
@@ -52,7 +55,7 @@ def decide_channel_update(
             error=standing,
         )  # fmt: skip
     if state is None or state.is_newest(update):
-        before = state.current if state is not None else SubscriptionState()
+        before = state.current if state is not None else _NO_STATE
         verdict = apply_channel_update(before, update)  # = arrival(), replayed last
     else:
         before = state.current
@@ -90,7 +93,7 @@ def decide_group_update(
         standing = standing_error(replay_group(state.updates, channel_updates), identity)
         return GroupUpdateDuplicated(**common, error=standing)  # type: ignore[arg-type]
     if state is None:  # a first update replays alone: one step (bulk imports mostly do this)
-        before = SubscriptionState()
+        before = _NO_STATE
         channel_now = channel.state_before(update) if channel is not None else before
         verdict = apply_group_update(before, update, channel_now.status)
     else:

@@ -99,7 +99,11 @@ def fold(events: Iterable[AnyConsentEvent], state: ConsentState | None = None) -
 
 
 def evolve_channel(state: ChannelSubscription | None, event: ChannelEvent) -> ChannelSubscription:
-    after = evolve(state, event)
+    if type(event) is ChannelUpdateRecorded:  # every change a batch decides lands here or below
+        return _channel_recorded(state, event)
+    if type(event) is ChannelUpdateDuplicated:
+        return _channel_duplicated(state, event)
+    after = evolve(state, event)  # a subclass: the table decides, as `fold` does
     assert isinstance(after, ChannelSubscription)
     return after
 

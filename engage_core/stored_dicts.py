@@ -86,7 +86,11 @@ def _make(
         tp = field.type
         value = f"e.{name}"
         inner = _optional_of(tp)
-        if _is_raw(tp, converter):
+        if isinstance(tp, type) and issubclass(tp, enum.Enum) and _is_raw(tp, converter):
+            # orjson writes an enum as its value, fetched through the slow `value` property;
+            # the value itself is the same JSON (something else there: AttributeError, fallback)
+            items.append(f"{name!r}: {value}._value_")
+        elif _is_raw(tp, converter):
             items.append(f"{name!r}: {value}")
         elif tp in nested:
             namespace[f"_{name}"] = _make(tp, converter, nested, made)

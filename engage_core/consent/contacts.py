@@ -100,6 +100,10 @@ def normalise_phone(value: object, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# each channel's consent name, looked up without the enum's property machinery (once per id)
+_CONSENT_NAMES = {channel: channel.consent_name for channel in Channel}
+
+
 @attrs.frozen(cache_hash=True)
 class ContactKey:
     """One contact vector: a channel and its normalised key."""
@@ -110,7 +114,7 @@ class ContactKey:
     @cached_property
     def subscription_id(self) -> UUID:
         """The id of this vector's channel subscription aggregate (no lookup needed)."""
-        return uuid5(name_of("channel-subscription", self.channel.consent_name, self.key))
+        return uuid5(name_of("channel-subscription", _CONSENT_NAMES[self.channel], self.key))
 
     @cached_property
     def directory_id(self) -> UUID:

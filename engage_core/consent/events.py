@@ -141,29 +141,29 @@ ANSWERS: tuple[type[ConsentEvent], ...] = (
     GroupUpdateDuplicated,
 )
 
+# (tuples, not `A | B`: a union is built anew at every evaluation, and these run per row)
+_RECORDED = (ChannelUpdateRecorded, GroupUpdateRecorded)
+_DUPLICATED = (ChannelUpdateDuplicated, GroupUpdateDuplicated)
+
 
 def first_refusal(events: Iterable[ConsentEvent]) -> ErrorCode | None:
     """The error code of the first refused update among `events`, if any: what a row or an
     API item that asked for them failed with."""
     for event in events:
         if (
-            isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded)
+            isinstance(event, _RECORDED)
             and event.outcome is ConsentOutcome.REFUSED
             and event.error is not None
         ):
             return event.error
-        if isinstance(event, ChannelUpdateDuplicated | GroupUpdateDuplicated) and event.error:
+        if isinstance(event, _DUPLICATED) and event.error:
             return event.error
     return None
 
 
 def changed_anything(events: Iterable[ConsentEvent]) -> bool:
     """Whether any of `events` changed a subscription's state."""
-    return any(
-        isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded)
-        and event.before != event.after
-        for event in events
-    )
+    return any(isinstance(event, _RECORDED) and event.before != event.after for event in events)
 
 
 def request_outcome(events: Iterable[ConsentEvent]) -> str:
@@ -174,10 +174,10 @@ def request_outcome(events: Iterable[ConsentEvent]) -> str:
     decided = list(events)
     if changed_anything(decided):
         return "applied"
-    recorded = (e for e in decided if isinstance(e, ChannelUpdateRecorded | GroupUpdateRecorded))
+    recorded = (e for e in decided if isinstance(e, _RECORDED))
     if any(e.outcome is ConsentOutcome.STALE for e in recorded):
         return "stale"
-    if decided and all(isinstance(e, ChannelUpdateDuplicated | GroupUpdateDuplicated)
+    if decided and all(isinstance(e, _DUPLICATED)
                        for e in decided):  # fmt: skip
         return "duplicate"
     return "unchanged"
@@ -187,7 +187,5 @@ def clamped(events: Iterable[ConsentEvent]) -> bool:
     """Whether the clock-skew policy clamped the time of any update `events` recorded (a
     duplicate records nothing new)."""
     return any(
-        isinstance(e, ChannelUpdateRecorded | GroupUpdateRecorded)
-        and e.update.provenance.claimed_at is not None
-        for e in events
+        isinstance(e, _RECORDED) and e.update.provenance.claimed_at is not None for e in events
     )

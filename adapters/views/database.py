@@ -24,7 +24,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
-from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
 
 __all__ = [
     "SQLiteViewDatabase",
@@ -174,6 +180,29 @@ class _SQLiteCursor(ViewCursor):
         self._tracker._insert_tracking(self.native, Tracking(tracking_name, position))
 
 
+# SQLite's page cache per connection, in KiB (its default is 2 MiB). The views' tables are
+# keyed by message ids, which are random, so a page of the log touches pages all over each
+# table: with the default cache, once the tables outgrow it, almost every row written reads
+# its page back from the file first, and the cost of an event grows with the log. The cache
+# fills only as far as the tables go, so small views stay small.
+VIEW_CACHE_KIB = 65_536
+
+
+class _ViewConnectionPool(SQLiteConnectionPool):
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        connection._sqlite_conn.execute(f"PRAGMA cache_size = -{VIEW_CACHE_KIB}")
+        return connection
+
+
+class _ViewDatastore(SQLiteDatastore):
+    """eventsourcing's SQLite datastore, its connections given the views' page cache."""
+
+    def __init__(self, location: str, *, lock_timeout: int) -> None:
+        super().__init__(location, lock_timeout=lock_timeout)
+        self.pool = _ViewConnectionPool(db_name=location, lock_timeout=lock_timeout)
+
+
 class SQLiteViewDatabase(ViewDatabase):
     """Views in one SQLite file (or in memory), beside a SQLite store."""
 
@@ -184,7 +213,7 @@ class SQLiteViewDatabase(ViewDatabase):
             self.datastore = location
             self.location = "(given datastore)"
         else:
-            self.datastore = SQLiteDatastore(location, lock_timeout=30)
+            self.datastore = _ViewDatastore(location, lock_timeout=30)
             self.location = location
         self.tracker = SQLiteTrackingRecorder(self.datastore)
 

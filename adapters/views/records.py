@@ -134,12 +134,15 @@ def read_page(app: Any, start: int, limit: int, stop: int) -> list[tuple[int, Re
     table = getattr(recorder, "events_table_name", None)
     if isinstance(datastore, SQLiteDatastore) and table:
         with datastore.transaction(commit=False) as cursor:
-            cursor.execute(
+            plain = cursor.sqlite_cursor.connection.cursor()
+            plain.row_factory = None  # tuples: a `sqlite3.Row` per event costs more than it reads
+            plain.execute(
                 "SELECT rowid, topic, originator_id, originator_version, state "
                 f"FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
                 (start, stop, limit),
             )
-            rows = cursor.fetchall()
+            rows = plain.fetchall()
+            plain.close()
         # an id is stored as 32 hex digits; anything else is read as the recorder reads it
         return [(r[0], decode(r[1], _hex(r[2]), r[3], r[4], mapper)) for r in rows]
     notifications = recorder.select_notifications(start, limit, stop=stop,

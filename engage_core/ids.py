@@ -20,6 +20,15 @@ _sha1 = hashlib.sha1
 _from_bytes = int.from_bytes
 _new = object.__new__
 _set = object.__setattr__
+_UNKNOWN = SafeUUID.unknown  # an enum member read through its class costs as much as a setattr
+
+# Message ids already made, by the (channel, provider, provider message id) they were made of:
+# a message's reports (sent, delivered, opened, clicked…) arrive one after another, in one batch
+# or in the next ones, and hashing each again would cost a tenth of ingesting it. Cleared
+# whole when full, so it stays bounded (a few MB) whatever the traffic; ids are immutable, so
+# sharing one is safe, and threads may race only to make the same id twice.
+_MESSAGE_IDS: dict[tuple[str, str, str], UUID] = {}
+_MESSAGE_IDS_KEPT = 16_384
 
 
 def uuid5(name: str | bytes) -> UUID:
@@ -31,7 +40,7 @@ def uuid5(name: str | bytes) -> UUID:
     digest = _sha1(_NAMESPACE_BYTES + data, usedforsecurity=False).digest()
     made: UUID = _new(UUID)
     _set(made, "int", (_from_bytes(digest[:16], "big") & _CLEAR) | _SET)
-    _set(made, "is_safe", SafeUUID.unknown)
+    _set(made, "is_safe", _UNKNOWN)
     return made
 
 
@@ -48,6 +57,12 @@ def normalise_provider(provider: str) -> str:
 
 def message_id(channel: Channel, provider: str, provider_message_id: str) -> UUID:
     """The id of the message a provider knows as `provider_message_id` on `channel`."""
-    return uuid5(
-        name_of("message", channel.value, normalise_provider(provider), provider_message_id)
-    )
+    value = channel._value_  # `.value` and an enum's own hash are Python-level properties
+    key = (value, provider, provider_message_id)
+    made = _MESSAGE_IDS.get(key)
+    if made is None:
+        made = uuid5(name_of("message", value, normalise_provider(provider), provider_message_id))
+        if len(_MESSAGE_IDS) >= _MESSAGE_IDS_KEPT:
+            _MESSAGE_IDS.clear()
+        _MESSAGE_IDS[key] = made
+    return made

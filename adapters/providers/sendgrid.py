@@ -22,8 +22,7 @@ import base64
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
-from uuid import UUID
+from typing import Final
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -41,6 +40,7 @@ from adapters.providers.sendgrid_events import (
     MAX_TIMESTAMP_DIGITS,
     PROVIDER,
     STATUSES,
+    Batch,
     EventUnusable,
     load_array,
     map_event,
@@ -163,11 +163,10 @@ class SendGridAdapter:
         canonical = canonical_details(events) or [None] * len(events)
         inputs: list[Observation | Send] = []
         quarantined: list[QuarantinedElement] = []
-        sends: set[tuple[Any, ...]] = set()
-        message_ids: dict[str, UUID] = {}  # each message's, made once for all its events
+        batch = Batch()
         for index, (event, plain) in enumerate(zip(events, canonical, strict=True)):
             try:
-                observation, send = map_event(event, sends, plain, message_ids)
+                observation, send = map_event(event, batch, plain)
             except (EventUnusable, InvalidInput) as error:
                 quarantined.append(QuarantinedElement(index, raw_event(index, event), str(error)))
                 continue

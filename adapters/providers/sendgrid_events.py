@@ -73,6 +73,20 @@ class EventUnusable(Exception):
     """One event that cannot be mapped; its message is the quarantine reason."""
 
 
+class Batch:
+    """What mapping one request's events carries from one event to the next: the send records
+    already taken (`_send`), each message's id (made once for all its events) and each distinct
+    set of facts, built once and shared by every event that states the same (they are frozen;
+    the events of a message mostly state its address alone)."""
+
+    __slots__ = ("facts", "message_ids", "sends")
+
+    def __init__(self) -> None:
+        self.sends: set[tuple[Any, ...]] = set()
+        self.message_ids: dict[str, UUID] = {}
+        self.facts: dict[tuple[Any, ...], ProviderFacts] = {}
+
+
 def load_array(body: bytes) -> list[Any]:
     try:
         events = orjson.loads(body)
@@ -105,18 +119,14 @@ def raw_event(index: int, event: object) -> bytes:
 
 
 def map_event(
-    event: object,
-    sends: set[tuple[Any, ...]],
-    canonical: Any = None,
-    message_ids: dict[str, UUID] | None = None,
+    event: object, batch: Batch, canonical: Any = None
 ) -> tuple[Observation, Send | None]:
     """One event's observation, and its send record when it carries custom args and an equal
-    record was not already taken from this batch (`sends` remembers them: the core would only
+    record was not already taken from this batch (`batch` remembers them: the core would only
     count the repeats as duplicates). `canonical` is the event as `canonical_details` made it
     for the whole batch: with it, an event whose values pass the checks below is built trusted,
-    without the constructor checking each value again (and its message id taken from
-    `message_ids`, the batch's, or added there); any other goes through the constructor, which
-    refuses it with the reason it is quarantined under."""
+    without the constructor checking each value again; any other goes through the constructor,
+    which refuses it with the reason it is quarantined under."""
     if not isinstance(event, dict):
         raise EventUnusable(f"an event is a JSON object (got a {json_type(event)})")
     name = _event_name(event)
@@ -128,11 +138,11 @@ def map_event(
     status = _status(name, event)
     event_id = _event_id(event)
     provider_keys = (_composite_key(full_id, name, event),)
-    facts = _facts(name, email, details)
+    facts = _facts(name, email, details, batch.facts)
     observation = None
     if canonical is not None:
         fields = (provider_message_id, status, occurred_at, event_id, details, provider_keys, facts)
-        observation = _trusted(*fields, message_ids)
+        observation = _trusted(*fields, batch.message_ids)
     observation = observation or Observation(
         channel=Channel.EMAIL,
         provider=PROVIDER,
@@ -147,7 +157,7 @@ def map_event(
     # SendGrid's `processed` is when it took the message: the send record's sent_at, so the
     # Email Processed published from that record carries the provider's time
     sent_at = occurred_at if name == "processed" else None
-    return observation, _send(event, provider_message_id, email, sends, sent_at)
+    return observation, _send(event, provider_message_id, email, batch.sends, sent_at)
 
 
 def _trusted(
@@ -158,7 +168,7 @@ def _trusted(
     details: dict[str, Any],
     provider_keys: tuple[str, ...],
     facts: ProviderFacts,
-    message_ids: dict[str, UUID] | None,
+    message_ids: dict[str, UUID],
 ) -> Observation | None:
     """The observation built trusted when every value is one the constructor would take as it
     is (`STATUSES` are canonical email statuses and the composite key is never empty, so those
@@ -171,7 +181,7 @@ def _trusted(
         moment = datetime.fromtimestamp(occurred_at, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
-    known = None if message_ids is None else message_ids.get(provider_message_id)
+    known = message_ids.get(provider_message_id)
     observation = Observation.trusted(
         channel=Channel.EMAIL,
         provider=PROVIDER,
@@ -184,7 +194,7 @@ def _trusted(
         facts=facts,
         message_id=known,
     )
-    if known is None and message_ids is not None:
+    if known is None:
         message_ids[provider_message_id] = observation.message_id
     return observation
 
@@ -275,23 +285,36 @@ def _details(name: str, event: dict[str, Any], canonical: Any = None) -> dict[st
     return with_group if canonical is None else dict(sorted(with_group.items()))
 
 
-def _facts(name: str, email: str, details: Mapping[str, Any]) -> ProviderFacts:
+def _facts(
+    name: str, email: str, details: Mapping[str, Any], shared: dict[tuple[Any, ...], ProviderFacts]
+) -> ProviderFacts:
     """What the core reads of a SendGrid event: the address; a group event's group (its
     `asm_group_id`, as `_details` wrote it); a click's `url`; a bounce's `type`; the `reason`
     of a bounce, drop or deferral; a deferral's `attempt`. Each is a `str` (or the attempt an
-    `int`) by the checks below, so they are built trusted but a boolean attempt, which the
-    constructor refuses in its own words."""
+    `int`) by the checks below, so they are built trusted, once per batch for the same facts
+    (`shared`), but a boolean attempt, which the constructor refuses in its own words."""
     url, reason, kind = details.get("url"), details.get("reason"), details.get("type")
     attempt = details.get("attempt")
-    build = ProviderFacts if attempt is True or attempt is False else ProviderFacts.trusted
-    return build(
-        contact=email.strip(),
-        group=details["group"] if name in _GROUP_EVENTS else None,
-        link_url=url if name == "click" and isinstance(url, str) else None,
-        reason=reason if isinstance(reason, str) else None,
-        bounce_type=kind if name == "bounce" and isinstance(kind, str) else None,
-        attempt=attempt if isinstance(attempt, str | int) and attempt != "" else None,
-    )
+    contact = email.strip()
+    group = details["group"] if name in _GROUP_EVENTS else None
+    link_url = url if name == "click" and isinstance(url, str) else None
+    reason = reason if isinstance(reason, str) else None
+    bounce_type = kind if name == "bounce" and isinstance(kind, str) else None
+    attempt = attempt if isinstance(attempt, str | int) and attempt != "" else None
+    if attempt is True or attempt is False:
+        return ProviderFacts(
+            contact=contact, group=group, link_url=link_url, reason=reason,
+            bounce_type=bounce_type, attempt=attempt,
+        )  # fmt: skip
+    # with the attempt's type: 1 and "1" are two facts
+    said = (contact, group, link_url, reason, bounce_type, attempt, type(attempt))
+    facts = shared.get(said)
+    if facts is None:
+        facts = shared[said] = ProviderFacts.trusted(
+            contact=contact, group=group, link_url=link_url, reason=reason,
+            bounce_type=bounce_type, attempt=attempt,
+        )  # fmt: skip
+    return facts
 
 
 def _composite_key(sg_message_id: str, name: str, event: Mapping[str, Any]) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 from unittest.mock import patch
-from uuid import UUID
 
 import orjson
 from hypothesis import given
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 
 from adapters.providers.base import InboundRequest
 from adapters.providers.sendgrid import SendGridAdapter
-from adapters.providers.sendgrid_events import STATUSES, map_event
+from adapters.providers.sendgrid_events import STATUSES, Batch, map_event
 from engage_core import Channel, Observation, Send
 from engage_core.lifecycles import lifecycle
 from engage_core.observations import canonical_details
@@ -80,11 +79,9 @@ def _as_stored(item: Observation | Send) -> tuple[Any, ...]:
     )
 
 
-def _outcome(
-    event: object, sends: set[tuple[Any, ...]], canonical: Any, ids: dict[str, UUID] | None = None
-) -> tuple[Any, ...]:
+def _outcome(event: object, batch: Batch, canonical: Any) -> tuple[Any, ...]:
     try:
-        observation, send = map_event(event, sends, canonical, ids)
+        observation, send = map_event(event, batch, canonical)
     except Exception as error:
         return ("refused", type(error), str(error))
     return (_as_stored(observation), None if send is None else _as_stored(send))
@@ -96,13 +93,10 @@ def test_the_fast_path_maps_each_event_as_the_validating_path_does(
 ) -> None:
     plain = canonical_details(batch)
     assert plain is not None
-    fast_sends: set[tuple[Any, ...]] = set()
-    slow_sends: set[tuple[Any, ...]] = set()
-    message_ids: dict[str, UUID] = {}  # the batch's, shared by its events
+    fast, slow = Batch(), Batch()  # ids and facts shared by the fast one's events
     for event, canonical in zip(batch, plain, strict=True):
-        fast = _outcome(event, fast_sends, canonical, message_ids)
-        assert fast == _outcome(event, slow_sends, None)
-    assert fast_sends == slow_sends
+        assert _outcome(event, fast, canonical) == _outcome(event, slow, None)
+    assert fast.sends == slow.sends
 
 
 def _parsed(body: bytes) -> tuple[Any, ...]:

@@ -82,6 +82,24 @@ class Decision:
     states: dict[UUID, Any]
 
 
+# The statuses a consent policy can act on (`consent.policies`: an email unsubscribe, spam report
+# or group change; an inbound SMS or WhatsApp message): asked about any other report, the
+# policies answer nothing, after parsing the address an email report names. A property
+# (tests/core/test_perf_policy_statuses.py) holds them answering nothing outside these.
+_EMAIL = Channel.EMAIL
+_EMAIL_POLICY_STATUSES = frozenset(
+    {"unsubscribe", "spamreport", "group_unsubscribe", "group_resubscribe"}
+)
+_INBOUND_STATUSES = frozenset({"receiving", "received"})
+
+
+def may_change_consent(event: Observed) -> bool:
+    """Whether a consent policy can act on this report (else it causes no change)."""
+    if event.channel is _EMAIL:
+        return event.status in _EMAIL_POLICY_STATUSES
+    return event.status in _INBOUND_STATUSES
+
+
 def _send_of(states: Mapping[UUID, MessageState | None], message: UUID) -> Send | None:
     state = states.get(message)
     return state.send if state is not None else None
@@ -321,7 +339,7 @@ class EngageApplication(Application[UUID]):
         return [
             change
             for event in events
-            if isinstance(event, Observed)
+            if isinstance(event, Observed) and may_change_consent(event)
             for change in policy_changes(
                 event, _send_of(states, event.originator_id), self.policy_settings
             )

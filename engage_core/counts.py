@@ -61,31 +61,53 @@ class Counts:
     ) -> Counts:
         """Counts for `inputs` from the events a save of them returned (their message events
         come first, one per input, in order); reports only unless `count_sends`."""
-        per_input = list(zip(events[: len(inputs)], inputs, strict=True))
+        per_input = zip(events[: len(inputs)], inputs, strict=True)
+        if count_sends:
+            return cls.of([e for e, _ in per_input if isinstance(e, MessageEvent)])
         return cls.of(
-            [
-                e
-                for e, i in per_input
-                if isinstance(e, MessageEvent) and (count_sends or not isinstance(i, Send))
-            ]
+            [e for e, i in per_input if isinstance(e, MessageEvent) and not isinstance(i, Send)]
         )
 
     @classmethod
     def of(cls, events: Sequence[MessageEvent], rejected: int = 0) -> Counts:
         """Counts of message events (one per input), and of inputs rejected before them."""
-        counts = dict.fromkeys(Outcome, 0)
+        # every batch's result is counted here, an event at a time: outcomes are told apart by
+        # identity and kinds by exact type first (an enum's hash is a Python-level call)
+        applied = duplicates = late = conflicts = 0
         for event in events:
-            if isinstance(event, DuplicateIgnored):
-                counts[Outcome.DUPLICATE] += 1
-            elif isinstance(event, Observed | SendRecorded):
-                counts[event.outcome] += 1
-            else:  # a new kind of input must be counted somewhere, or the sum would lie
-                raise TypeError(f"cannot count {type(event).__name__}")
+            kind = type(event)
+            if kind is DuplicateIgnored or (
+                kind is not Observed and kind is not SendRecorded and _duplicate_kind(event)
+            ):
+                duplicates += 1
+                continue
+            outcome = event.outcome  # type: ignore[attr-defined]
+            if outcome is _APPLIED:
+                applied += 1
+            elif outcome is _LATE:
+                late += 1
+            elif outcome is _CONFLICT:
+                conflicts += 1
+            else:
+                duplicates += 1
         return cls(
             received=len(events) + rejected,
-            applied=counts[Outcome.APPLIED],
-            duplicates=counts[Outcome.DUPLICATE],
-            late=counts[Outcome.LATE],
-            conflicts=counts[Outcome.CONFLICT],
+            applied=applied,
+            duplicates=duplicates,
+            late=late,
+            conflicts=conflicts,
             rejected=rejected,
         )
+
+
+_APPLIED, _LATE, _CONFLICT = Outcome.APPLIED, Outcome.LATE, Outcome.CONFLICT
+
+
+def _duplicate_kind(event: MessageEvent) -> bool:
+    """Whether a message event of a subclass counts as a duplicate (else it has an outcome); a
+    new kind of input must be counted somewhere, or the sum would lie."""
+    if isinstance(event, DuplicateIgnored):
+        return True
+    if isinstance(event, Observed | SendRecorded):
+        return False
+    raise TypeError(f"cannot count {type(event).__name__}")

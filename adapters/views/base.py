@@ -195,7 +195,8 @@ class View:
             # another process moved (or dropped) this view since this instance's last
             # page: whatever it remembers between pages may be stale
             self._forget()
-        unseen = records_of([(p, event) for p, event in events if p > done])
+        unseen = records_of(events if events and events[0][0] > done else
+                            [(p, event) for p, event in events if p > done])  # fmt: skip
         fresh = len(unseen)
         if not fresh:
             return (current, done), False

@@ -101,6 +101,7 @@ class OutboxView(View):
         self._sends: OrderedDict[str, Published] = OrderedDict()
         self._pending: dict[str, Published] = {}  # what this page read or changed
         self._changed: dict[str, Published] = {}  # to be written at the end of the page
+        self._fast = True  # reports read from their JSON (`_prepare` decides, each page)
         super().__init__(*args, **kwargs)
 
     def drop(self) -> None:
@@ -166,9 +167,7 @@ class OutboxView(View):
             held = self._pending.get(message)  # `_prepare` read every message of the page
             known = held if held is not None else self._sends[message]
             try:
-                # the fast path reads reports as `mapping.message_events` does: a publisher
-                # given another mapping (an embedder's, a test's) is followed on the typed path
-                if topic != OBSERVED or _mapping() is not message_events:
+                if topic != OBSERVED or not self._fast:
                     raise Typed("a send record")
                 now, rows = observed_rows(known, record, self.settings)
             except Typed:
@@ -186,6 +185,9 @@ class OutboxView(View):
     def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Record]]) -> None:
         """What the outbox knows of the page's messages that its memory does not hold, read
         in one query (a message it never saw: nothing published yet)."""
+        # the fast path reads reports as `mapping.message_events` does: a publisher given
+        # another mapping (an embedder's, a test's) is followed on the typed path
+        self._fast = _mapping() is message_events
         wanted = [
             message
             for message in dict.fromkeys(r.hex for _, r in events if r.topic in _MESSAGE_TOPICS)

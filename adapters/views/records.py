@@ -118,10 +118,10 @@ def as_record(event: Any) -> Record:
     return Record(topic, UUID(str(originator)).hex, event.originator_version, state, event)
 
 
-def records_of(events: Sequence[tuple[int, Any]]) -> list[tuple[int, Record]]:
+def records_of(events: Sequence[tuple[int, Any]]) -> Sequence[tuple[int, Record]]:
     """`(position, event)` pairs as `(position, record)` pairs (records are kept as given)."""
-    if all(isinstance(event, Record) for _, event in events):
-        return list(events)
+    if all(type(event) is Record for _, event in events):
+        return events
     return [(position, as_record(event)) for position, event in events]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, ClassVar
 from uuid import UUID
@@ -52,6 +53,9 @@ _COLUMNS = (
     *(f"{m}_at" for m in MILESTONES),
     "updated_at",
 )  # fmt: skip
+
+
+_ROW = itemgetter(*_COLUMNS)  # a row's values in column order (each row holds every column)
 
 
 def instant(moment: datetime) -> str:
@@ -137,10 +141,9 @@ class MessageStatusView(View):
         row = self._page.get(key)
         if row is None:
             # `_prepare` read every row the page's messages have: this one is new
-            row = {
-                "message": key, "channel": channel, "provider": provider,
-                "provider_message_id": provider_message_id,
-            }  # fmt: skip
+            row = dict.fromkeys(_COLUMNS)
+            row.update(message=key, channel=channel, provider=provider,
+                       provider_message_id=provider_message_id)  # fmt: skip
             self._page[key] = row
         return row
 
@@ -179,7 +182,7 @@ class MessageStatusView(View):
     def _flush(self, cursor: ViewCursor) -> None:
         cursor.executemany(
             upsert("message_status", _COLUMNS, ("message",)),
-            [[row.get(column) for column in _COLUMNS] for row in self._page.values()],
+            [_ROW(row) for row in self._page.values()],
         )
 
     def get(self, message: UUID) -> dict[str, Any] | None:

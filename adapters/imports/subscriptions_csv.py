@@ -10,14 +10,13 @@ the error file's cells never start like a spreadsheet formula, and read back to 
 from __future__ import annotations
 
 import csv
-import gc
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TextIO
 
 from adapters.imports.csv_rows import TooLarge, Unreadable, bounded_rows
 from engage_core import EngageApplication
+from engage_core.collector import bulk_allocation
 from engage_core.consent.csv_format import (
     DEFAULT_CSV_LIMITS,
     ERROR_COLUMNS,
@@ -35,25 +34,6 @@ from engage_core.consent.events import ConsentEvent, changed_anything, first_ref
 from engage_core.counts import Counts
 
 ROWS_PER_BATCH = 1000
-# The collector's first-generation threshold while a file is imported. A batch allocates a few
-# hundred thousand objects, nearly all freed by reference counting, while the states it keeps
-# survive each young collection and are traced again and again: at Python's default (700)
-# collections took about 8 us of a row's CPU; at this, under 1 us, with at most this many
-# uncollected cyclic objects at any time.
-BULK_GC_THRESHOLD = 50_000
-
-
-@contextmanager
-def fewer_collections(threshold: int = BULK_GC_THRESHOLD) -> Iterator[None]:
-    """Raise the collector's first-generation threshold to `threshold` (never lower it, and
-    leave a collector switched off by a zero threshold off), restored on the way out."""
-    before = gc.get_threshold()
-    if 0 < before[0] < threshold:
-        gc.set_threshold(threshold, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 class ErrorFile:
@@ -95,7 +75,7 @@ def _accepted_cells(parsed: RowChanges, decided: list[ConsentEvent]) -> list[int
     ]
 
 
-@fewer_collections()
+@bulk_allocation()
 def import_subscriptions(
     app: EngageApplication,
     stream: TextIO,

@@ -18,13 +18,17 @@ from datetime import datetime
 from uuid import UUID
 
 from engage_core.channels import Channel
-from engage_core.lifecycles import lifecycle
+from engage_core.lifecycles import LIFECYCLES, lifecycle
 from engage_core.message.events import DuplicateIgnored, MessageEvent, Observed, SendRecorded
 from engage_core.message.evolve import merge_send
 from engage_core.message.state import Engagement, MessageState
 from engage_core.observations import Send
 
 __all__ = ["Draft", "fold_drafted"]
+
+# Each channel's engagement kinds by the channel's value (`lifecycle(channel)` hashes the enum
+# member through a Python-level `__hash__`; every report a batch folds asks).
+_ENGAGEMENTS = {channel._value_: rules.engagement_names for channel, rules in LIFECYCLES.items()}
 
 
 class Draft:
@@ -94,7 +98,7 @@ class Draft:
         status = event.status
         if event.inferred:
             self.known.update(event.inferred)
-        if lifecycle(self.channel).is_engagement(status):
+        if status in _ENGAGEMENTS[self.channel._value_]:
             at: datetime = event.occurred_at or event.recorded_at
             tally = self.engagement.get(status)
             self.engagement[status] = tally.add(at) if tally else Engagement(1, at, at)

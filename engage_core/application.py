@@ -14,7 +14,7 @@ with another writer decides it again. Queries fold the aggregates they read.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -100,6 +100,12 @@ def may_change_consent(event: Observed) -> bool:
     return event.status in _INBOUND_STATUSES
 
 
+def _bulk(command: Command) -> AbstractContextManager[None]:
+    """A big command runs with fewer young collections (`engage_core.collector`)."""
+    big = len(command.inputs) + len(command.changes) >= _BULK
+    return bulk_allocation() if big else nullcontext()
+
+
 def _send_of(states: Mapping[UUID, MessageState | None], message: UUID) -> Send | None:
     state = states.get(message)
     return state.send if state is not None else None
@@ -164,10 +170,9 @@ class EngageApplication(Application[UUID]):
         The result counts every input; with `count_sends=False`, reports only (a provider
         event carrying the sender's fields maps to a report and a send record, and the
         provider's batch should count as one event each)."""
-        inputs = list(observations)
         held = (lambda now: self._decide_hold(hold, now)) if hold is not None else None
-        events = self._execute(Command(inputs=inputs, quarantine=held))
-        return ObserveResult.of_inputs(inputs, events, count_sends=count_sends)
+        command = Command(inputs=list(observations), quarantine=held)
+        return self._counted(command, count_sends=count_sends)
 
     def change_consent(self, changes: Iterable[ConsentChange]) -> list[ConsentEvent]:
         """Apply channel and group changes, in order, saved in one save(); returns one event
@@ -214,8 +219,7 @@ class EngageApplication(Application[UUID]):
                 raise LookupError(f"no held request {entry_id}")
             return decide_retry(entry, outcome, verified=verified, recorded_at=now)
 
-        events = self._execute(Command(inputs=inputs, quarantine=retried))
-        return ObserveResult.of_inputs(inputs, events, count_sends=count_sends)
+        return self._counted(Command(inputs=inputs, quarantine=retried), count_sends=count_sends)
 
     # Queries
 
@@ -282,6 +286,20 @@ class EngageApplication(Application[UUID]):
     def _execute(self, command: Command) -> list[Any]:
         """Decide `command` against current states and save it in one save(), deciding again
         on a conflict; remember the states once saved."""
+        with _bulk(command):
+            return self._save(command)
+
+    def _counted(self, command: Command, *, count_sends: bool) -> ObserveResult:
+        """`_execute`, answering with the counts of its inputs. The saved events are counted
+        and dropped before a bulk command's collector threshold is restored: the young
+        collection that restoring it sets off then walks what outlives the batch (its states),
+        not every event, stored row and recording it made."""
+        with _bulk(command):
+            return ObserveResult.of_inputs(
+                command.inputs, self._save(command), count_sends=count_sends
+            )
+
+    def _save(self, command: Command) -> list[Any]:
         if not command.inputs and not command.changes and command.quarantine is None:
             return []
 
@@ -289,11 +307,7 @@ class EngageApplication(Application[UUID]):
             decision = self._decide(command, now)
             return decision.events, lambda: self._cache.remember(decision.states)
 
-        bulk = len(command.inputs) + len(command.changes) >= _BULK
-        with bulk_allocation() if bulk else nullcontext():
-            return save_retrying(
-                self.save, decided, clock=self._clock, within=self.retry_for_seconds
-            )
+        return save_retrying(self.save, decided, clock=self._clock, within=self.retry_for_seconds)
 
     def _decide(self, command: Command, now: datetime) -> Decision:
         """Load what `command` needs and decide it (pure decisions; no writes)."""

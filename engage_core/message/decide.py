@@ -20,12 +20,12 @@ from engage_core.lifecycles import LIFECYCLES, Lifecycle, Relation, lifecycle
 from engage_core.message.events import (
     DuplicateIgnored,
     MessageEvent,
-    Observed,
     Outcome,
     SendRecorded,
     facts_from_details,
 )
 from engage_core.message.state import MessageView
+from engage_core.message.trusted import observed
 from engage_core.observations import NO_FACTS, Observation, ProviderFacts, Send
 
 _OUTCOMES = {
@@ -137,23 +137,24 @@ def decide_observation(
         if _first_report_of_our_send(rules, state, observation.status, relation):
             outcome = Outcome.APPLIED
     occurred = clock_skew.occurred(observation.occurred_at, recorded_at)
-    return Observed(
-        originator_id=observation.message_id,
-        originator_version=_version(state),
-        recorded_at=recorded_at,
-        channel=observation.channel,
-        provider=observation.provider,
-        provider_message_id=observation.provider_message_id,
-        status=observation.status,
-        occurred_at=occurred,
-        claimed_at=observation.occurred_at if occurred != observation.occurred_at else None,
-        event_id=observation.event_id,
-        dedup_keys=observation.dedup_keys,
-        details=observation.details,
-        facts=_facts(observation),
-        outcome=outcome,
-        inferred=_newly_proved(state, proved),
-        status_after=status_after,
+    claimed = observation.occurred_at
+    return observed(
+        observation.message_id,
+        _version(state),
+        recorded_at,
+        observation.channel,
+        observation.provider,
+        observation.provider_message_id,
+        observation.status,
+        occurred,
+        observation.event_id,
+        observation.dedup_keys,
+        observation.details,
+        outcome,
+        _newly_proved(state, proved),
+        status_after,
+        claimed if occurred != claimed else None,
+        _facts(observation),
     )
 
 

@@ -22,7 +22,7 @@ from engage_core.channels import Channel
 from engage_core.consent.events import CONSENT_EVENT_CLASSES, GroupListed
 from engage_core.event_store import stored_event
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
-from engage_core.observations import ProviderFacts, Send
+from engage_core.observations import NO_FACTS, ProviderFacts, Send
 from engage_core.quarantine import QUARANTINE_EVENT_CLASSES
 from engage_core.stored_dicts import build_dict_makers
 
@@ -81,7 +81,9 @@ def register_event_class(cls: type[Any]) -> None:
 # The message events every provider report becomes are built directly (`stored_dicts`): the
 # same JSON, a third of the cost. Other classes, consent's with their channel spelling among
 # them, go through the converter.
-_DICT_MAKERS = build_dict_makers(converter, MESSAGE_EVENT_CLASSES, (Send, ProviderFacts))
+_DICT_MAKERS = build_dict_makers(
+    converter, MESSAGE_EVENT_CLASSES, (Send, ProviderFacts), shared=(NO_FACTS,)
+)
 
 
 def _unstructured(event: Any, cls: type[Any]) -> dict[str, Any]:

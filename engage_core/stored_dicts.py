@@ -71,7 +71,11 @@ def _optional_of(tp: Any) -> Any | None:
 
 
 def _make(
-    cls: type[Any], converter: Converter, nested: Collection[type[Any]], made: dict[type, DictMaker]
+    cls: type[Any],
+    converter: Converter,
+    nested: Collection[type[Any]],
+    made: dict[type, DictMaker],
+    shared: Collection[Any] = (),
 ) -> DictMaker:
     if cls in made:
         return made[cls]
@@ -93,10 +97,16 @@ def _make(
         elif _is_raw(tp, converter):
             items.append(f"{name!r}: {value}")
         elif tp in nested:
-            namespace[f"_{name}"] = _make(tp, converter, nested, made)
-            items.append(f"{name!r}: _{name}({value})")
+            make = namespace[f"_{name}"] = _make(tp, converter, nested, made, shared)
+            common = [v for v in shared if type(v) is tp][:1]
+            if common:  # the value most events hold: its object, made once
+                namespace[f"_{name}_value"], namespace[f"_{name}_made"] = common[0], make(common[0])
+                value = f"(_{name}_made if {value} is _{name}_value else _{name}({value}))"
+                items.append(f"{name!r}: {value}")
+            else:
+                items.append(f"{name!r}: _{name}({value})")
         elif inner is not None and inner in nested:
-            namespace[f"_{name}"] = _make(inner, converter, nested, made)
+            namespace[f"_{name}"] = _make(inner, converter, nested, made, shared)
             items.append(f"{name!r}: None if {value} is None else _{name}({value})")
         else:  # whatever the converter does for this field, done by the converter
             namespace[f"_{name}"] = converter.get_unstructure_hook(tp)
@@ -111,11 +121,16 @@ def _make(
 
 
 def build_dict_makers(
-    converter: Converter, classes: Collection[type[Any]], nested: Collection[type[Any]]
+    converter: Converter,
+    classes: Collection[type[Any]],
+    nested: Collection[type[Any]],
+    shared: Collection[Any] = (),
 ) -> dict[type[Any], DictMaker]:
     """A builder for each event class in `classes`: its stored JSON object, without the
     columns and with `class_version` when above 1, as `converter.unstructure` gives it.
     Attrs values inside them of a class in `nested` are built the same way (their converter
-    hooks must be the converter's default); any other field goes through its hook."""
+    hooks must be the converter's default); any other field goes through its hook. A value
+    in `shared` (an immutable one most events hold, such as "no facts") is built once and
+    its object handed to every event holding it: orjson only reads it."""
     made: dict[type, DictMaker] = {}
-    return {cls: _make(cls, converter, nested, made) for cls in classes}
+    return {cls: _make(cls, converter, nested, made, shared) for cls in classes}

@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import attrs
+import orjson
 from hypothesis import given
 
 from engage_core.message.decide import decide_observation
 from engage_core.message.draft import Draft
 from engage_core.message.events import Observed
 from engage_core.message.state import MessageView
-from engage_core.observations import Observation, Send
-from engage_core.serialisation import CattrsMapper, OrjsonTranscoder
+from engage_core.observations import NO_FACTS, Observation, Send
+from engage_core.serialisation import CattrsMapper, OrjsonTranscoder, _unstructured
 from engage_core.testing.strategies import reports
 
 _MAPPER: CattrsMapper = CattrsMapper(transcoder=OrjsonTranscoder())
@@ -38,3 +39,17 @@ def test_trusted_observed_events_are_the_constructed_ones(inputs: list[Observati
             state = Draft.start(None, event)
         assert isinstance(state, Draft)
         state.apply(event)
+
+
+def test_an_event_without_facts_stores_the_converters_bytes() -> None:
+    """ "No facts" is built once and shared by every event holding it (`stored_dicts`)."""
+    item = Observation(
+        channel="email", provider="p", provider_message_id="m", status="delivered",
+        occurred_at=_AT, event_id="e1",
+    )  # fmt: skip
+    first = decide_observation(None, item, recorded_at=_AT)
+    assert isinstance(first, Observed)
+    assert first.facts is NO_FACTS
+    for event in (first, attrs.evolve(first, originator_version=2)):
+        stored = _MAPPER.to_stored_event(event)
+        assert stored.state == orjson.dumps(_unstructured(event, Observed))

@@ -75,16 +75,18 @@ class EventUnusable(Exception):
 
 class Batch:
     """What mapping one request's events carries from one event to the next: the send records
-    already taken (`_send`), each message's id (made once for all its events) and each distinct
-    set of facts, built once and shared by every event that states the same (they are frozen;
-    the events of a message mostly state its address alone)."""
+    already taken (`_send`), each message's id (made once for all its events), and each
+    distinct set of facts and each time, built once and shared by every event that states the
+    same (they are immutable; the events of a message mostly state its address alone, and a
+    batch's events fall in a few seconds)."""
 
-    __slots__ = ("facts", "message_ids", "sends")
+    __slots__ = ("facts", "message_ids", "moments", "sends")
 
     def __init__(self) -> None:
         self.sends: set[tuple[Any, ...]] = set()
         self.message_ids: dict[str, UUID] = {}
         self.facts: dict[tuple[Any, ...], ProviderFacts] = {}
+        self.moments: dict[int | float, datetime] = {}
 
 
 def load_array(body: bytes) -> list[Any]:
@@ -142,7 +144,7 @@ def map_event(
     observation = None
     if canonical is not None:
         fields = (provider_message_id, status, occurred_at, event_id, details, provider_keys, facts)
-        observation = _trusted(*fields, batch.message_ids)
+        observation = _trusted(*fields, batch)
     observation = observation or Observation(
         channel=Channel.EMAIL,
         provider=PROVIDER,
@@ -168,7 +170,7 @@ def _trusted(
     details: dict[str, Any],
     provider_keys: tuple[str, ...],
     facts: ProviderFacts,
-    message_ids: dict[str, UUID],
+    batch: Batch,
 ) -> Observation | None:
     """The observation built trusted when every value is one the constructor would take as it
     is (`STATUSES` are canonical email statuses and the composite key is never empty, so those
@@ -177,11 +179,13 @@ def _trusted(
         event_id is not None and not is_clean_text(event_id)
     ):
         return None
-    try:
-        moment = datetime.fromtimestamp(occurred_at, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-    known = message_ids.get(provider_message_id)
+    moment = batch.moments.get(occurred_at)
+    if moment is None:
+        try:
+            moment = batch.moments[occurred_at] = datetime.fromtimestamp(occurred_at, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    known = batch.message_ids.get(provider_message_id)
     observation = Observation.trusted(
         channel=Channel.EMAIL,
         provider=PROVIDER,
@@ -195,7 +199,7 @@ def _trusted(
         message_id=known,
     )
     if known is None:
-        message_ids[provider_message_id] = observation.message_id
+        batch.message_ids[provider_message_id] = observation.message_id
     return observation
 
 

@@ -202,7 +202,13 @@ class View:
             return (current, done), False
         self._prepare(cursor, unseen)
         for position, event in unseen:
-            self._apply(cursor, position, event)
+            try:
+                self._apply(cursor, position, event)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                # a view reads a record's JSON as it expects it; one that is not what its
+                # class stores is named as the mapper names it (`UnreadableEventError`)
+                event.event()
+                raise
         self._flush(cursor)
         last = events[-1][0]
         cursor.record(self.tracking_name, last)
@@ -228,7 +234,7 @@ class View:
     def _committed(self) -> None:
         """The page's transaction committed (a view may now trust what it cached)."""
 
-    def _apply(self, cursor: ViewCursor, position: int, record: Record) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, event: Record) -> None:
         raise NotImplementedError
 
     def drop(self) -> None:

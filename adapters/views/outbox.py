@@ -4,7 +4,9 @@ outbox position (what destinations keep their cursors on) and its deterministic 
 What gets published is decided by the core's publisher (`engage_core.segment.publisher`), one
 message event at a time from a small memory per message; the outbox keeps that memory in a side
 table, in the same transaction as its rows, so it never holds the log in memory (a rebuild runs
-in bounded memory), and writes the rows. It decides nothing itself.
+in bounded memory), and writes the rows. It decides nothing itself: a report, most of a log, is
+read from its stored JSON by `adapters.views.publishing`, which publishes byte for byte what the
+publisher does for the typed report; everything else goes through the publisher itself.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ class OutboxView(View):
             known = held if held is not None else self._sends[message]
             try:
                 if topic != OBSERVED or not self._fast:
-                    raise Typed("a send record")
+                    raise Typed("a send record, or a mapping of another's")
                 now, rows = observed_rows(known, record, self.settings)
             except Typed:
                 now, published = publish(known, record.event(), self.settings)

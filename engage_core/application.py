@@ -24,7 +24,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import EventStore
 from eventsourcing.utils import get_topic
 
-from engage_core.cache import StateCache, Versioned
+from engage_core.cache import StateCache
 from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.clock import DEFAULT_CLOCK_SKEW
 from engage_core.collector import bulk_allocation
@@ -330,6 +330,7 @@ class EngageApplication(Application[UUID]):
         # each message is folded on a draft through the batch and frozen once (`draft`)
         drafts: dict[UUID, Draft] = {}
         decided: list[MessageEvent] = []
+        skew = self.clock_skew
         for item in inputs:
             key = item.message_id
             draft = drafts.get(key)
@@ -337,7 +338,7 @@ class EngageApplication(Application[UUID]):
             if isinstance(item, Send):
                 event = decide_send(state, item, recorded_at=now)
             else:
-                event = decide_observation(state, item, recorded_at=now, clock_skew=self.clock_skew)
+                event = decide_observation(state, item, recorded_at=now, clock_skew=skew)
             if draft is None:
                 drafts[key] = draft = Draft.start(states[key], event)
             draft.apply(event)
@@ -369,9 +370,11 @@ class EngageApplication(Application[UUID]):
     def _load(self, ids: Iterable[UUID], fold_with: Callable[..., Any]) -> dict[UUID, Any]:
         """The current state of each aggregate: the cached one fast-forwarded by any events
         written since, read in one query where the store can."""
-        cached: Mapping[UUID, Versioned | None] = self._cache.get(dict.fromkeys(ids))
-        newer = self._events_after({key: s.version if s else 0 for key, s in cached.items()})
-        return {key: fold_with(newer[key], cached[key]) for key in cached}
+        states: dict[UUID, Any] = self._cache.get(dict.fromkeys(ids))
+        newer = self._events_after({key: s.version if s else 0 for key, s in states.items()})
+        for key, events in newer.items():  # the others are as cached (or None: not stored)
+            states[key] = fold_with(events, states[key])
+        return states
 
     def _decide_hold(self, hold: Hold, now: datetime) -> QuarantineEvent:
         return decide_hold(self.held_entry(hold.request.quarantine_id), hold, recorded_at=now)
@@ -382,9 +385,11 @@ class EngageApplication(Application[UUID]):
 
     def _events_after(self, since: Mapping[UUID, int]) -> dict[UUID, list[Any]]:
         """The events of each aggregate after the version given for it (0: all), read in one
-        query where the store can (`ReadsManyAggregates`), else one query each."""
+        query where the store can (`ReadsManyAggregates`), else one query each; aggregates
+        with none are left out (most of a batch's messages are new)."""
         if self._many_reader is None:
-            return {key: list(self._events_of(key, after)) for key, after in since.items()}
+            read = {key: list(self._events_of(key, after)) for key, after in since.items()}
+            return {key: events for key, events in read.items() if events}
         stored = self._many_reader.select_events_of_many(since)
         to_event = self.mapper.to_domain_event
-        return {key: [to_event(s) for s in stored.get(key, ())] for key in since}
+        return {key: [to_event(s) for s in found] for key, found in stored.items() if found}

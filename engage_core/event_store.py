@@ -31,17 +31,23 @@ def _fast_stored_event(
     originator_id: UUID | str, originator_version: int, topic: str, state: bytes
 ) -> StoredEvent:
     made: StoredEvent = _new(StoredEvent)
-    made.__dict__.update(
-        originator_id=originator_id, originator_version=originator_version, topic=topic, state=state
-    )
+    fields = made.__dict__  # item by item: `update(**fields)` would build a dict to copy
+    fields["originator_id"] = originator_id
+    fields["originator_version"] = originator_version
+    fields["topic"] = topic
+    fields["state"] = state
     return made
 
 
 def _fast_recording(event: Any, stored: StoredEvent, notification_id: int) -> Recording[Any]:
     notification: Notification = _new(Notification)
-    notification.__dict__.update(stored.__dict__, id=notification_id)
+    fields = notification.__dict__
+    fields.update(stored.__dict__)
+    fields["id"] = notification_id
     recording: Recording[Any] = _new(Recording)
-    recording.__dict__.update(domain_event=event, notification=notification)
+    fields = recording.__dict__
+    fields["domain_event"] = event
+    fields["notification"] = notification
     return recording
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from engage_core.clock import DEFAULT_CLOCK_SKEW, ClockSkewPolicy
-from engage_core.lifecycles import LIFECYCLES, Lifecycle, Relation, lifecycle
+from engage_core.lifecycles import Lifecycle, Relation, lifecycle
 from engage_core.message.events import (
     DuplicateIgnored,
     MessageEvent,
@@ -33,11 +33,6 @@ _OUTCOMES = {
     Relation.LATE: Outcome.LATE,
     Relation.CONFLICT: Outcome.CONFLICT,
 }
-
-
-# Each channel's lifecycle by the channel's value: `lifecycle(channel)` hashes the enum member
-# through a Python-level `__hash__`, and every report is decided against its channel's table.
-_RULES: dict[str, Lifecycle] = {channel._value_: rules for channel, rules in LIFECYCLES.items()}
 
 
 def _version(state: MessageView | None) -> int:
@@ -121,7 +116,7 @@ def decide_observation(
     if _seen_before(state, observation):
         assert state is not None
         return _duplicate(state, observation, observation.status, recorded_at)
-    rules = _RULES[observation.channel._value_]
+    rules = lifecycle(observation.channel)
     current = state.status if state is not None else None
     if rules.is_engagement(observation.status):
         implied = rules.engagement_implies

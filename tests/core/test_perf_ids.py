@@ -39,6 +39,7 @@ def test_remembered_message_ids_are_the_ids_made_afresh(
     channel: Channel, provider: str, provider_message_id: str, full: bool
 ) -> None:
     if full:  # the next id made clears what is remembered
+        ids._MESSAGE_IDS.clear()
         ids._MESSAGE_IDS.update(
             {(str(n), "", ""): uuid.UUID(int=n) for n in range(ids._MESSAGE_IDS_KEPT)}
         )

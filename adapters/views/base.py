@@ -174,7 +174,7 @@ class View:
         process_together([(self, generation)], events, after=after)
 
     def _apply_page(
-        self, cursor: ViewCursor, events: Sequence[tuple[int, Any]], after: int,
+        self, cursor: ViewCursor, events: Sequence[tuple[int, Record]], after: int,
         generation: str | None,
     ) -> tuple[tuple[str, int], bool]:  # fmt: skip
         """`process` inside a transaction: (the build and position it leaves, whether it
@@ -195,8 +195,7 @@ class View:
             # another process moved (or dropped) this view since this instance's last
             # page: whatever it remembers between pages may be stale
             self._forget()
-        unseen = records_of(events if events and events[0][0] > done else
-                            [(p, event) for p, event in events if p > done])  # fmt: skip
+        unseen = events if events and events[0][0] > done else [e for e in events if e[0] > done]
         fresh = len(unseen)
         if not fresh:
             return (current, done), False
@@ -288,10 +287,11 @@ def process_together(
     if any(view.datastore is not datastore for view, _ in views):
         raise ValueError("views processed together share one database")
     done: list[tuple[View, tuple[str, int], bool]] = []
+    records = records_of(events)  # once for every view
     try:
         with datastore.transaction(commit=True) as cursor:
             for view, generation in views:
-                done.append((view, *view._apply_page(cursor, events, after, generation)))
+                done.append((view, *view._apply_page(cursor, records, after, generation)))
         for view, reached, applied in done:
             view._last_committed = reached
             if applied:

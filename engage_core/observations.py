@@ -137,8 +137,8 @@ def _details(value: object) -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidInput("details", f"a JSON object when given (got {value!r})")
-    try:
-        plain = orjson.loads(_canonical_json(dict(value)))
+    try:  # encoded one level down, as the stored event holds it (orjson's depth is bounded)
+        [plain] = orjson.loads(_canonical_json([dict(value)]))
     except TypeError as error:
         raise InvalidInput("details", f"must be plain JSON ({error})") from error
     assert isinstance(plain, dict)
@@ -292,8 +292,8 @@ def canonical_details(values: list[Any]) -> list[Any] | None:
     sorted at every depth, a copy of its own), in one encoding of the batch rather than one per
     element; None when the batch cannot be encoded whole (an element nested too deeply), for
     each element to go through the constructor, which names the one."""
-    try:
-        plain = orjson.loads(_canonical_json(values))
+    try:  # one level down, as `_details` checks an element alone
+        [plain] = orjson.loads(_canonical_json([values]))
     except TypeError:
         return None
     assert isinstance(plain, list)

@@ -332,7 +332,10 @@ def _composite_key(sg_message_id: str, name: str, event: Mapping[str, Any]) -> s
         event.get("url"),
         event.get("asm_group_id"),
     )
-    return orjson.dumps(parts).decode()
+    try:
+        return orjson.dumps(parts).decode()
+    except orjson.JSONEncodeError as error:  # nested past orjson's depth: no SendGrid value
+        raise EventUnusable(f"url or asm_group_id cannot be read ({error})") from None
 
 
 def _send(

@@ -12,9 +12,11 @@ output cannot drift from the converter's. A value orjson refuses (a non-JSON obj
 which then behaves as it always has. `tests/core/test_perf_stored_dicts.py` proves the JSON
 byte-identical for generated events of every class built here.
 
-Builders are made only for classes named explicitly (`build_dict_makers`): a class whose
-converter hook was overridden (consent events store their channel under another spelling)
-must keep going through its hook.
+Builders are made only for classes named explicitly (`build_dict_makers`). A field whose
+converter hook a class overrides with one of its value's attributes (consent events store
+their channel as its consent name, `EMAIL`) is named to the builder with that attribute, so
+the builder writes what the override writes; any other override keeps its class on the
+converter.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ DictMaker = Callable[[Any], dict[str, Any]]
 
 # The columns eventsourcing stores beside the JSON: never part of it.
 _COLUMNS = frozenset({"originator_id", "originator_version"})
+_NOTHING_SPELLED: Mapping[str, str] = {}
 _RAW_LEAVES: tuple[type[Any], ...] = (str, int, float, bool, type(None), datetime)
 
 
@@ -76,6 +79,7 @@ def _make(
     nested: Collection[type[Any]],
     made: dict[type, DictMaker],
     shared: Collection[Any] = (),
+    spelled: Mapping[str, str] = _NOTHING_SPELLED,
 ) -> DictMaker:
     if cls in made:
         return made[cls]
@@ -90,7 +94,9 @@ def _make(
         tp = field.type
         value = f"e.{name}"
         inner = _optional_of(tp)
-        if isinstance(tp, type) and issubclass(tp, enum.Enum) and _is_raw(tp, converter):
+        if top and name in spelled:  # the attribute the class's override writes
+            items.append(f"{name!r}: {value}.{spelled[name]}")
+        elif isinstance(tp, type) and issubclass(tp, enum.Enum) and _is_raw(tp, converter):
             # orjson writes an enum as its value, fetched through the slow `value` property;
             # the value itself is the same JSON (something else there: AttributeError, fallback)
             items.append(f"{name!r}: {value}._value_")
@@ -125,12 +131,15 @@ def build_dict_makers(
     classes: Collection[type[Any]],
     nested: Collection[type[Any]],
     shared: Collection[Any] = (),
+    spelled: Mapping[str, str] = _NOTHING_SPELLED,
 ) -> dict[type[Any], DictMaker]:
     """A builder for each event class in `classes`: its stored JSON object, without the
     columns and with `class_version` when above 1, as `converter.unstructure` gives it.
     Attrs values inside them of a class in `nested` are built the same way (their converter
     hooks must be the converter's default); any other field goes through its hook. A value
     in `shared` (an immutable one most events hold, such as "no facts") is built once and
-    its object handed to every event holding it: orjson only reads it."""
+    its object handed to every event holding it: orjson only reads it. `spelled` names the
+    fields of the classes in `classes` stored as one attribute of their value (`channel` as
+    `consent_name`), as the classes' converter hooks store them."""
     made: dict[type, DictMaker] = {}
-    return {cls: _make(cls, converter, nested, made, shared) for cls in classes}
+    return {cls: _make(cls, converter, nested, made, shared, spelled) for cls in classes}

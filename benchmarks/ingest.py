@@ -1,10 +1,11 @@
 """Workload "ingest": `EngageApplication.observe()` into a SQLite file, against raw sqlite3.
 
 The subject is the whole write path a batch of provider reports takes: route each input to its
-message (a uuid5), load the batch's messages, decide and fold, map every event to a stored row
-(cattrs + orjson), and one `save()` per batch of 1,000 observations, one transaction on a
-WAL-mode file. Every round gets fresh copies of the observations, so the ids and dedup keys the
-inputs cache are computed inside the timed call, as they are for inputs just parsed.
+message (a uuid5, remembered per process), load the batch's messages, decide and fold, map every
+event to a stored row (generated dict builders + orjson), and one `save()` per batch of 1,000
+observations, one transaction on a WAL-mode file. Every round gets fresh copies of the
+observations, so the ids and dedup keys the inputs cache are computed inside the timed call, as
+they are for inputs just parsed.
 
 It runs in two configurations: the one `engage --store sqlite:///…` uses (`adapters.stores`:
 a recorder that reads a batch's messages in one query and inserts with `executemany`), which
@@ -231,7 +232,7 @@ def phases(*, observations: int, seed: int, rounds: int = 3) -> str:
     split = [
         ("observe(), in all", us["observe"]),
         ("  before save(): route, load, decide, fold", us["observe"] - us["save"]),
-        ("  save(): map events to rows (cattrs, orjson)", us["map"]),
+        ("  save(): map events to rows (dict builders, orjson)", us["map"]),
         ("  save(): insert and commit (recorder)", us["insert"]),
         ("  save(): eventsourcing's own bookkeeping", us["save"] - us["map"] - us["insert"]),
     ]

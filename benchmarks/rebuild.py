@@ -3,8 +3,9 @@
 The log is written untimed first: seeded provider traffic (`benchmarks.traffic`) observed in
 batches of 1,000, the message events plus the consent changes the policies cause. The subject is
 `adapters.views.rebuild` over every registered view (the outbox and the others): page the
-notification log, decode each event (cattrs + orjson), apply it to every view, write rows and
-tracking in one transaction per page and view. Each round rebuilds into a fresh views file.
+notification log, decode each page's stored JSON once for every view (reports read field by
+field, other events as typed events), apply it to every view, write rows and tracking in one
+transaction per page (SQLite). Each round rebuilds into a fresh views file.
 
 The baseline the goal is checked on is the floor of the same durable work: sqlite3 paging the
 same `stored_events` rows in notification order and `orjson.loads` of every state blob, plus

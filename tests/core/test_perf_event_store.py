@@ -3,6 +3,7 @@ ones eventsourcing's constructors make, attribute for attribute."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, Recording, StoredEvent
@@ -23,8 +24,10 @@ def test_made_objects_equal_constructed_ones(
     assert type(made) is StoredEvent
     assert made == plain
     assert vars(made) == vars(plain)
-    recording = event_store._recording("event", made, notification_id)
-    expected = Recording("event", Notification(originator, version, topic, state, notification_id))
+    event: Any = "event"  # a recording carries its domain event through as it is
+    recording = event_store._recording(event, made, notification_id)
+    notification = Notification(originator, version, topic, state, notification_id)
+    expected: Recording[UUID] = Recording(event, notification)
     assert type(recording) is Recording
     assert recording == expected
     assert vars(recording.notification) == vars(expected.notification)

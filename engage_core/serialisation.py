@@ -14,13 +14,13 @@ from uuid import UUID
 
 import cattrs
 import orjson
-from cattrs.gen import make_dict_unstructure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 from cattrs.preconf.orjson import make_converter
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 
 from engage_core.channels import Channel
 from engage_core.consent.events import CONSENT_EVENT_CLASSES, GroupListed
-from engage_core.consent.rules import Provenance, SubscriptionState, Update
+from engage_core.consent.stored import COMPACT_MAKERS, filled
 from engage_core.event_store import stored_event
 from engage_core.message.events import MESSAGE_EVENT_CLASSES
 from engage_core.observations import NO_FACTS, ProviderFacts, Send
@@ -61,6 +61,12 @@ for _consent_class in (*CONSENT_EVENT_CLASSES, GroupListed):
             channel=override(unstruct_hook=lambda channel: channel.consent_name),
         ),
     )
+# Consent events are stored compact from class version 3: what the writer left out is filled
+# back before the class is structured, whoever reads the stored state.
+for _consent_class in CONSENT_EVENT_CLASSES:
+    converter.register_structure_hook(
+        _consent_class, filled(_consent_class, make_dict_structure_fn(_consent_class, converter))
+    )
 
 _STORED: tuple[type[Any], ...] = (
     *MESSAGE_EVENT_CLASSES,
@@ -79,8 +85,9 @@ def register_event_class(cls: type[Any]) -> None:
     EVENT_CLASSES[cls.TOPIC] = cls
 
 
-# The message events every provider report becomes, and the consent events every imported
-# row becomes, are built directly (`stored_dicts`): the same JSON, a third of the cost. The
+# The message events every provider report becomes, and the group listings of imported rows,
+# are built directly (`stored_dicts`): the same JSON, a third of the cost. Consent events are
+# built in their compact form (`consent.stored`), read back by the structure hooks above. The
 # quarantine's go through the converter (held requests are rare, and hold bytes).
 _DICT_MAKERS = {
     **build_dict_makers(
@@ -88,10 +95,11 @@ _DICT_MAKERS = {
     ),
     **build_dict_makers(
         converter,
-        (*CONSENT_EVENT_CLASSES, GroupListed),
-        (Update, Provenance, SubscriptionState),
+        (GroupListed,),
+        (),
         spelled={"channel": "consent_name"},  # as the converter's hook above spells it
     ),
+    **COMPACT_MAKERS,
 }
 
 

@@ -39,7 +39,8 @@ class ConsentEvent(DomainEvent):
 
     # v2: the update says whether it only unlocks (`unlock_only`) and, when its time was
     # clamped by the clock-skew policy, the time its source claimed (`provenance.claimed_at`)
-    class_version: ClassVar[int] = 2
+    # v3: stored compact, without what reading fills back (`engage_core.consent.stored`)
+    class_version: ClassVar[int] = 3
 
     channel: Channel  # stored as its consent name (`EMAIL`), see `engage_core.serialisation`
     key: str
@@ -50,6 +51,11 @@ class ConsentEvent(DomainEvent):
         update = state["update"]
         update.setdefault("unlock_only", False)
         update["provenance"].setdefault("claimed_at", None)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """Nothing to change: the full form version 2 stored is a valid compact form (reading
+        fills back only what a compact event left out)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -1,6 +1,7 @@
-"""The mapper's direct dict builders store the very bytes the cattrs converter's unstructuring
-stored for consent events (channel in its consent spelling), for generated events of every
-consent class and the group directory's `GroupListed`."""
+"""The direct dict builders give the very bytes the cattrs converter's unstructuring gives for
+consent events (channel in its consent spelling), for generated events of every consent class
+and the group directory's `GroupListed`; the mapper stores `GroupListed` so (consent events
+themselves it stores compact: `test_compact_consent.py`)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,20 @@ from engage_core.consent.rules import (
     Update,
 )
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder, converter
+from engage_core.stored_dicts import build_dict_makers
 
 MAPPER = CattrsMapper(transcoder=OrjsonTranscoder())
 
 _texts = st.text(max_size=12)
-_times = st.datetimes(
+_AT = datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
+_OFFSET = timezone(timedelta(hours=-5, minutes=-30))
+# times that often coincide (one instant as the same text, at another offset, without a zone,
+# a microsecond apart) and any others
+_times = st.sampled_from(
+    [_AT, _AT.astimezone(_OFFSET), _AT.replace(tzinfo=None), _AT + timedelta(microseconds=1)]
+) | st.datetimes(
     min_value=datetime(1970, 1, 2),
-    timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5, minutes=-30))]) | st.none(),
+    timezones=st.sampled_from([UTC, _OFFSET]) | st.none(),
 )
 _provenances = st.builds(
     Provenance,
@@ -87,6 +95,9 @@ EVENTS: dict[type[Any], st.SearchStrategy[Any]] = {
     GroupListed: st.builds(GroupListed, **_common, group=_texts),
 }
 CLASSES = (*CONSENT_EVENT_CLASSES, GroupListed)
+BUILT = build_dict_makers(
+    converter, CLASSES, (Update, Provenance, SubscriptionState), spelled={"channel": "consent_name"}
+)
 
 
 def _converters_bytes(event: Any) -> bytes:
@@ -106,16 +117,23 @@ def test_every_consent_event_class_is_covered() -> None:
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
-def test_stored_consent_json_is_the_converters_byte_for_byte(
+def test_built_consent_json_is_the_converters_byte_for_byte(
     cls: type[Any], data: st.DataObject
 ) -> None:
     event = data.draw(EVENTS[cls])
+    built = orjson.dumps(BUILT[cls](event))
+    assert built == _converters_bytes(event)
+    assert orjson.loads(built)["channel"] == event.channel.consent_name
+
+
+@settings(max_examples=300, deadline=None)
+@given(event=EVENTS[GroupListed])
+def test_a_stored_group_listing_is_the_converters_byte_for_byte(event: GroupListed) -> None:
     stored = MAPPER.to_stored_event(event)
     assert stored.state == _converters_bytes(event)
-    assert orjson.loads(stored.state)["channel"] == event.channel.consent_name
     assert (stored.originator_id, stored.originator_version, stored.topic) == (
         event.originator_id,
         event.originator_version,
-        cls.TOPIC,
+        GroupListed.TOPIC,
     )
     assert MAPPER.to_domain_event(stored) == event

@@ -36,7 +36,7 @@ OBSERVED_V1 = (
 )
 
 
-def test_a_consent_event_from_before_v2_loads_and_is_stored_as_v2() -> None:
+def test_a_consent_event_from_before_v2_loads_and_is_stored_as_the_current_version() -> None:
     stored = StoredEvent(uuid4(), 1, ChannelUpdateRecorded.TOPIC, CONSENT_V1)
     event = MAPPER.to_domain_event(stored)
     assert isinstance(event, ChannelUpdateRecorded)
@@ -44,7 +44,7 @@ def test_a_consent_event_from_before_v2_loads_and_is_stored_as_v2() -> None:
     assert event.update.unlock_only is False
     assert event.update.provenance.claimed_at is None
     again = MAPPER.to_stored_event(event)
-    assert orjson.loads(again.state)["class_version"] == 2
+    assert orjson.loads(again.state)["class_version"] == ChannelUpdateRecorded.class_version == 3
     assert MAPPER.to_domain_event(again) == event
 
 

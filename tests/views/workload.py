@@ -139,7 +139,7 @@ def consent_changes(
         provenance = Provenance(kind, f"{kind.value}-{rng.randrange(60)}", at,
                                 at + timedelta(hours=1), user)  # fmt: skip
         update = Update(status, provenance, lock, unlock)
-        if contact.channel.value == "EMAIL" and rng.random() < 0.5 and not (lock or unlock):
+        if contact.channel is Channel.EMAIL and rng.random() < 0.5 and not (lock or unlock):
             changes.append(GroupChange(contact, rng.choice(groups), update=update))
         else:
             changes.append(ChannelChange(contact, update))

@@ -76,7 +76,15 @@ class Build:
 class View:
     """One view. Subclasses declare their tables (`schema`: name → CREATE TABLE statement in
     SQLite's words, the primary key first so digests are ordered) and apply events in
-    `_apply`; the same code keeps its tables in SQLite or PostgreSQL."""
+    `_apply`; the same code keeps its tables in SQLite or PostgreSQL.
+
+    `_apply` (and `_prepare`) receive the typed domain events (`Observed`, ...), structured
+    once per stored event and shared by every view of the page. A view that sets
+    `reads_records` receives each event's `Record` instead (its stored JSON, upcast, read
+    field by field): cheaper, but the view must read the stored form, so the built-in views
+    opt in and a subclass gets typed events unless it does too."""
+
+    reads_records: ClassVar[bool] = False  # True: `_apply` receives `Record`s, not events
 
     name: ClassVar[str]
     schema: ClassVar[dict[str, str]]
@@ -199,15 +207,22 @@ class View:
         fresh = len(unseen)
         if not fresh:
             return (current, done), False
-        self._prepare(cursor, unseen)
-        for position, event in unseen:
-            try:
+        if self.reads_records:
+            self._prepare(cursor, unseen)
+            for position, record in unseen:
+                try:
+                    self._apply(cursor, position, record)
+                except (AttributeError, KeyError, TypeError, ValueError):
+                    # a view reads a record's JSON as it expects it; one that is not what
+                    # its class stores is named as the mapper names it (`UnreadableEventError`)
+                    record.event()
+                    raise
+        else:
+            # the typed event, structured once per record and shared by every such view
+            typed = [(position, record.event()) for position, record in unseen]
+            self._prepare(cursor, typed)
+            for position, event in typed:
                 self._apply(cursor, position, event)
-            except (AttributeError, KeyError, TypeError, ValueError):
-                # a view reads a record's JSON as it expects it; one that is not what its
-                # class stores is named as the mapper names it (`UnreadableEventError`)
-                event.event()
-                raise
         self._flush(cursor)
         last = events[-1][0]
         cursor.record(self.tracking_name, last)
@@ -220,7 +235,7 @@ class View:
     def _clear(self) -> None:
         """The page is over, committed or not: drop what was gathered for it."""
 
-    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Record]]) -> None:
+    def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Any]]) -> None:
         """Before a page's events are applied: read at once what they will need (one query a
         page rather than one an event: a round trip costs more on a server than in a file)."""
 
@@ -233,7 +248,8 @@ class View:
     def _committed(self) -> None:
         """The page's transaction committed (a view may now trust what it cached)."""
 
-    def _apply(self, cursor: ViewCursor, position: int, event: Record) -> None:
+    def _apply(self, cursor: ViewCursor, position: int, event: Any) -> None:
+        """Apply one event: a typed domain event, or its `Record` when `reads_records`."""
         raise NotImplementedError
 
     def drop(self) -> None:

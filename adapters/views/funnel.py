@@ -122,6 +122,7 @@ class FunnelView(View):
     them at the end of the page."""
 
     name = "funnel"
+    reads_records = True  # reads each stored event's JSON (`Record`) field by field
     schema: ClassVar[dict[str, str]] = {
         "funnel": (
             "CREATE TABLE IF NOT EXISTS funnel (channel TEXT NOT NULL, campaign_id TEXT NOT NULL, "

@@ -77,6 +77,7 @@ def _track_row(track: TrackEvent) -> tuple[str, str, bytes]:
 
 class OutboxView(View):
     name = "outbox"
+    reads_records = True  # reads each stored event's JSON (`Record`) field by field
     schema: ClassVar[dict[str, str]] = {
         "outbox": (
             "CREATE TABLE IF NOT EXISTS outbox ("

@@ -117,6 +117,7 @@ class MessageStatusView(View):
     touch a row the page already holds)."""
 
     name = "message_status"
+    reads_records = True  # reads each stored event's JSON (`Record`) field by field
     schema: ClassVar[dict[str, str]] = {
         "message_status": (
             "CREATE TABLE IF NOT EXISTS message_status ("

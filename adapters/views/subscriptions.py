@@ -155,6 +155,7 @@ class SubscriptionView(View):
     writes the rows that changed at the end of the page."""
 
     name = "subscriptions"
+    reads_records = True  # reads each stored event's JSON (`Record`) field by field
     schema: ClassVar[dict[str, str]] = {
         "subscription_current": (
             "CREATE TABLE IF NOT EXISTS subscription_current (channel TEXT NOT NULL, "

@@ -47,6 +47,7 @@ from benchmarks.harness import (
 )
 from benchmarks.traffic import Stream, observation_stream
 from engage_core.application import EngageApplication
+from engage_core.ids import forget_message_ids
 from engage_core.message.decide import decide_observation
 from engage_core.message.evolve import evolve
 from engage_core.message.state import MessageState
@@ -121,6 +122,7 @@ def _application_trial(
                 "PERSISTENCE_MODULE set in the environment? (it overrides the benchmark's)"
             )
         instrument(app)
+        forget_message_ids()  # every round sees its messages for the first time, as traffic does
 
         def run() -> int:
             return sum(app.observe(batch).received for batch in fresh)

@@ -34,6 +34,7 @@ from adapters.stores import store_env
 from benchmarks.harness import Contender, Goal, Result, Run, format_result, measure, profile_call
 from benchmarks.ingest import Row, fresh_database, raw_trial
 from engage_core.application import Command, EngageApplication
+from engage_core.ids import forget_message_ids
 
 SUBJECT = "verify, parse, observe, SQLite"
 RAW = "sqlite3 executemany"
@@ -129,6 +130,7 @@ def _subject(requests: Sequence[InboundRequest], public_key: str) -> Any:
         with fresh_database() as path:
             app = EngageApplication(env=store_env(f"sqlite:///{path}"))
             adapter = SendGridAdapter(public_key)
+            forget_message_ids()  # every round sees its messages for the first time
 
             def run() -> int:
                 received = 0

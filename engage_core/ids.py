@@ -25,10 +25,18 @@ _UNKNOWN = SafeUUID.unknown  # an enum member read through its class costs as mu
 # Message ids already made, by the (channel, provider, provider message id) they were made of:
 # a message's reports (sent, delivered, opened, clicked…) arrive one after another, in one batch
 # or in the next ones, and hashing each again would cost a tenth of ingesting it. Cleared
-# whole when full, so it stays bounded (a few MB) whatever the traffic; ids are immutable, so
-# sharing one is safe, and threads may race only to make the same id twice.
+# whole when full, and only ids of provider-id length kept, so it stays bounded (a few MB)
+# whatever the traffic; ids are immutable, so sharing one is safe, and threads may race only
+# to make the same id twice.
 _MESSAGE_IDS: dict[tuple[str, str, str], UUID] = {}
 _MESSAGE_IDS_KEPT = 16_384
+_KEPT_ID_CHARS = 128  # providers' ids are 22-60 characters; a longer one is made each time
+
+
+def forget_message_ids() -> None:
+    """Forget the ids made so far: for a measurement of first sightings (a benchmark's rounds
+    replay the same messages, which real traffic does not)."""
+    _MESSAGE_IDS.clear()
 
 
 def uuid5(name: str | bytes) -> UUID:
@@ -62,7 +70,8 @@ def message_id(channel: Channel, provider: str, provider_message_id: str) -> UUI
     made = _MESSAGE_IDS.get(key)
     if made is None:
         made = uuid5(name_of("message", value, normalise_provider(provider), provider_message_id))
-        if len(_MESSAGE_IDS) >= _MESSAGE_IDS_KEPT:
-            _MESSAGE_IDS.clear()
-        _MESSAGE_IDS[key] = made
+        if len(provider_message_id) + len(provider) <= _KEPT_ID_CHARS:
+            if len(_MESSAGE_IDS) >= _MESSAGE_IDS_KEPT:
+                _MESSAGE_IDS.clear()
+            _MESSAGE_IDS[key] = made
     return made

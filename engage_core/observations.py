@@ -290,14 +290,13 @@ def is_clean_text(value: str) -> bool:
 def canonical_details(values: list[Any]) -> list[Any] | None:
     """Each of `values` (a decoded JSON batch) as the constructor keeps it in `details` (keys
     sorted at every depth, a copy of its own), in one encoding of the batch rather than one per
-    element; None when the batch cannot be encoded whole (an element nested too deeply), for
-    each element to go through the constructor, which names the one."""
-    try:  # one level down, as `_details` checks an element alone
+    element; None when the batch cannot be encoded whole (an element nested too deeply, with a
+    level to spare), for each element to go through the constructor, which names the one."""
+    try:
         [plain] = orjson.loads(_canonical_json([values]))
     except TypeError:
         return None
-    assert isinstance(plain, list)
-    return plain
+    return plain  # type: ignore[no-any-return]
 
 
 OBSERVATION_FIELDS = frozenset(

@@ -88,35 +88,13 @@ def _make(
     items: list[str] = []
     top = cls not in nested
     for field in attrs.fields(cls):
-        name = field.name
-        if top and name in _COLUMNS:
+        if top and field.name in _COLUMNS:
             continue
-        tp = field.type
-        value = f"e.{name}"
-        inner = _optional_of(tp)
-        if top and name in spelled:  # the attribute the class's override writes
-            items.append(f"{name!r}: {value}.{spelled[name]}")
-        elif isinstance(tp, type) and issubclass(tp, enum.Enum) and _is_raw(tp, converter):
-            # orjson writes an enum as its value, fetched through the slow `value` property;
-            # the value itself is the same JSON (something else there: AttributeError, fallback)
-            items.append(f"{name!r}: {value}._value_")
-        elif _is_raw(tp, converter):
-            items.append(f"{name!r}: {value}")
-        elif tp in nested:
-            make = namespace[f"_{name}"] = _make(tp, converter, nested, made, shared)
-            common = [v for v in shared if type(v) is tp][:1]
-            if common:  # the value most events hold: its object, made once
-                namespace[f"_{name}_value"], namespace[f"_{name}_made"] = common[0], make(common[0])
-                value = f"(_{name}_made if {value} is _{name}_value else _{name}({value}))"
-                items.append(f"{name!r}: {value}")
-            else:
-                items.append(f"{name!r}: _{name}({value})")
-        elif inner is not None and inner in nested:
-            namespace[f"_{name}"] = _make(inner, converter, nested, made, shared)
-            items.append(f"{name!r}: None if {value} is None else _{name}({value})")
-        else:  # whatever the converter does for this field, done by the converter
-            namespace[f"_{name}"] = converter.get_unstructure_hook(tp)
-            items.append(f"{name!r}: _{name}({value})")
+        if top and field.name in spelled:  # the attribute the class's override writes
+            items.append(f"{field.name!r}: e.{field.name}.{spelled[field.name]}")
+            continue
+        value = _value_of(field.name, field.type, converter, nested, made, shared, namespace)
+        items.append(f"{field.name!r}: {value}")
     class_version = getattr(cls, "class_version", 1) if top else 1
     if class_version > 1:
         items.append(f"'class_version': {class_version!r}")
@@ -124,6 +102,39 @@ def _make(
     exec(compile(source, f"<stored dict of {cls.__qualname__}>", "exec"), namespace)
     made[cls] = namespace["make"]
     return made[cls]
+
+
+def _value_of(
+    name: str,
+    tp: Any,
+    converter: Converter,
+    nested: Collection[type[Any]],
+    made: dict[type, DictMaker],
+    shared: Collection[Any],
+    namespace: dict[str, Any],
+) -> str:
+    """The expression a field's stored value is made by (helpers it calls go in `namespace`)."""
+    value = f"e.{name}"
+    inner = _optional_of(tp)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum) and _is_raw(tp, converter):
+        # orjson writes an enum as its value, fetched through the slow `value` property;
+        # the value itself is the same JSON (something else there: AttributeError, fallback)
+        return f"{value}._value_"
+    if _is_raw(tp, converter):
+        return value
+    if tp in nested:
+        make = namespace[f"_{name}"] = _make(tp, converter, nested, made, shared)
+        common = [v for v in shared if type(v) is tp][:1]
+        if common:  # the value most events hold: its object, made once
+            namespace[f"_{name}_value"], namespace[f"_{name}_made"] = common[0], make(common[0])
+            return f"(_{name}_made if {value} is _{name}_value else _{name}({value}))"
+        return f"_{name}({value})"
+    if inner is not None and inner in nested:
+        namespace[f"_{name}"] = _make(inner, converter, nested, made, shared)
+        return f"None if {value} is None else _{name}({value})"
+    # whatever the converter does for this field, done by the converter
+    namespace[f"_{name}"] = converter.get_unstructure_hook(tp)
+    return f"_{name}({value})"
 
 
 def build_dict_makers(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import attrs
 import orjson
@@ -45,6 +45,7 @@ def _events(draw: st.DrawFn, cls: type[ConsentEvent]) -> ConsentEvent:
         at = draw(st.sampled_from([at, at.astimezone(), at.replace(tzinfo=None), None]))
         locked = draw(st.booleans()) and draw(st.booleans())
         event = attrs.evolve(event, after=SubscriptionState(event.update.status, locked, at))
+    assert isinstance(event, ConsentEvent)
     return event
 
 
@@ -63,7 +64,9 @@ def _stored(event: ConsentEvent, data: bytes) -> StoredEvent:
 def _read_both_ways(stored: StoredEvent) -> Any:
     """The event the mapper reads, checked equal to what the views' records read."""
     event = MAPPER.to_domain_event(stored)
-    record = decode(stored.topic, stored.originator_id.hex, stored.originator_version, stored.state)
+    originator = stored.originator_id
+    assert isinstance(originator, UUID)
+    record = decode(stored.topic, originator.hex, stored.originator_version, stored.state)
     assert record.event() == event
     assert _full(record.event(), 2) == _full(event, 2)
     return event

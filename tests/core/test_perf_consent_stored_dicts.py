@@ -46,7 +46,7 @@ _times = st.sampled_from(
     [_AT, _AT.astimezone(_OFFSET), _AT.replace(tzinfo=None), _AT + timedelta(microseconds=1)]
 ) | st.datetimes(
     min_value=datetime(1970, 1, 2),
-    timezones=st.sampled_from([UTC, _OFFSET]) | st.none(),
+    timezones=st.sampled_from([UTC, _OFFSET]) | st.none(),  # type: ignore[arg-type]
 )
 _provenances = st.builds(
     Provenance,

@@ -4,9 +4,12 @@ as the mapper upcasts it, and handed to every view as plain values.
 Structuring every event into its typed class (cattrs, attrs validators, enums, datetimes, a
 `UUID`) cost more than all a view does with the three or four fields it reads, and each view
 reads different ones. So a record keeps the stored JSON as a dict, and a view reads the fields
-it needs straight from it for the events it sees most (`Observed`, `DuplicateIgnored`). For
-the others it asks for the typed event (`Record.event`), structured once per record and shared
-by every view, through the same upcasters and structuring as the application's mapper.
+it needs straight from it for the event it sees most (`Observed`), after a cheap check that
+each field has the JSON type its class stores (so a damaged report is refused as the mapper
+refuses it, not projected). Every other event is structured into its typed class when it is
+decoded (`Record.event`), once per record and shared by every view, through the same upcasters
+and structuring as the application's mapper: those are read typed, or skipped by every view
+(`DuplicateIgnored`), and a damaged one stops the catch-up either way.
 
 A page of a SQLite store is read with one statement of our own (`read_page`): the recorder's
 notifications would make a `UUID` and a notification object per event only for the views to
@@ -23,6 +26,8 @@ import cattrs
 import orjson
 from eventsourcing.sqlite import SQLiteDatastore
 
+from engage_core.channels import Channel
+from engage_core.message.events import Observed, Outcome
 from engage_core.serialisation import (
     EVENT_CLASSES,
     UnknownTopicError,
@@ -101,7 +106,55 @@ def decode(topic: str, hex_id: str, version: int, data: bytes, mapper: Any = Non
     while stored < current:
         getattr(cls, f"upcast_v{stored}_v{stored + 1}")(state)
         stored += 1
-    return Record(topic, hex_id, version, state)
+    record = Record(topic, hex_id, version, state)
+    if topic == _OBSERVED:
+        fault = _observed_fault(state)
+        if fault is not None:
+            raise UnreadableEventError(
+                f"stored event {record.key} v{version} ({topic}) does not match its class: "
+                f"{fault}"
+            )
+    else:
+        record.event()  # not read field by field: structured here, refused as the mapper does
+    return record
+
+
+# What a view reads of an `Observed`'s JSON, checked as structuring would check it, so a
+# damaged report stops a catch-up (`UnreadableEventError`) rather than being projected: the
+# JSON types of its fields and its two enums. Times are checked as strings (or null) only;
+# one that does not parse fails where a view reads it, and is named as the mapper names it.
+_OBSERVED = Observed.TOPIC
+_CHANNELS = frozenset(channel.value for channel in Channel)
+_OUTCOMES = frozenset(outcome.value for outcome in Outcome)
+_TEXTS = ("provider", "provider_message_id", "status", "status_after", "recorded_at")
+_TEXTS_OR_NULL = ("occurred_at", "event_id", "claimed_at")
+_TEXT_LISTS = ("dedup_keys", "inferred")
+
+
+def _observed_fault(state: dict[str, Any]) -> str | None:
+    """What is wrong with an upcast `Observed` state (None: nothing a view would trip on)."""
+    get = state.get
+    if get("channel") not in _CHANNELS:
+        return f"channel {get('channel')!r} is no channel"
+    if get("outcome") not in _OUTCOMES:
+        return f"outcome {get('outcome')!r} is no outcome"
+    for name in _TEXTS:
+        if type(get(name)) is not str:
+            return f"{name} is not a string"
+    for name in _TEXTS_OR_NULL:
+        value = get(name)
+        if value is not None and type(value) is not str:
+            return f"{name} is neither a string nor null"
+    for name in _TEXT_LISTS:
+        items = get(name)
+        if type(items) is not list or not all(type(item) is str for item in items):
+            return f"{name} is not a list of strings"
+    if type(get("details")) is not dict:
+        return "details is not an object"
+    facts = get("facts")
+    if facts is not None and type(facts) is not dict:
+        return "facts is not an object"
+    return None
 
 
 def as_record(event: Any) -> Record:

@@ -21,7 +21,7 @@ import orjson
 from adapters.views.base import View, ViewRebuilt
 from adapters.views.database import ViewCursor, select_in
 from adapters.views.message_facts import OBSERVED, SEND_RECORDED
-from adapters.views.publishing import Typed, observed_rows
+from adapters.views.publishing import Typed, fast_settings, observed_rows
 from adapters.views.records import Record
 from engage_core.consent.events import (
     ChannelUpdateRecorded,
@@ -188,9 +188,9 @@ class OutboxView(View):
     def _prepare(self, cursor: ViewCursor, events: Sequence[tuple[int, Record]]) -> None:
         """What the outbox knows of the page's messages that its memory does not hold, read
         in one query (a message it never saw: nothing published yet)."""
-        # the fast path reads reports as `mapping.message_events` does: a publisher given
-        # another mapping (an embedder's, a test's) is followed on the typed path
-        self._fast = _mapping() is message_events
+        # the fast path reads reports as `mapping.message_events` does with stock settings:
+        # another mapping or settings class (an embedder's, a test's) is followed typed
+        self._fast = _mapping() is message_events and fast_settings(self.settings)
         wanted = [
             message
             for message in dict.fromkeys(r.hex for _, r in events if r.topic in _MESSAGE_TOPICS)

@@ -11,6 +11,8 @@ two paths equal, old stored versions included). Everything else (send records, c
 updates) goes through the typed path, which stays the definition.
 
 A report whose time carries no zone has no fast row: the typed path refuses it, as it did.
+Only the stock `EventSettings` class is read here (`fast_settings`); a subclass takes the
+typed path, since it may name or describe events otherwise.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from engage_core.observations import InvalidInput, Send
 from engage_core.segment import EventSettings
 from engage_core.segment.publisher import Published
 
-__all__ = ["Row", "Typed", "observed_rows"]
+__all__ = ["Row", "Typed", "fast_settings", "observed_rows"]
 
 Row = tuple[str, str, bytes]  # (messageId, event name, Segment JSON)
 
@@ -43,29 +45,46 @@ _OUTCOMES = frozenset({*_PUBLISHED, "duplicate"})
 _SEND_FIELDS = ("campaign_id", "campaign_name", "journey_id", "template_id", "email_subject")
 _INBOUND = frozenset({"received", "receiving"})
 _GROUP_EVENTS = frozenset({"group_unsubscribe", "group_resubscribe"})
-_NAMES: dict[tuple[Channel, str, bool], str | None] = {}
-_CONTACTS: dict[tuple[Channel, str], str | None] = {}  # (channel, raw) -> anonymousId, or none
+_NAMES: dict[tuple[Channel, str, EventSettings], object] = {}  # -> event name, or none
+_CONTACTS: dict[tuple[Channel, str], object] = {}  # (channel, raw) -> anonymousId, or none
 _CONTEXTS: dict[EventSettings, dict[str, Any]] = {}
 
 
+_UNSEEN = object()  # no entry: a cached None means "no name" / "no contact"
+
+
+def fast_settings(settings: EventSettings) -> bool:
+    """Whether the fast rows may stand for the publisher's under `settings`: only the stock
+    class, whose `name` and `context` this module reproduces (a subclass may change either,
+    and then the typed path, which calls them, is followed)."""
+    return type(settings) is EventSettings
+
+
 def _name(channel: Channel, status: str, settings: EventSettings) -> str | None:
-    """The event name a report of `status` publishes under (None: Segment names none)."""
-    key = (channel, status, settings.legacy_group_unsubscribed_spelling)
-    if key not in _NAMES:
+    """The event name a report of `status` publishes under (None: Segment names none).
+    Cached by the settings themselves, so two outboxes with different settings never share
+    a name; `.get` since another thread's outbox may clear the cache between two reads."""
+    key = (channel, status, settings)
+    found = _NAMES.get(key, _UNSEEN)
+    if found is _UNSEEN:
         rules = LIFECYCLES[channel]
         if rules.is_engagement(status):
             name = rules.engagement_names.get(status)
         else:
             name = rules.event_names.get(status)
-        _NAMES[key] = settings.name(name) if name else None
-    return _NAMES[key]
+        found = settings.name(name) if name else None
+        if len(_NAMES) >= LIMIT:
+            _NAMES.clear()
+        _NAMES[key] = found
+    return found if found is None else str(found)
 
 
 def _anonymous(channel: Channel, raw: str) -> str | None:
     """SHA-256 hex of the contact key `raw` normalises to; None when it is no contact."""
     key = (channel, raw)
-    if key in _CONTACTS:
-        return _CONTACTS[key]
+    cached = _CONTACTS.get(key, _UNSEEN)  # `.get`: another thread may clear it meanwhile
+    if cached is not _UNSEEN:
+        return cached if cached is None else str(cached)
     try:
         found: str | None = hashlib.sha256(ContactKey.parse(channel, raw).key.encode()).hexdigest()
     except InvalidInput:

@@ -24,12 +24,14 @@ from uuid import UUID
 
 import cattrs
 import orjson
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteDatastore
 
 from engage_core.channels import Channel
 from engage_core.message.events import Observed, Outcome
 from engage_core.serialisation import (
     EVENT_CLASSES,
+    CattrsMapper,
     UnknownTopicError,
     UnreadableEventError,
     converter,
@@ -81,7 +83,13 @@ class Record:
 
 def decode(topic: str, hex_id: str, version: int, data: bytes, mapper: Any = None) -> Record:
     """A stored event's record: its JSON decoded once (deciphered and decompressed first as
-    `mapper` does) and brought up to its class's current version by the class's upcasters."""
+    `mapper` does) and brought up to its class's current version by the class's upcasters.
+    Only the stock `CattrsMapper` is read this way: an application given a mapper of its own
+    (`MAPPER_TOPIC`) may store events otherwise, so each event is its mapper's typed event."""
+    if mapper is not None and type(mapper) is not CattrsMapper:
+        stored = StoredEvent(originator_id=UUID(hex=hex_id), originator_version=version,
+                             topic=topic, state=data)  # fmt: skip
+        return as_record(mapper.to_domain_event(stored))
     cls = EVENT_CLASSES.get(topic)
     if cls is None:
         raise UnknownTopicError(f"no event class is registered for topic {topic!r}")
@@ -101,11 +109,11 @@ def decode(topic: str, hex_id: str, version: int, data: bytes, mapper: Any = Non
         raise UnreadableEventError(
             f"stored event {hex_id} v{version} ({topic}) is not a JSON object"
         )
-    stored = state.pop("class_version", 1)
+    was = state.pop("class_version", 1)
     current = getattr(cls, "class_version", 1)
-    while stored < current:
-        getattr(cls, f"upcast_v{stored}_v{stored + 1}")(state)
-        stored += 1
+    while was < current:
+        getattr(cls, f"upcast_v{was}_v{was + 1}")(state)
+        was += 1
     record = Record(topic, hex_id, version, state)
     if topic == _OBSERVED:
         fault = _observed_fault(state)

@@ -150,8 +150,8 @@ def catch_up(
     on_progress: Progress | None = None,
 ) -> int:
     """Apply every notification after each view's tracked position; returns how many domain
-    events were read. Each page is one transaction per view, so an interrupted catch-up (or
-    rebuild) resumes where it stopped.
+    events were read. Each page is one transaction (for all the views of a SQLite file; one per
+    view on PostgreSQL), so an interrupted catch-up (or rebuild) resumes where it stopped.
 
     Other processes may catch the same views up, or rebuild them, meanwhile: a view refuses a
     page that would leave a gap or that was read for a build since dropped, and the catch-up

@@ -180,11 +180,11 @@ class _SQLiteCursor(ViewCursor):
         self._tracker._insert_tracking(self.native, Tracking(tracking_name, position))
 
 
-# SQLite's page cache of the connection writing a page, in KiB (its default is 2 MiB). The
-# views' tables are keyed by message ids, which are random, so a page of the log touches pages
-# all over each table: with the default cache, once the tables outgrow it, almost every row
-# written reads its page back from the file first, and the cost of an event grows with the
-# log. The cache fills only as far as the tables go, so small views stay small.
+# SQLite's page cache per connection, in KiB (its default is 2 MiB). The views' tables are
+# keyed by message ids, which are random, so a page of the log touches pages all over each
+# table: with the default cache, once the tables outgrow it, almost every row written reads
+# its page back from the file first, and the cost of an event grows with the log. The cache
+# fills only as far as the tables go, so small views stay small.
 VIEW_CACHE_KIB = 65_536
 # Pages the write-ahead log may hold before a commit copies them into the file (SQLite's
 # default: 1,000). For the same reason, a page of the log dirties a page of each table for
@@ -195,43 +195,23 @@ VIEW_CACHE_KIB = 65_536
 VIEW_WAL_PAGES = 10_000
 
 
-# SQLite's own page cache size (2,000 KiB), which a connection keeps while it only reads.
-DEFAULT_CACHE_KIB = 2_000
-
-
 class _ViewConnectionPool(SQLiteConnectionPool):
     def _create_connection(self) -> SQLiteConnection:
         connection = super()._create_connection()
         native = connection._sqlite_conn
+        native.execute(f"PRAGMA cache_size = -{VIEW_CACHE_KIB}")
         native.execute(f"PRAGMA wal_autocheckpoint = {VIEW_WAL_PAGES}")
-        page_size = int(native.execute("PRAGMA page_size").fetchone()[0])
-        native.execute(f"PRAGMA journal_size_limit = {VIEW_WAL_PAGES * page_size}")
+        native.execute(f"PRAGMA journal_size_limit = {VIEW_WAL_PAGES * 4096}")
         return connection
 
 
 class _ViewDatastore(SQLiteDatastore):
-    """eventsourcing's SQLite datastore, its connections given the views' write-ahead log
-    size, and the large page cache while they write. Only one connection writes at a time,
-    and the pool keeps several (more in a busy service): each holding 64 MiB would cost a
-    reader memory it gains nothing from, so a connection's cache is large for the length of
-    a writing transaction only."""
+    """eventsourcing's SQLite datastore, its connections given the views' page cache and
+    write-ahead log size."""
 
     def __init__(self, location: str, *, lock_timeout: int) -> None:
         super().__init__(location, lock_timeout=lock_timeout)
         self.pool = _ViewConnectionPool(db_name=location, lock_timeout=lock_timeout)
-
-    @contextmanager
-    def get_connection(self, *, commit: bool) -> Iterator[SQLiteConnection]:
-        with super().get_connection(commit=commit) as connection:
-            if not commit:
-                yield connection
-                return
-            native = connection._sqlite_conn
-            native.execute(f"PRAGMA cache_size = -{VIEW_CACHE_KIB}")
-            try:
-                yield connection
-            finally:
-                native.execute(f"PRAGMA cache_size = -{DEFAULT_CACHE_KIB}")
 
 
 class SQLiteViewDatabase(ViewDatabase):

@@ -71,7 +71,7 @@ lint: $(STAMP)
 	$(BIN)/python -m tests.shape_report engage_core adapters benchmarks
 
 # Every goal's workload at full size, then scaling at 10k/100k/1M inputs; rewrites both tables
-# of docs/benchmarks.md (about 35 minutes). bench-quick: small inputs, the table as JSON on
+# of docs/benchmarks.md (20-30 minutes). bench-quick: small inputs, the table as JSON on
 # stdout and nothing else there (under 2 minutes; no PostgreSQL, no scaling).
 bench: $(STAMP) postgres
 	$(BIN)/python -m benchmarks --table --scaling --write

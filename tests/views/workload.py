@@ -116,7 +116,7 @@ def _contacts(rng: random.Random, people: int) -> list[ContactKey]:
 
 
 def consent_changes(
-    rng: random.Random, count: int, people: int, odd: bool = False
+    rng: random.Random, count: int, people: int, odd: bool = False, *, group_changes: bool = True
 ) -> list[ConsentChange]:
     """Operator and user changes of a few people's channels and groups, effective at times that
     arrive in no particular order, some repeating a source id (duplicates)."""
@@ -139,7 +139,8 @@ def consent_changes(
         provenance = Provenance(kind, f"{kind.value}-{rng.randrange(60)}", at,
                                 at + timedelta(hours=1), user)  # fmt: skip
         update = Update(status, provenance, lock, unlock)
-        if contact.channel is Channel.EMAIL and rng.random() < 0.5 and not (lock or unlock):
+        grouped = group_changes and contact.channel is Channel.EMAIL and rng.random() < 0.5
+        if grouped and not (lock or unlock):
             changes.append(GroupChange(contact, rng.choice(groups), update=update))
         else:
             changes.append(ChannelChange(contact, update))
@@ -147,13 +148,19 @@ def consent_changes(
 
 
 def workload(
-    seed: int, messages: int = 30, changes: int = 30, people: int = 4, *, odd: bool = False
+    seed: int,
+    messages: int = 30,
+    changes: int = 30,
+    people: int = 4,
+    *,
+    odd: bool = False,
+    group_changes: bool = True,
 ) -> list[Batch]:
     """Batches of message inputs and of consent changes, interleaved, in arrival order (with
     `odd`, odd characters in chosen texts: see the module's docstring)."""
     rng = random.Random(seed)
     traffic = [_decorated(item, seed, odd) for item in simulate(seed, messages).inputs]
-    consent = consent_changes(rng, changes, people, odd)
+    consent = consent_changes(rng, changes, people, odd, group_changes=group_changes)
     batches: list[Batch] = []
     while traffic or consent:
         if traffic and (not consent or rng.random() < 0.6):

@@ -1,6 +1,6 @@
 """One provider request through verification, parsing and the core, with nothing lost.
 
-The path every way in shares (`engage ingest` now, the web service later): verify the signature
+The path every way in shares (`engage ingest` and the service's webhooks): verify the signature
 over the raw bytes, parse, apply what mapped, and keep in quarantine whatever did not (a refused
 request whole; a batch's bad elements with their reasons, the request kept once), in the same
 transaction as what was applied. `retry` runs a held request again after a fix: what was

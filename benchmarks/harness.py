@@ -146,14 +146,21 @@ def peak_rss_kib() -> int:
     312 MiB and a `VmHWM` of 11 MiB).
     `VmHWM` belongs to the new program's memory alone.
     """
+    found = proc_status_kib("VmHWM")
+    return found if found is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def proc_status_kib(field: str) -> int | None:
+    """One KiB figure of this process's `/proc/self/status` (`VmRSS`, `VmHWM`…); None where
+    /proc is missing."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1])
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return None
 
 
 def peak_during(work: Callable[[], T]) -> tuple[T, dict[str, float]]:

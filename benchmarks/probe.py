@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import peak_rss_kib
+from benchmarks.harness import peak_rss_kib, proc_status_kib
 
 KINDS = ("observe", "sendgrid", "consent", "rebuild")
 _PRELOADED = (
@@ -45,14 +45,7 @@ _PRELOADED = (
 
 def rss_kib() -> int:
     """This process's resident set now, in KiB (`VmRSS`; 0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return proc_status_kib("VmRSS") or 0
 
 
 def store_size(database: Path) -> tuple[int, int]:

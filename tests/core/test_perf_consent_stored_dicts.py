@@ -34,6 +34,7 @@ from engage_core.consent.rules import (
 )
 from engage_core.serialisation import CattrsMapper, OrjsonTranscoder, converter
 from engage_core.stored_dicts import build_dict_makers
+from tests.core.test_perf_stored_dicts import converters_bytes
 
 MAPPER = CattrsMapper(transcoder=OrjsonTranscoder())
 
@@ -100,16 +101,6 @@ BUILT = build_dict_makers(
 )
 
 
-def _converters_bytes(event: Any) -> bytes:
-    """What the mapper stored before it built consent dicts itself."""
-    state: dict[str, Any] = converter.unstructure(event, unstructure_as=type(event))
-    state.pop("originator_id")
-    state.pop("originator_version")
-    if type(event).class_version > 1:
-        state["class_version"] = type(event).class_version
-    return orjson.dumps(state)
-
-
 def test_every_consent_event_class_is_covered() -> None:
     assert set(EVENTS) == set(CLASSES)
 
@@ -122,7 +113,7 @@ def test_built_consent_json_is_the_converters_byte_for_byte(
 ) -> None:
     event = data.draw(EVENTS[cls])
     built = orjson.dumps(BUILT[cls](event))
-    assert built == _converters_bytes(event)
+    assert built == converters_bytes(event)
     assert orjson.loads(built)["channel"] == event.channel.consent_name
 
 
@@ -130,7 +121,7 @@ def test_built_consent_json_is_the_converters_byte_for_byte(
 @given(event=EVENTS[GroupListed])
 def test_a_stored_group_listing_is_the_converters_byte_for_byte(event: GroupListed) -> None:
     stored = MAPPER.to_stored_event(event)
-    assert stored.state == _converters_bytes(event)
+    assert stored.state == converters_bytes(event)
     assert (stored.originator_id, stored.originator_version, stored.topic) == (
         event.originator_id,
         event.originator_version,

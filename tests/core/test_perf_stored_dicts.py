@@ -99,8 +99,9 @@ EVENTS: dict[type[MessageEvent], st.SearchStrategy[Any]] = {
 }
 
 
-def _converters_bytes(event: MessageEvent) -> bytes:
-    """What the mapper stored before it built dicts itself."""
+def converters_bytes(event: Any) -> bytes:
+    """What the mapper stored before it built dicts itself (the consent events' test uses it
+    too)."""
     state: dict[str, Any] = converter.unstructure(event, unstructure_as=type(event))
     state.pop("originator_id")
     state.pop("originator_version")
@@ -121,7 +122,7 @@ def test_stored_json_is_the_converters_byte_for_byte(
 ) -> None:
     event = data.draw(EVENTS[cls])
     try:
-        expected: bytes | type[Exception] = _converters_bytes(event)
+        expected: bytes | type[Exception] = converters_bytes(event)
     except TypeError as error:  # no JSON: the mapper must refuse it the same way
         expected = type(error)
     if isinstance(expected, bytes):

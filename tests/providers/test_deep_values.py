@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.providers.base import InboundRequest
 from adapters.providers.ingest import ingest
-from adapters.providers.sendgrid import SIGNATURE_HEADER, TIMESTAMP_HEADER, SendGridAdapter
+from adapters.providers.sendgrid import SendGridAdapter
 from adapters.stores import open_application
-from tests.providers.test_ingest import delivered
-from tests.providers.test_sendgrid import NOW, PUBLIC_KEY, sign, stamp
+from tests.providers.test_ingest import delivered, sendgrid_request
+from tests.providers.test_sendgrid import PUBLIC_KEY
 
 
 def _nested(depth: int) -> object:
@@ -26,15 +25,8 @@ def _nested(depth: int) -> object:
     return value
 
 
-def _request(events: list[object]) -> InboundRequest:
-    body = json.dumps(events).encode()  # the stdlib encoder: no depth bound of its own here
-    timestamp = stamp()
-    headers = {
-        "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(body, timestamp),
-        TIMESTAMP_HEADER: timestamp,
-    }
-    return InboundRequest(body, headers, url="https://engage.example.com/sg", received_at=NOW)
+def _stdlib_json(events: list[object]) -> bytes:
+    return json.dumps(events).encode()  # the stdlib encoder: no depth bound of its own here
 
 
 @pytest.mark.parametrize("depth", range(249, 257))
@@ -45,7 +37,11 @@ def test_a_deep_value_is_applied_held_or_refused_never_raised(
     app = open_application(f"sqlite:///{tmp_path / 'engage.db'}")
     try:
         deep = {**delivered("deep", 1), "event": "click", field: _nested(depth)}
-        report = ingest(app, SendGridAdapter(PUBLIC_KEY), _request([deep, delivered("ok", 2)]))
+        report = ingest(
+            app,
+            SendGridAdapter(PUBLIC_KEY),
+            sendgrid_request([deep, delivered("ok", 2)], _stdlib_json),
+        )
         counts = report.counts
         if report.refused is not None:
             assert "cannot be stored" in str(report.refused)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -41,8 +42,11 @@ URL = "https://engage.example.com/webhooks/twilio"
 TOKEN = "12345678901234567890123456789012"
 
 
-def sendgrid_request(events: list[object]) -> InboundRequest:
-    body = orjson.dumps(events)
+def sendgrid_request(
+    events: list[object], encode: Callable[[list[object]], bytes] = orjson.dumps
+) -> InboundRequest:
+    """A signed SendGrid request of `events` (`encode`: how the body is written)."""
+    body = encode(events)
     timestamp = stamp()
     headers = {
         "Content-Type": "application/json",

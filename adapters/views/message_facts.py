@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from engage_core import LIFECYCLES
 from engage_core.channels import Channel
@@ -26,6 +26,17 @@ _CHANNELS: dict[Any, Channel] = {channel.value: channel for channel in Channel}
 _REACHED: dict[tuple[Channel, str, tuple[str, ...]], frozenset[str]] = {}
 _INSTANTS: dict[str, str] = {}
 _ISO: dict[str, datetime] = {}
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _kept(table: dict[K, V], key: K, value: V) -> V:
+    """`value`, remembered under `key` in `table`, emptied first when full (the tables' one
+    bound)."""
+    if len(table) >= LIMIT:
+        table.clear()
+    table[key] = value
+    return value
 
 
 def channel_of(value: Any) -> Channel:
@@ -52,10 +63,7 @@ def reached(channel: Channel, status: str, inferred: Sequence[str]) -> frozenset
                 shown.update((implied, *rules.implied[implied]))
         else:
             shown.update(rules.implied[status])
-        found = frozenset(shown)
-        if len(_REACHED) >= LIMIT:
-            _REACHED.clear()
-        _REACHED[key] = found
+        found = _kept(_REACHED, key, frozenset(shown))
     return found
 
 
@@ -63,10 +71,7 @@ def moment_of(text: str) -> datetime:
     """A stored time as the mapper structures it."""
     found = _ISO.get(text)
     if found is None:
-        found = datetime.fromisoformat(text)
-        if len(_ISO) >= LIMIT:
-            _ISO.clear()
-        _ISO[text] = found
+        found = _kept(_ISO, text, datetime.fromisoformat(text))
     return found
 
 
@@ -77,8 +82,5 @@ def instant_of(text: str) -> str:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        found = moment.astimezone(UTC).isoformat(timespec="microseconds")
-        if len(_INSTANTS) >= LIMIT:
-            _INSTANTS.clear()
-        _INSTANTS[text] = found
+        found = _kept(_INSTANTS, text, moment.astimezone(UTC).isoformat(timespec="microseconds"))
     return found

@@ -97,6 +97,17 @@ def _parser() -> argparse.ArgumentParser:
         help="also print a cProfile top 20 (cumulative) of each workload's subject "
         "(for ingest, wall time per phase first)",
     )
+    _table_options(parser)
+    parser.add_argument(
+        "--per-message-machines",
+        action="store_true",
+        help="fold, status: bind each message to a Machine of its own instead of shared Machines",
+    )
+    return parser
+
+
+def _table_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the goal table and the scaling runs (`make bench`, `make bench-quick`)."""
     parser.add_argument(
         "--table",
         action="store_true",
@@ -122,12 +133,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N,N,…",
         help=f"--scaling: the sizes (default {','.join(str(n) for n in scaling.SIZES)})",
     )
-    parser.add_argument(
-        "--per-message-machines",
-        action="store_true",
-        help="fold, status: bind each message to a Machine of its own instead of shared Machines",
-    )
-    return parser
 
 
 def _environment() -> str:
@@ -217,12 +222,9 @@ def _tables(args: argparse.Namespace) -> int:
         sizes = table.Sizes(args.quick, args.seed, args.observations, args.repeats)
         wanted = [name for name in table.TABLE_WORKLOADS if not args.only or name in args.only]
         rows = table.collect(sizes, wanted, lambda name, s: _say(f"  {name}: {s:.0f} s"))
-        seconds = time.perf_counter() - started
-        text = table.markdown(rows) + "\n\n" + report.provenance(command, seconds)
+        text = table.markdown(rows)
         output["table"] = [row.as_json() for row in rows]
-        _say(text) if args.json else print(text, flush=True)
-        if args.write:
-            report.rewrite("bench-table", text)
+        _show(args, "bench-table", text, command, time.perf_counter() - started)
     if args.scaling:
         begun = time.perf_counter()
         found = scaling.measure(
@@ -231,16 +233,23 @@ def _tables(args: argparse.Namespace) -> int:
             lambda point: _say(f"  {point.workload} at {point.inputs:,}: "
                                f"{point.us_per_input:,.1f} µs/input, {point.peak_mib:,.0f} MiB"),
         )  # fmt: skip
-        seconds = time.perf_counter() - begun
-        text = scaling.markdown(found) + "\n\n" + report.provenance(command, seconds)
         output["scaling"] = [verdict.as_json() for verdict in found]
-        _say(text) if args.json else print(text, flush=True)
-        if args.write:
-            report.rewrite("bench-scaling", text)
+        _show(args, "bench-scaling", scaling.markdown(found), command, time.perf_counter() - begun)
     if args.json:
         rows_only = args.table and not args.scaling
         print(json.dumps(output["table"] if rows_only else output, indent=1, ensure_ascii=False))
     return 0
+
+
+def _show(
+    args: argparse.Namespace, marker: str, markdown: str, command: str, seconds: float
+) -> None:
+    """A table with the line saying where it was measured: on stderr under `--json` (stdout
+    then holds the JSON alone), else on stdout; written into the doc under `--write`."""
+    text = markdown + "\n\n" + report.provenance(command, seconds)
+    _say(text) if args.json else print(text, flush=True)
+    if args.write:
+        report.rewrite(marker, text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

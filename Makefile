@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-slow lint bench bench-quick docs clean postgres
+.PHONY: install demo test test-slow lint bench bench-quick docs clean postgres browser
 
 # (Re)create the virtual environment when pyproject.toml changes; `make install` forces a refresh.
 $(STAMP): pyproject.toml
@@ -57,12 +57,22 @@ postgres:
 	    $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-test: $(STAMP) postgres
+# The preference pages' tests drive a real headless browser: Debian's chromium through
+# chromium-driver (browser builds that download themselves are not used).
+browser:
+	@command -v chromedriver >/dev/null 2>&1 && \
+	  { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } || \
+	  { echo "installing chromium and chromium-driver for the browser tests"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: $(STAMP) postgres browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict engage_core adapters tests
 	$(BIN)/python -m pytest -q
 
-test-slow: $(STAMP) postgres
+test-slow: $(STAMP) postgres browser
 	HYPOTHESIS_PROFILE=slow $(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -24,6 +24,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import EventStore
 from eventsourcing.utils import get_topic
 
+from engage_core.application_links import LinkMethods
+from engage_core.application_proof import ProofMethods
 from engage_core.cache import StateCache
 from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.clock import DEFAULT_CLOCK_SKEW
@@ -31,6 +33,7 @@ from engage_core.collector import bulk_allocation
 from engage_core.consent import queries
 from engage_core.consent.batch import decide_consent_batch, listed_group_reads, reads
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
+from engage_core.consent.confirmation import ConsentSettings, confirming
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import ANSWERS, ConsentEvent
 from engage_core.consent.evolve import fold as fold_consent
@@ -111,7 +114,7 @@ def _send_of(states: Mapping[UUID, MessageState | None], message: UUID) -> Send 
     return state.send if state is not None else None
 
 
-class EngageApplication(Application[UUID]):
+class EngageApplication(LinkMethods, ProofMethods, Application[UUID]):
     """Record sends, observe provider reports, keep consent, hold what could not be applied;
     answer what happened to a message and what holds for a contact."""
 
@@ -129,6 +132,8 @@ class EngageApplication(Application[UUID]):
     policy_settings = PolicySettings()
     # How far ahead of ours a source's clock may be (engage_core/clock.py).
     clock_skew = DEFAULT_CLOCK_SKEW
+    # Consent the deployment manages itself (which channels need double opt-in).
+    consent_settings = ConsentSettings()
 
     def __init__(
         self,
@@ -312,7 +317,8 @@ class EngageApplication(Application[UUID]):
     def _decide(self, command: Command, now: datetime) -> Decision:
         """Load what `command` needs and decide it (pure decisions; no writes)."""
         messages, states = self._decide_messages(command.inputs, now)
-        changes = [*command.changes, *self._caused_changes(messages, states)]
+        requested = confirming(command.changes, self.consent_settings)
+        changes = [*requested, *self._caused_changes(messages, states)]
         consent = decide_consent_batch(
             self._load_consent(changes), changes, now, clock_skew=self.clock_skew
         ) if changes else None  # fmt: skip

@@ -16,7 +16,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from adapters.cli import arguments, parser_consent, parser_pipeline, parser_serve, parser_simulate
+from adapters.cli import (
+    arguments,
+    parser_consent,
+    parser_links,
+    parser_pipeline,
+    parser_serve,
+    parser_simulate,
+    parser_suppression,
+)
 from adapters.cli.verbs import (
     CHANNELS,
     EXIT_CODES,
@@ -60,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser_pipeline.add_parsers(verbs)
     parser_serve.add_parsers(verbs)
     parser_simulate.add_parsers(verbs)
+    parser_links.add_parsers(verbs)
+    parser_suppression.add_parsers(verbs)
     return parser
 
 

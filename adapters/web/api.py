@@ -22,12 +22,19 @@ from typing import Any
 
 from starlette.routing import Route
 
-from adapters.web import api_consent, api_csv, api_log, api_messages
+from adapters.web import (
+    api_consent,
+    api_csv,
+    api_log,
+    api_messages,
+    api_proof,
+    api_suppression,
+)
 from adapters.web.runtime import Runtime
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "api_routes"]
 
-_MODULES = (api_messages, api_consent, api_csv, api_log)
+_MODULES = (api_messages, api_consent, api_csv, api_log, api_suppression, api_proof)
 
 OPENAPI_PATHS: dict[str, Any] = {}
 OPENAPI_SCHEMAS: dict[str, Any] = {}
@@ -44,4 +51,6 @@ def api_routes(runtime: Runtime) -> list[Route]:
         *api_consent.consent_routes(runtime),
         *api_csv.csv_routes(runtime),
         *api_log.log_routes(runtime),
+        *api_suppression.suppression_routes(runtime),
+        *api_proof.proof_routes(runtime),
     ]

@@ -20,6 +20,7 @@ from adapters.web.health import health_routes
 from adapters.web.metrics_route import metrics_routes
 from adapters.web.observability import Observability
 from adapters.web.openapi import openapi_routes
+from adapters.web.pages import page_routes
 from adapters.web.public_api import public_api_routes
 from adapters.web.runtime import Runtime
 from adapters.web.settings import WebSettings
@@ -40,7 +41,7 @@ def create_app(
     routes = [
         *health_routes(runtime), *metrics_routes(runtime), *webhook_routes(runtime),
         *tracking_routes(runtime), *public_api_routes(runtime), *api_routes(runtime),
-        *openapi_routes(),
+        *page_routes(runtime), *openapi_routes(),
     ]  # fmt: skip
     observed = Middleware(Observability, routes=routes, metrics=runtime.metrics)
     return Starlette(routes=routes, middleware=[observed], lifespan=runtime.lifespan,

@@ -132,8 +132,7 @@ class EngageApplication(LinkMethods, ProofMethods, Application[UUID]):
     policy_settings = PolicySettings()
     # How far ahead of ours a source's clock may be (engage_core/clock.py).
     clock_skew = DEFAULT_CLOCK_SKEW
-    # Consent the deployment manages itself (which channels need double opt-in).
-    consent_settings = ConsentSettings()
+    consent_settings = ConsentSettings()  # which channels need double opt-in
 
     def __init__(
         self,

@@ -218,7 +218,7 @@ def _secret_list(value: str | Sequence[str]) -> tuple[str, ...]:
     for place, secret in enumerate(found, start=1):
         if len(secret) < SHORTEST_SECRET:
             raise ValueError(
-                f"{SECRET_VAR}: secret {place} of {len(found)} is shorter than "
+                f"{SECRET_VAR}: secret {place} of {len(found)} has fewer than "
                 f"{SHORTEST_SECRET} characters"
             )
     return found

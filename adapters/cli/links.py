@@ -1,8 +1,9 @@
 """`engage links`: a contact's signed links, made from the deployment's settings
 (`ENGAGE_LINK_SECRET`, `ENGAGE_PUBLIC_URL`, `ENGAGE_LINK_EXPIRES`) with no store opened.
 
-The secrets are remembered as secrets first (`adapters.redaction`), one by one: the variable is
-a comma-separated list, and each of its parts must stay out of whatever is printed."""
+The signer is the one `open_application` would give the application
+(`adapters.stores.links_settings`), which remembers each of the comma-separated secrets as a
+secret (`adapters.redaction`) before anything can be printed."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from typing import Any
 
 from adapters.cli.errors import UsageError
 from adapters.cli.render import dumps
-from adapters.redaction import remember
+from adapters.stores.links_settings import links_from_environment
 from engage_core.channels import Channel
 from engage_core.consent.contacts import ContactKey
 from engage_core.errors import InvalidInput
 from engage_core.links import (
+    SECRET_VAR,
     LinkClaims,
     LinkPurpose,
-    LinkSettings,
     LinkSigner,
     list_unsubscribe_headers,
     make_claims,
@@ -74,8 +75,10 @@ def _contact(args: argparse.Namespace) -> ContactKey:
 
 def _signer() -> LinkSigner:
     """The deployment's signer; a usage error naming the variable when it cannot be made."""
-    remember(*(part.strip() for part in os.environ.get("ENGAGE_LINK_SECRET", "").split(",")))
     try:
-        return LinkSettings.from_environment(os.environ).signer()
+        signer = links_from_environment(os.environ)
+        if signer is None:
+            raise ValueError(f"{SECRET_VAR} is not set: signed links need it")
     except ValueError as error:
         raise UsageError(str(error)) from None
+    return signer

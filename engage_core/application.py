@@ -6,9 +6,9 @@ by the `env` it is given; the core itself opens no files and reads no settings o
 settings, such as `COMPRESSOR_TOPIC` or `CIPHER_KEY`, can be set there; `env` wins.)
 
 Every command has one shape: a `Command` (message inputs, consent changes, a quarantine
-decision) is loaded → decided (pure functions of `message`, `consent` and `quarantine`) →
-saved in ONE `save()`, so it lands whole or not at all, at batched-insert speed; a conflict
-with another writer decides it again. Queries fold the aggregates they read.
+decision) is loaded → decided (pure functions of `message`, `consent`, `suppression` and
+`quarantine`) → saved in ONE `save()`, so it lands whole or not at all, at batched-insert
+speed; a conflict with another writer decides it again. Queries fold the aggregates they read.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from eventsourcing.utils import get_topic
 
 from engage_core.application_links import LinkMethods
 from engage_core.application_proof import ProofMethods
+from engage_core.application_suppression import SuppressionMethods
 from engage_core.cache import StateCache
 from engage_core.channels import USUAL_PROVIDERS, Channel
 from engage_core.clock import DEFAULT_CLOCK_SKEW
@@ -90,9 +91,8 @@ class Decision:
 # policies answer nothing, after parsing the address an email report names. A property
 # (tests/core/test_perf_policy_statuses.py) holds them answering nothing outside these.
 _EMAIL = Channel.EMAIL
-_EMAIL_POLICY_STATUSES = frozenset(
-    {"unsubscribe", "spamreport", "group_unsubscribe", "group_resubscribe"}
-)
+_EMAIL_POLICY_STATUSES = frozenset({"unsubscribe", "spamreport", "group_unsubscribe",
+                                    "group_resubscribe"})  # fmt: skip
 _INBOUND_STATUSES = frozenset({"receiving", "received"})
 
 
@@ -114,7 +114,7 @@ def _send_of(states: Mapping[UUID, MessageState | None], message: UUID) -> Send 
     return state.send if state is not None else None
 
 
-class EngageApplication(LinkMethods, ProofMethods, Application[UUID]):
+class EngageApplication(LinkMethods, ProofMethods, SuppressionMethods, Application[UUID]):
     """Record sends, observe provider reports, keep consent, hold what could not be applied;
     answer what happened to a message and what holds for a contact."""
 
@@ -321,10 +321,11 @@ class EngageApplication(LinkMethods, ProofMethods, Application[UUID]):
         consent = decide_consent_batch(
             self._load_consent(changes), changes, now, clock_skew=self.clock_skew
         ) if changes else None  # fmt: skip
-        events: list[DomainEvent] = [*messages, *(consent.events if consent else ())]
+        suppressed, suppressions = self._decide_suppression(messages, states, now)
+        events: list[DomainEvent] = [*messages, *(consent.events if consent else ()), *suppressed]
         if command.quarantine is not None:
             events.append(command.quarantine(now))
-        return Decision(events, {**states, **(consent.states if consent else {})})
+        return Decision(events, {**states, **(consent.states if consent else {}), **suppressions})
 
     def _decide_messages(
         self, inputs: Inputs, now: datetime
@@ -385,8 +386,7 @@ class EngageApplication(LinkMethods, ProofMethods, Application[UUID]):
         return decide_hold(self.held_entry(hold.request.quarantine_id), hold, recorded_at=now)
 
     def _events_of(self, aggregate_id: UUID, after: int = 0) -> Iterable[Any]:
-        events: Iterable[Any] = self.events.get(aggregate_id, gt=after or None)
-        return events
+        return self.events.get(aggregate_id, gt=after or None)
 
     def _events_after(self, since: Mapping[UUID, int]) -> dict[UUID, list[Any]]:
         """The events of each aggregate after the version given for it (0: all), read in one

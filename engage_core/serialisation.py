@@ -26,6 +26,7 @@ from engage_core.message.events import MESSAGE_EVENT_CLASSES
 from engage_core.observations import NO_FACTS, ProviderFacts, Send
 from engage_core.quarantine import QUARANTINE_EVENT_CLASSES
 from engage_core.stored_dicts import build_dict_makers
+from engage_core.suppression.events import SUPPRESSION_EVENT_CLASSES
 
 __all__ = [
     "EVENT_CLASSES",
@@ -73,6 +74,7 @@ _STORED: tuple[type[Any], ...] = (
     *CONSENT_EVENT_CLASSES,
     GroupListed,
     *QUARANTINE_EVENT_CLASSES,
+    *SUPPRESSION_EVENT_CLASSES,
 )
 EVENT_CLASSES: dict[str, type[Any]] = {cls.TOPIC: cls for cls in _STORED}
 

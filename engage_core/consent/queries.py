@@ -3,6 +3,10 @@
 Each query reads the few aggregates it needs (the channel, its groups, the directory) through
 `events_of` and folds them; nothing here writes. The application passes its event store's
 reader; a test or a tool can pass any function returning an aggregate's events in order.
+
+Suppression (`engage_core.suppression`) is a state of its own beside consent, read here too:
+`subscription` shows it, and `may_send` refuses a suppressed contact whatever its consent,
+for marketing and transactional sends alike.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from engage_core.consent.rules import (
 )
 from engage_core.consent.state import ChannelSubscription
 from engage_core.ports import EventsOf
+from engage_core.suppression.policy import Suppression
+from engage_core.suppression.queries import suppression_now
 
 
 @attrs.frozen
@@ -41,6 +47,8 @@ class SubscriptionAnswer:
     groups: Mapping[str, SubscriptionState]
     user_ids: tuple[str, ...]
     history: tuple[tuple[Update, Verdict], ...]  # every update, in replay order, with its verdict
+    # the contact's suppression (None: not suppressed), as recorded then for an `as_of`
+    suppression: Suppression | None = None
 
 
 def channel_subscription(events_of: EventsOf, contact: ContactKey) -> ChannelSubscription | None:
@@ -90,6 +98,7 @@ def subscription(
         groups={name: group_subscription(events_of, contact, name, as_of=as_of) for name in groups},
         user_ids=tuple(sorted({u.provenance.user_id for u in updates if u.provenance.user_id})),
         history=tuple(replay_channel(updates, as_of=as_of)),
+        suppression=suppression_now(events_of, contact, as_of=as_of),
     )
 
 
@@ -100,10 +109,16 @@ def may_send(
     group: str | None = None,
     transactional: bool = False,
 ) -> SendPermission:
-    """Whether a message may go to a contact vector now (DOMAIN.md §3)."""
+    """Whether a message may go to a contact vector now (DOMAIN.md §3): the consent rules'
+    answer, and then, where they allow it, never to a suppressed contact (the reason names
+    the policy: `suppressed by policy@v1: hard bounce (since …)`)."""
     channel = channel_subscription(events_of, contact)
     group_state = group_subscription(events_of, contact, group) if group is not None else None
-    return can_send(
+    permission = can_send(
         channel.current if channel is not None else SubscriptionState(), group_state,
         transactional=transactional,
     )  # fmt: skip
+    if not permission.allowed:
+        return permission
+    suppressed = suppression_now(events_of, contact)
+    return permission if suppressed is None else SendPermission(False, suppressed.describe())

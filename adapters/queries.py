@@ -27,6 +27,7 @@ from engage_core.consent.contacts import ContactKey, group_subscription_id, norm
 from engage_core.counts import Counts
 from engage_core.quarantine import HeldEntry, HeldRequest
 from engage_core.quarantine.listing import held_ids
+from engage_core.suppression import Suppression, SuppressionAnswer, SuppressionPolicy
 
 __all__ = [
     "NotFound",
@@ -38,10 +39,14 @@ __all__ = [
     "held_ids_of",
     "held_json",
     "import_json",
+    "lift_answer",
     "message_by_id",
     "message_by_provider_id",
     "record_send",
+    "rederive_answer",
     "subscription_answer",
+    "suppression_answer",
+    "suppression_json",
 ]
 
 
@@ -105,8 +110,8 @@ def subscription_answer(
     history: bool = False,
 ) -> dict[str, Any]:
     """`engage subscription`: the channel's status, each group's (every group ever seen when
-    none is named), the user's STOP lock, the user ids; with `history`, every update with its
-    provenance and what it did."""
+    none is named), the user's STOP lock, the user ids, the suppression (null: none); with
+    `history`, every update with its provenance and what it did."""
     found = app.subscription(contact, groups=groups, as_of=as_of)
     state = found.state
     answer: dict[str, Any] = {
@@ -119,6 +124,7 @@ def subscription_answer(
         },
         "locked_by_user": state.locked_by_user,
         "user_ids": list(found.user_ids),
+        "suppression": suppression_json(found.suppression),
     }
     if history:
         answer["history"] = list(_history(found.history))
@@ -149,6 +155,58 @@ def can_send_answer(
     """`engage can-send`: a refusal is an answer (`allowed: false` with the reason)."""
     permission = app.can_send(contact, group=group, transactional=transactional)
     return {"allowed": permission.allowed, "reason": permission.reason}
+
+
+# Suppression
+
+
+def suppression_json(suppression: Suppression | None) -> dict[str, Any] | None:
+    """A suppression as the answers show it (null: not suppressed)."""
+    if suppression is None:
+        return None
+    return {"rule": suppression.rule.value, "reason": suppression.reason,
+            "since": suppression.since.isoformat(), "policy": suppression.policy,
+            "evidence": list(suppression.evidence)}  # fmt: skip
+
+
+def _suppression_json(answer: SuppressionAnswer) -> dict[str, Any]:
+    contact = answer.contact
+    facts = [{"kind": f.kind.value, "occurred_at": f.occurred_at.isoformat(),
+              "message_id": str(f.message_id), "event_id": f.event_id, "code": f.code}
+             for f in answer.facts]  # fmt: skip
+    lifts = [{"at": lift.at.isoformat(), "operator": lift.operator, "reason": lift.reason}
+             for lift in answer.lifts]  # fmt: skip
+    changes = [{"recorded_at": c.recorded_at.isoformat(), "cause": c.cause.value,
+                "cause_id": c.cause_id, "policy": c.policy,
+                "before": suppression_json(c.before), "after": suppression_json(c.after)}
+               for c in answer.changes]  # fmt: skip
+    return {"channel": contact.channel.consent_name, "key": contact.key,
+            "suppressed": answer.suppression is not None,
+            "suppression": suppression_json(answer.suppression), "policy": answer.policy,
+            "facts": facts, "lifts": lifts, "history": changes}  # fmt: skip
+
+
+def suppression_answer(app: EngageApplication, contact: ContactKey) -> dict[str, Any]:
+    """`engage suppression show`: whether the contact is suppressed, why, under which policy,
+    and what it was derived from (facts, lifts, every change with its cause)."""
+    return _suppression_json(app.suppression(contact))
+
+
+def lift_answer(
+    app: EngageApplication, contact: ContactKey, *, reason: str, operator: str
+) -> dict[str, Any]:
+    """`engage suppression lift`: the suppression lifted (`lifted`, null when none held: the
+    lift is recorded anyway and sets the facts before it aside), then the contact as `show`
+    answers it. `InvalidInput` names a blank or overlong reason or operator."""
+    result = app.lift_suppression(contact, reason=reason, operator=operator)
+    return {"lifted": suppression_json(result.lifted), **_suppression_json(result.answer)}
+
+
+def rederive_answer(app: EngageApplication, policy: SuppressionPolicy) -> dict[str, Any]:
+    """`engage policies rederive`: every contact's suppression derived again under `policy`;
+    the counts of contacts revisited and of answers changed (newly suppressed, released,
+    restated under another reason or policy)."""
+    return attrs.asdict(app.rederive_suppressions(policy))
 
 
 def import_json(result: Counts) -> dict[str, int]:

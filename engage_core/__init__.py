@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from engage_core.clock import ClockSkewPolicy
     from engage_core.consent.batch import decide_consent
     from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
+    from engage_core.consent.choices import user_choices
+    from engage_core.consent.confirmation import ConsentSettings
     from engage_core.consent.contacts import ContactKey
     from engage_core.consent.events import (
         ChannelUpdateDuplicated,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
         GroupUpdateDuplicated,
         GroupUpdateRecorded,
     )
+    from engage_core.consent.evidence import Proof
     from engage_core.consent.policies import PolicySettings
     from engage_core.consent.queries import SubscriptionAnswer
     from engage_core.consent.rules import (
@@ -77,6 +80,7 @@ _HOMES: dict[str, str] = {
     "ConsentEvent": "engage_core.consent.events",
     "ConsentOutcome": "engage_core.consent.rules",
     "ContactKey": "engage_core.consent.contacts",
+    "ConsentSettings": "engage_core.consent.confirmation",
     "Counts": "engage_core.counts",
     "DuplicateIgnored": "engage_core.message.events",
     "EngageApplication": "engage_core.application",
@@ -104,6 +108,7 @@ _HOMES: dict[str, str] = {
     "Outcome": "engage_core.message.events",
     "PolicySettings": "engage_core.consent.policies",
     "Problem": "engage_core.quarantine",
+    "Proof": "engage_core.consent.evidence",
     "Provenance": "engage_core.consent.rules",
     "ProviderFacts": "engage_core.provider_facts",
     "Relation": "engage_core.lifecycles",
@@ -122,6 +127,7 @@ _HOMES: dict[str, str] = {
     "lifecycle": "engage_core.lifecycles",
     "message_id": "engage_core.ids",
     "parse_observation": "engage_core.observations",
+    "user_choices": "engage_core.consent.choices",
 }
 
 
@@ -142,6 +148,7 @@ __all__ = [
     "ConsentChange",
     "ConsentEvent",
     "ConsentOutcome",
+    "ConsentSettings",
     "ContactKey",
     "Counts",
     "DuplicateIgnored",
@@ -169,6 +176,7 @@ __all__ = [
     "Outcome",
     "PolicySettings",
     "Problem",
+    "Proof",
     "Provenance",
     "ProviderFacts",
     "Relation",
@@ -186,4 +194,5 @@ __all__ = [
     "lifecycle",
     "message_id",
     "parse_observation",
+    "user_choices",
 ]

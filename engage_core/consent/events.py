@@ -40,7 +40,8 @@ class ConsentEvent(DomainEvent):
     # v2: the update says whether it only unlocks (`unlock_only`) and, when its time was
     # clamped by the clock-skew policy, the time its source claimed (`provenance.claimed_at`)
     # v3: stored compact, without what reading fills back (`engage_core.consent.stored`)
-    class_version: ClassVar[int] = 3
+    # v4: the update's provenance may carry its evidence (`proof`), and a status be PENDING
+    class_version: ClassVar[int] = 4
 
     channel: Channel  # stored as its consent name (`EMAIL`), see `engage_core.serialisation`
     key: str
@@ -56,6 +57,11 @@ class ConsentEvent(DomainEvent):
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         """Nothing to change: the full form version 2 stored is a valid compact form (reading
         fills back only what a compact event left out)."""
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        """An event from before proofs had none."""
+        state["update"]["provenance"].setdefault("proof", None)
 
 
 @attrs.frozen(kw_only=True)

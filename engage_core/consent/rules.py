@@ -10,8 +10,13 @@ is the same replay cut at `t`.
 - A user's own opt-out (unsubscribe link, group unsubscribe, STOP) is never refused.
 - A user's STOP (`lock`) unsubscribes and locks the vector against every operator source (csv,
   api, identify) until the user's own START/YES/UNSTOP (`unlock`); while locked, an operator
-  update to anything but UNSUBSCRIBED is refused with UNABLE_TO_SUBSCRIBE.
-- An operator's group change needs the channel SUBSCRIBED, else GLOBAL_STATE_NOT_SUBSCRIBED.
+  update to anything but UNSUBSCRIBED is refused with UNABLE_TO_SUBSCRIBE. An opt-out made in
+  the preference center (or by one-click unsubscribe) locks the same way, a group's too; the
+  user's own subscribe there unlocks it.
+- An operator's group change needs the channel SUBSCRIBED (or PENDING its confirmation), else
+  GLOBAL_STATE_NOT_SUBSCRIBED.
+- PENDING (double opt-in) is an operator's SUBSCRIBED on a channel that needs confirmation;
+  only the user's own SUBSCRIBED (or an opt-out) ends it.
 - Setting the state it already has changes nothing (and will publish nothing downstream).
 """
 
@@ -24,9 +29,11 @@ from functools import cached_property
 
 import attrs
 
+from engage_core.consent.evidence import Proof
 from engage_core.observations import InvalidInput
 
 __all__ = [
+    "INPUT_STATUSES",
     "OPERATOR_SOURCES",
     "ConsentOutcome",
     "ErrorCode",
@@ -57,6 +64,9 @@ class SubscriptionStatus(enum.Enum):
     SUBSCRIBED = "SUBSCRIBED"
     UNSUBSCRIBED = "UNSUBSCRIBED"
     DID_NOT_SUBSCRIBE = "DID_NOT_SUBSCRIBE"
+    # an operator asked to subscribe a channel that needs the contact's confirmation (double
+    # opt-in): never given as input, made by `consent.confirmation` from an operator SUBSCRIBED
+    PENDING = "PENDING"
 
     @classmethod
     def parse(cls, value: object, field: str = "status") -> SubscriptionStatus:
@@ -67,19 +77,19 @@ class SubscriptionStatus(enum.Enum):
             if known is not None:
                 return known
             word = value.strip().upper().replace("-", "_").replace(" ", "_")
-            try:
-                status = cls(word)
-            except ValueError:
-                pass
-            else:
+            status = _INPUT_STATUSES.get(word)
+            if status is not None:
                 if len(_STATUS_WORDS) < 1024:
                     _STATUS_WORDS[value] = status
                 return status
-        choices = ", ".join(s.value for s in cls)
+        choices = ", ".join(_INPUT_STATUSES)
         raise InvalidInput(field, f"unknown subscription status {value!r}; expected {choices}")
 
 
 _STATUS_WORDS: dict[str, SubscriptionStatus] = {}
+# the statuses an input may ask for (PENDING is made by double opt-in, never given)
+INPUT_STATUSES = tuple(s for s in SubscriptionStatus if s is not SubscriptionStatus.PENDING)
+_INPUT_STATUSES = {s.value: s for s in INPUT_STATUSES}
 
 
 class SourceKind(enum.Enum):
@@ -91,6 +101,8 @@ class SourceKind(enum.Enum):
     PROVIDER = "provider"  # a provider's report of the user's action (unsubscribe link, …)
     KEYWORD = "keyword"  # the user's own inbound STOP / START
     POLICY = "policy"  # a rule turning a message fact into consent (spam report → unsubscribed)
+    # the user's own choice through a signed link (`Proof.surface` says which page)
+    PREFERENCE_CENTER = "preference_center"
 
 
 OPERATOR_SOURCES = frozenset({SourceKind.CSV, SourceKind.API, SourceKind.IDENTIFY})
@@ -102,6 +114,7 @@ _TIE_ORDER = {
     SourceKind.POLICY: 3,
     SourceKind.PROVIDER: 4,
     SourceKind.KEYWORD: 5,
+    SourceKind.PREFERENCE_CENTER: 6,
 }
 
 
@@ -145,6 +158,7 @@ class Provenance:
     claimed_at: datetime | None = attrs.field(
         default=None, converter=attrs.converters.optional(_utc)
     )
+    proof: Proof | None = None  # the evidence of a user's own change, where known
 
 
 ReplayKey = tuple[datetime, int, str]
@@ -202,24 +216,48 @@ def apply_channel_update(state: SubscriptionState, update: Update) -> Verdict:
         and update.status is not SubscriptionStatus.UNSUBSCRIBED
     ):
         return Verdict(ConsentOutcome.REFUSED, state, ErrorCode.UNABLE_TO_SUBSCRIBE)
+    elif update.status is _PENDING and state.status is SubscriptionStatus.SUBSCRIBED:
+        return Verdict(ConsentOutcome.UNCHANGED, state)  # PENDING never replaces SUBSCRIBED
     else:
         after = SubscriptionState(update.status, state.locked_by_user, at)
-    if (after.status, after.locked_by_user) == (state.status, state.locked_by_user):
+    same = (after.status, after.locked_by_user) == (state.status, state.locked_by_user)
+    # PENDING asked again starts afresh (the sender may send a new confirmation)
+    if same and (after.status is not _PENDING or at == state.effective_at):
         return Verdict(ConsentOutcome.UNCHANGED, state)
     return Verdict(ConsentOutcome.APPLIED, after)
+
+
+_PENDING = SubscriptionStatus.PENDING
 
 
 def apply_group_update(
     state: SubscriptionState, update: Update, channel_status: SubscriptionStatus | None
 ) -> Verdict:
-    """One group update, given the address's channel status at the update's effective time."""
+    """One group update, given the address's channel status at the update's effective time.
+
+    A group opt-out the user made in the preference center (`lock`) stands against every
+    operator source, as a STOP does on a channel; the user's own subscribe lifts it."""
     operator = update.provenance.kind in OPERATOR_SOURCES
-    if operator and channel_status is not SubscriptionStatus.SUBSCRIBED:
+    if operator and channel_status not in _GROUPS_OPEN:
         return Verdict(ConsentOutcome.REFUSED, state, ErrorCode.GLOBAL_STATE_NOT_SUBSCRIBED)
-    after = SubscriptionState(update.status, False, update.provenance.effective_at)
-    if after.status == state.status:
+    unsubscribes = update.status is SubscriptionStatus.UNSUBSCRIBED
+    if operator and state.locked_by_user and not unsubscribes:
+        return Verdict(ConsentOutcome.REFUSED, state, ErrorCode.UNABLE_TO_SUBSCRIBE)
+    if update.lock:
+        locked = True
+    elif operator:
+        locked = state.locked_by_user
+    else:  # the user's own act: a subscribe lifts their lock, an opt-out keeps it
+        locked = state.locked_by_user and unsubscribes and not update.unlock
+    after = SubscriptionState(update.status, locked, update.provenance.effective_at)
+    if (after.status, after.locked_by_user) == (state.status, state.locked_by_user):
         return Verdict(ConsentOutcome.UNCHANGED, state)
     return Verdict(ConsentOutcome.APPLIED, after)
+
+
+# the channel states under which an operator may change a group (a group chosen at sign-up
+# holds once the contact confirms the channel)
+_GROUPS_OPEN = frozenset({SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.PENDING})
 
 
 def _replay(
@@ -311,6 +349,9 @@ def arrival(earlier: Sequence[Update], update: Update, replay: Replay = replay_c
     return Verdict(verdict.outcome, after, verdict.error)
 
 
+_LOCKED_REASON = "the user opted out of this channel themselves (a STOP, or the preference center)"
+
+
 @attrs.frozen
 class SendPermission:
     """Whether a message may go to a contact now, and the reason (for a log or a reply)."""
@@ -331,14 +372,20 @@ def can_send(
     send may ignore DID_NOT_SUBSCRIBE and no state at all, but never an unsubscribe or a
     user's STOP."""
     if channel.locked_by_user:
-        return SendPermission(False, "the user sent STOP on this channel")
+        return SendPermission(False, _LOCKED_REASON)
     if channel.status is SubscriptionStatus.UNSUBSCRIBED:
         return SendPermission(False, "unsubscribed from this channel")
     if transactional:
         return SendPermission(True, "transactional: not unsubscribed")
+    if channel.status is _PENDING:
+        return SendPermission(
+            False, "marketing needs SUBSCRIBED; the channel is PENDING the contact's confirmation"
+        )
     if channel.status is not SubscriptionStatus.SUBSCRIBED:
         state = channel.status.value if channel.status else "no subscription state"
         return SendPermission(False, f"marketing needs SUBSCRIBED; the channel is {state}")
+    if group is not None and group.locked_by_user:
+        return SendPermission(False, "the user opted out of this group themselves")
     if group is not None and group.status is not SubscriptionStatus.SUBSCRIBED:
         state = group.status.value if group.status else "no subscription state"
         return SendPermission(False, f"marketing needs the group SUBSCRIBED; it is {state}")

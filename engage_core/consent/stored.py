@@ -9,7 +9,7 @@ reader puts back, which it checks on the value itself, so every event reads back
 the full form gives, whatever it holds:
 
 - provenance: `recorded_at` when it is `effective_at` (the same instant and offset, so the
-  same text); `user_id` and `claimed_at` when null;
+  same text); `user_id`, `claimed_at` and `proof` when null, and a proof's unknown fields;
 - update: `lock`, `unlock`, `unlock_only` when false;
 - `outcome` when `applied`; `error` when null;
 - `before`: the whole state when it is the empty state (no status, unlocked, no time);
@@ -17,7 +17,7 @@ the full form gives, whatever it holds:
   since the update's effective time);
 - any state written: `status`, `effective_at` when null, `locked_by_user` when false.
 
-The full form (every field, as class version 2 stored it) is a valid version 3 form: reading
+The full form (every field, as class version 2 stored it) is a valid compact form: reading
 fills only what is missing, so old events need no change beyond their version, and an event
 the writer cannot build (a value that is no JSON) is stored whole by the converter instead.
 Reading is a structure hook of the converter (`filled`), so every reader of stored events,
@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+import attrs
 
 from engage_core.consent.events import (
     ChannelUpdateDuplicated,
@@ -67,6 +69,8 @@ def _update(u: Update) -> dict[str, Any]:
         provenance["user_id"] = p.user_id
     if p.claimed_at is not None:
         provenance["claimed_at"] = p.claimed_at
+    if p.proof is not None:  # its fields that are known
+        provenance["proof"] = {k: v for k, v in attrs.asdict(p.proof).items() if v is not None}
     made: dict[str, Any] = {"status": u.status._value_, "provenance": provenance}
     if u.lock is not False:
         made["lock"] = u.lock
@@ -129,7 +133,7 @@ def _answer(e: Any, made: dict[str, Any]) -> dict[str, Any]:
 
 def _channel_recorded(e: ChannelUpdateRecorded) -> dict[str, Any]:
     made = _judged(e, _answer(e, _head(e)))
-    made["class_version"] = 3
+    made["class_version"] = 4
     return made
 
 
@@ -137,7 +141,7 @@ def _group_recorded(e: GroupUpdateRecorded) -> dict[str, Any]:
     made = _head(e)
     made["group"] = e.group
     made = _judged(e, _answer(e, made))
-    made["class_version"] = 3
+    made["class_version"] = 4
     return made
 
 
@@ -147,7 +151,7 @@ def _duplicated(e: ChannelUpdateDuplicated | GroupUpdateDuplicated) -> dict[str,
         made["group"] = e.group
     if e.error is not None:
         made["error"] = e.error._value_
-    made["class_version"] = 3
+    made["class_version"] = 4
     return made
 
 
@@ -155,7 +159,7 @@ def _rejudged(e: GroupStateRejudged) -> dict[str, Any]:
     made = _head(e)
     made["group"] = e.group
     made = _judged(e, made)
-    made["class_version"] = 3
+    made["class_version"] = 4
     return made
 
 
@@ -169,7 +173,7 @@ COMPACT_MAKERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     GroupStateRejudged: _rejudged,
 }
 
-_NO_PROVENANCE_EXTRAS = {"user_id": None, "claimed_at": None}
+_NO_PROVENANCE_EXTRAS = {"user_id": None, "claimed_at": None, "proof": None}
 _NO_UPDATE_FLAGS = {"lock": False, "unlock": False, "unlock_only": False}
 _EMPTY_STATE = {"status": None, "locked_by_user": False, "effective_at": None}
 
@@ -180,7 +184,7 @@ def _fill(state: dict[str, Any], *, outcome: bool, error: bool, judged: bool) ->
     update = state["update"]
     provenance = update["provenance"]
     at = provenance["effective_at"]
-    if len(provenance) < 6:  # the full form's six fields: nothing left out
+    if len(provenance) < 7:  # the full form's seven fields: nothing left out
         provenance = {**_NO_PROVENANCE_EXTRAS, "recorded_at": at, **provenance}
     update = {**_NO_UPDATE_FLAGS, **update, "provenance": provenance}
     state = {**state, "update": update}

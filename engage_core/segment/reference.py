@@ -164,7 +164,12 @@ SUBSCRIPTION_PROPERTIES: tuple[Field, ...] = (
         _ALL_CONSENT,
         "the contact key, normalised: an email address lower-cased, a phone number in E.164",
     ),
-    Field("status", _ALL_CONSENT, f"the state after the change: {_STATUSES}, or null (none)"),
+    Field(
+        "status",
+        _ALL_CONSENT,
+        f"the state after the change: {_STATUSES}, or null (none); `PENDING` awaits the "
+        "contact's confirmation (double opt-in)",
+    ),
     Field("previous_status", _ALL_CONSENT, "the state before the change, likewise"),
     Field(
         "source",
@@ -180,8 +185,8 @@ SUBSCRIPTION_PROPERTIES: tuple[Field, ...] = (
     Field(
         "locked_by_user",
         _ALL_CONSENT,
-        "whether the user's own STOP locks the vector against operator sources (always "
-        "`false` for a group)",
+        "whether the user's own opt-out (a STOP, or one made in the preference center) locks "
+        "the vector or group against operator sources",
     ),
     Field("effective_at", _ALL_CONSENT, "when the change took effect, ISO 8601"),
     Field(

@@ -48,7 +48,8 @@ def test_optout_and_revoke_lock_the_number(store: str, tmp_path: Path, word: str
     ingest(store, tmp_path, "SM2", word)
     for flags in [(), ("--transactional",)]:
         answer = can_send(store, *flags)
-        assert answer == {"allowed": False, "reason": "the user sent STOP on this channel"}
+        reason = "the user opted out of this channel themselves (a STOP, or the preference center)"
+        assert answer == {"allowed": False, "reason": reason}
 
 
 def test_added_words_come_from_the_environment(store: str, tmp_path: Path) -> None:

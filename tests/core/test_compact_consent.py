@@ -1,7 +1,7 @@
-"""Consent events stored compact (class version 3) read back as the very events the full form
+"""Consent events stored compact (class versions 3 and 4) read back as the very events the full form
 gives, whatever they hold: equal, with every time at the offset it had (so published and viewed
 times are the same text), through the application's mapper and the views' records alike; and
-events stored by earlier versions (1 and 2) read back as they always did."""
+events stored by earlier versions (1, 2 and 3) read back as they always did."""
 
 from __future__ import annotations
 
@@ -80,8 +80,8 @@ def test_a_compact_event_reads_back_as_the_full_form_reads(
 ) -> None:
     event = data.draw(_events(cls))
     stored = MAPPER.to_stored_event(event)
-    assert orjson.loads(stored.state)["class_version"] == 3
-    assert len(stored.state) <= len(_full(event, 3))
+    assert orjson.loads(stored.state)["class_version"] == 4
+    assert len(stored.state) <= len(_full(event, 4))
     read = _read_both_ways(stored)
     assert read == event
     # every value as the full form writes it: the same times at the same offsets
@@ -92,10 +92,20 @@ def test_a_compact_event_reads_back_as_the_full_form_reads(
     assert old == read
     assert _full(old, 2) == _full(read, 2)
     assert _read_both_ways(_stored(event, _full(event, 3))) == read
+    assert _read_both_ways(_stored(event, _full(event, 4))) == read
     update = event.update
-    if not update.unlock_only and update.provenance.claimed_at is None:
+    if update.provenance.proof is None:  # as version 3 stored it, before proofs
+        v3 = orjson.loads(_full(event, 3))
+        del v3["update"]["provenance"]["proof"]
+        assert _read_both_ways(_stored(event, orjson.dumps(v3))) == read
+    if (
+        not update.unlock_only
+        and update.provenance.claimed_at is None
+        and not update.provenance.proof
+    ):
         v1 = orjson.loads(_full(event, 1))
-        del v1["update"]["unlock_only"], v1["update"]["provenance"]["claimed_at"]
+        provenance = v1["update"]["provenance"]
+        del v1["update"]["unlock_only"], provenance["claimed_at"], provenance["proof"]
         assert _read_both_ways(_stored(event, orjson.dumps(v1))) == read
 
 
@@ -123,7 +133,7 @@ def test_an_imported_rows_update_is_stored_without_what_reading_fills_back() -> 
         b'{"recorded_at":"2026-12-08T00:28:00.627526+00:00","channel":"EMAIL",'
         b'"key":"a@example.com","update":{"status":"SUBSCRIBED","provenance":{"kind":"csv",'
         b'"source_id":"c.csv:000000002:809a838472aa",'
-        b'"effective_at":"2026-12-08T00:28:00.627014+00:00"}},"class_version":3}'
+        b'"effective_at":"2026-12-08T00:28:00.627014+00:00"}},"class_version":4}'
     )
     assert MAPPER.to_domain_event(MAPPER.to_stored_event(event)) == event
     # a microsecond apart is another time: written

@@ -21,7 +21,13 @@ from engage_core import EngageApplication
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import CONSENT_EVENT_CLASSES
-from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
+from engage_core.consent.rules import (
+    INPUT_STATUSES,
+    Provenance,
+    SourceKind,
+    SubscriptionStatus,
+    Update,
+)
 from engage_core.serialisation import converter
 from tests.views.conftest import rows
 from tests.views.workload import GROUPS, START, apply, email, phone, workload
@@ -68,7 +74,7 @@ def _group_traffic(seed: int) -> list[list[ConsentChange]]:
     def update(kind: SourceKind, n: int, minutes: int, **flags: bool) -> Update:
         at = START + timedelta(minutes=minutes)
         recorded = at if rng.random() < 0.5 else at + timedelta(hours=1)
-        status = rng.choice(list(SubscriptionStatus))
+        status = rng.choice(INPUT_STATUSES)
         if flags.get("lock"):
             status = SubscriptionStatus.UNSUBSCRIBED
         return Update(status, Provenance(kind, f"{kind.value}-g{n}", at, recorded), **flags)

@@ -23,6 +23,7 @@ from engage_core.consent.events import (
     GroupUpdateDuplicated,
     GroupUpdateRecorded,
 )
+from engage_core.consent.evidence import PROOF_LIMITS, Proof
 from engage_core.consent.rules import (
     ConsentOutcome,
     ErrorCode,
@@ -57,6 +58,7 @@ _provenances = st.builds(
     recorded_at=_times,
     user_id=st.none() | _texts,
     claimed_at=st.none() | _times,
+    proof=st.none() | st.builds(Proof, **{name: st.none() | _texts for name in PROOF_LIMITS}),
 )
 _updates = st.builds(
     Update,

@@ -44,7 +44,7 @@ def test_a_consent_event_from_before_v2_loads_and_is_stored_as_the_current_versi
     assert event.update.unlock_only is False
     assert event.update.provenance.claimed_at is None
     again = MAPPER.to_stored_event(event)
-    assert orjson.loads(again.state)["class_version"] == ChannelUpdateRecorded.class_version == 3
+    assert orjson.loads(again.state)["class_version"] == ChannelUpdateRecorded.class_version == 4
     assert MAPPER.to_domain_event(again) == event
 
 

@@ -21,7 +21,13 @@ import attrs
 from engage_core import Channel, EngageApplication, Observation, Send
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
 from engage_core.consent.contacts import ContactKey
-from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
+from engage_core.consent.rules import (
+    INPUT_STATUSES,
+    Provenance,
+    SourceKind,
+    SubscriptionStatus,
+    Update,
+)
 from engage_core.simulation import simulate
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -126,7 +132,7 @@ def consent_changes(
     for _ in range(count):
         contact = rng.choice(contacts)
         kind = rng.choice(list(SourceKind))
-        status = rng.choice(list(SubscriptionStatus))
+        status = rng.choice(INPUT_STATUSES)
         at = START + timedelta(minutes=rng.randrange(600), microseconds=rng.randrange(3))
         lock = unlock = False
         if kind is SourceKind.KEYWORD:

@@ -4,7 +4,8 @@
 The arguments are read as the CLI reads them (a channel in any case, a group checked as the
 core checks it, an ISO-8601 `as_of`), so a value `engage` refuses is refused here, as a 400
 naming the parameter. An unknown contact is an answer (status null), never a 404: consent
-nobody recorded is a state too.
+nobody recorded is a state too. The subscription shows the contact's suppression too
+(`suppression`, null when none; `adapters.web.api_suppression` has its own routes).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from adapters.web.runtime import Runtime
 from engage_core.consent.contacts import ContactKey
 from engage_core.errors import InvalidInput
 
-__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "consent_routes"]
+__all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "consent_routes", "contact_from_path"]
 
 _STATUS = {"type": ["string", "null"], "enum": ["SUBSCRIBED", "UNSUBSCRIBED",
                                                  "DID_NOT_SUBSCRIBE", None]}  # fmt: skip
@@ -32,13 +33,16 @@ _TIME = {"type": "string", "format": "date-time"}
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "Subscription": {
         "type": "object", "description": "A contact's consent as `engage subscription` prints it",
-        "required": ["channel", "key", "status", "groups", "locked_by_user", "user_ids"],
+        "required": ["channel", "key", "status", "groups", "locked_by_user", "user_ids",
+                     "suppression"],
         "properties": {
             "channel": {"type": "string", "enum": ["EMAIL", "SMS", "WHATSAPP"]},
             "key": {"type": "string"}, "status": _STATUS,
             "groups": {"type": "object", "additionalProperties": _STATUS},
             "locked_by_user": {"type": "boolean"},
             "user_ids": {"type": "array", "items": {"type": "string"}},
+            "suppression": {"oneOf": [{"type": "null"},
+                                      {"$ref": "#/components/schemas/Suppression"}]},
             "history": {"type": "array", "items": {
                 "type": "object",
                 "required": ["status", "previous_status", "outcome", "source", "source_id",
@@ -128,6 +132,12 @@ def _contact(channel: str, key: str, groups: list[str]) -> ContactKey:
     except InvalidInput as error:
         raise BadRequest("group", f"group: {error.problem}") from None
     return contact
+
+
+def contact_from_path(channel: str, key: str) -> ContactKey:
+    """A contact named by a route's path, refused as a 400 naming `channel` or `key` (the
+    suppression routes read theirs so too)."""
+    return _contact(channel, key, [])
 
 
 def consent_routes(runtime: Runtime) -> list[Route]:

@@ -109,16 +109,16 @@ def may_send(
     group: str | None = None,
     transactional: bool = False,
 ) -> SendPermission:
-    """Whether a message may go to a contact vector now (DOMAIN.md §3): the consent rules'
-    answer, and then, where they allow it, never to a suppressed contact (the reason names
-    the policy: `suppressed by policy@v1: hard bounce (since …)`)."""
+    """Whether a message may go to a contact vector now (DOMAIN.md §3): never to a suppressed
+    contact, marketing or transactional, whatever its consent (the reason names the policy,
+    `suppressed by policy@v1: hard bounce (since …)`: what no consent change can fix is said
+    first); else the consent rules' answer."""
     channel = channel_subscription(events_of, contact)
     group_state = group_subscription(events_of, contact, group) if group is not None else None
-    permission = can_send(
+    suppressed = suppression_now(events_of, contact)
+    if suppressed is not None:
+        return SendPermission(False, suppressed.describe())
+    return can_send(
         channel.current if channel is not None else SubscriptionState(), group_state,
         transactional=transactional,
     )  # fmt: skip
-    if not permission.allowed:
-        return permission
-    suppressed = suppression_now(events_of, contact)
-    return permission if suppressed is None else SendPermission(False, suppressed.describe())

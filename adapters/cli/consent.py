@@ -13,11 +13,17 @@ from adapters.queries import can_send_answer, contact_of, subscription_answer
 from engage_core.consent.contacts import ContactKey
 from engage_core.observations import InvalidInput, parse_timestamp
 
-__all__ = ["can_send_to", "subscription"]
+__all__ = ["can_send_to", "contact_and_time", "subscription"]
+
+
+def contact_and_time(args: argparse.Namespace) -> tuple[ContactKey, datetime | None]:
+    """The contact (CHANNEL KEY, with any --group) and the --as-of time a verb names."""
+    return _contact(args), _as_of(args)
 
 
 def _contact(args: argparse.Namespace) -> ContactKey:
-    groups = args.group if isinstance(args.group, list) else [args.group] if args.group else []
+    given = getattr(args, "group", None)
+    groups = given if isinstance(given, list) else [given] if given else []
     try:
         return contact_of(args.channel, args.key, groups)
     except InvalidInput as error:

@@ -21,6 +21,7 @@ from adapters.cli import (
     parser_consent,
     parser_links,
     parser_pipeline,
+    parser_proof,
     parser_serve,
     parser_simulate,
     parser_suppression,
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser_serve.add_parsers(verbs)
     parser_simulate.add_parsers(verbs)
     parser_links.add_parsers(verbs)
+    parser_proof.add_parsers(verbs)
     parser_suppression.add_parsers(verbs)
     return parser
 

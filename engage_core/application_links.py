@@ -37,8 +37,10 @@ class LinkMethods:
     """Mixed into `EngageApplication`: the link methods."""
 
     # Set by the embedder (or `open_application` from ENGAGE_LINK_SECRET and ENGAGE_PUBLIC_URL);
-    # None: every link method raises `LinksNotConfigured`.
+    # None: every link method raises `LinksNotConfigured`, saying `links_problem` when the
+    # settings were given but could not be used (opening the store never fails over links).
     links: LinkSigner | None = None
+    links_problem: str | None = None
 
     def preference_link(
         self, contact: ContactKey, *, group: str | None = None,
@@ -100,7 +102,7 @@ class LinkMethods:
 
     def _signer(self) -> LinkSigner:
         if self.links is None:
-            raise LinksNotConfigured()
+            raise LinksNotConfigured(self.links_problem)
         return self.links
 
     def _link_time(self, now: datetime | None) -> datetime:

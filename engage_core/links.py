@@ -88,14 +88,16 @@ class BadLink(Exception):
 
 
 class LinksNotConfigured(LookupError):
-    """Links were asked of an application that has no `LinkSigner`."""
+    """Links were asked of an application that has no `LinkSigner` (`problem`: why not, when
+    its settings were given but could not be used)."""
 
-    def __init__(self) -> None:
+    def __init__(self, problem: str | None = None) -> None:
         super().__init__(
-            f"signed links are not configured: set {SECRET_VAR} (comma-separated secrets, "
-            f"the first signs) and {BASE_URL_VAR} (the service's public https URL), or give "
-            "the application a LinkSigner (`app.links`)"
-        )
+            f"signed links cannot be made: {problem}" if problem else
+            f"signed links are not configured: set {SECRET_VAR} (comma-separated secrets, the "
+            f"first signs) and {BASE_URL_VAR} (the service's public https URL), or give the "
+            "application a LinkSigner (`app.links`)"
+        )  # fmt: skip
 
 
 def _utc_second(value: object) -> datetime:

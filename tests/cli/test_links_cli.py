@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from adapters.cli.main import main
+from adapters.stores.links_settings import configure_links
+from engage_core import ContactKey, EngageApplication
 from engage_core.links import BadLink, LinkPurpose, LinkSigner
 from tests.cli.test_cli import ENGAGE
 
@@ -171,3 +173,21 @@ def test_a_real_engage_without_a_secret_exits_2_and_prints_no_secret() -> None:
     assert "Traceback" not in short.stderr
     assert "tiny-secret" not in short.stderr
     assert SECRET not in short.stderr
+
+
+def test_configuring_an_application_never_fails_and_keeps_the_problem() -> None:
+    """What `open_application` does with the environment: a link setting that cannot be used
+    must not stop every verb from opening its store; the first link asked for says why."""
+    app = EngageApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    email = ContactKey.parse("EMAIL", "a@b.co")
+    configure_links(app, {"ENGAGE_LINK_SECRET": SECRET})
+    assert app.links is None
+    with pytest.raises(LookupError, match="cannot be made: ENGAGE_PUBLIC_URL is not set"):
+        app.preference_link(email)
+    configure_links(app, SETTINGS)
+    assert app.links_problem is None
+    assert app.preference_link(email).startswith(f"{BASE}/preferences/")
+    configure_links(app, {})
+    assert (app.links, app.links_problem) == (None, None)
+    with pytest.raises(LookupError, match="not configured: set ENGAGE_LINK_SECRET"):
+        app.unsubscribe_link(email)

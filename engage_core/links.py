@@ -52,8 +52,8 @@ SECRET_VAR = "ENGAGE_LINK_SECRET"
 BASE_URL_VAR = "ENGAGE_PUBLIC_URL"
 EXPIRES_VAR = "ENGAGE_LINK_EXPIRES"
 SHORTEST_SECRET = 16  # characters: an HMAC key shorter than this is guessable offline
-# Longer tokens are refused unread. A real one is ~200-300 characters; 1,024 leaves room for the
-# longest address and group name while a List-Unsubscribe line stays within 998 characters.
+# Longer tokens are refused unread, and none longer is made. A usual one is 150-300 characters,
+# which keeps a List-Unsubscribe line well within 998; only very long non-ASCII keys come near.
 MAX_TOKEN_LENGTH = 1024
 # CAN-SPAM wants an unsubscribe link to work for 30 days after the send: twice that, for mail
 # read late. A confirmation is asked for now, so its link lasts a week.

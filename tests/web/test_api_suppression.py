@@ -26,10 +26,12 @@ def _bounce(service: Service, message: str) -> None:
 def test_a_bounce_suppresses_and_a_lift_with_a_reason_lifts_it(authorised: Service) -> None:
     client = authorised.client
     before = client.get(f"/api/suppressions/email/{ADDRESS}").json()
-    assert before["suppressed"] is False and before["suppression"] is None
+    assert before["suppressed"] is False
+    assert before["suppression"] is None
     _bounce(authorised, "bounced-1")
     shown = client.get(f"/api/suppressions/EMAIL/{ADDRESS.upper()}")
-    assert shown.status_code == 200 and shown.headers["content-type"] == "application/json"
+    assert shown.status_code == 200
+    assert shown.headers["content-type"] == "application/json"
     answer = shown.json()
     assert answer["suppression"]["rule"] == "hard_bounce"
     assert answer["suppression"]["policy"] == "policy@v1"
@@ -43,8 +45,8 @@ def test_a_bounce_suppresses_and_a_lift_with_a_reason_lifts_it(authorised: Servi
         assert refused["allowed"] is False
         assert refused["reason"].startswith("suppressed by policy@v1: hard bounce")
 
-    lifted = client.post(f"/api/suppressions/email/{ADDRESS}/lift",
-                         json={"reason": "address confirmed by phone", "operator": "ann"})  # fmt: skip
+    body = {"reason": "address confirmed by phone", "operator": "ann"}
+    lifted = client.post(f"/api/suppressions/email/{ADDRESS}/lift", json=body)
     assert lifted.status_code == 200, lifted.text
     document = lifted.json()
     assert document["lifted"] == answer["suppression"]
@@ -73,7 +75,8 @@ def test_a_bad_lift_is_a_4xx_naming_the_field_and_records_nothing(
     answer = authorised.client.post(path.format(a=ADDRESS), json=body)
     assert answer.status_code == status, answer.text
     document = answer.json()
-    assert document["field"] == field and field in document["reason"]
+    assert document["field"] == field
+    assert field in document["reason"]
     assert document["error"] == "bad request"
     assert authorised.app.recorder.max_notification_id() == stored
 
@@ -82,11 +85,13 @@ def test_refused_without_a_token_and_unknown_parameters_named(authorised: Servic
     anonymous = authorised.client.get(f"/api/suppressions/email/{ADDRESS}",
                                       headers={"Authorization": ""})  # fmt: skip
     assert anonymous.status_code == 401
+    wrong = {"Authorization": "Bearer no"}
     lift = authorised.client.post(f"/api/suppressions/email/{ADDRESS}/lift",
-                                  json={"reason": "x"}, headers={"Authorization": "Bearer no"})  # fmt: skip
+                                  json={"reason": "x"}, headers=wrong)  # fmt: skip
     assert lift.status_code == 401
     extra = authorised.client.get(f"/api/suppressions/email/{ADDRESS}?as_of=now")
-    assert extra.status_code == 400 and extra.json()["field"] == "as_of"
+    assert extra.status_code == 400
+    assert extra.json()["field"] == "as_of"
     text = authorised.client.post(f"/api/suppressions/email/{ADDRESS}/lift", content=b"reason",
                                   headers={"Content-Type": "text/plain"})  # fmt: skip
     assert text.status_code == 415

@@ -16,7 +16,9 @@ buffer streamed bodies). For each HTTP request it:
 What is logged is chosen, not dumped: the method, route, path (without its query: Meta's
 handshake carries the verify token there), status, duration, sizes, peer and user agent.
 Never the query, a header holding credentials, or a body; known secret values are masked in
-whatever text is logged (`adapters.redaction`).
+whatever text is logged (`adapters.redaction`), and so is the token of a contact's page link
+(`/preferences/…`, `/unsubscribe/…`, `/confirm/…`: whoever holds it may change that contact's
+consent), routed or not.
 
 `JsonLinesFormatter` writes any log record as one JSON object a line; `LOG_CONFIG` is the
 logging setup `engage serve` gives uvicorn (its own lines as JSON too, its access log off).
@@ -54,6 +56,8 @@ UNMATCHED = "unmatched"  # the route label of a request no route answers
 ACCESS = logging.getLogger("engage.access")
 ERRORS = logging.getLogger("engage.error")
 _LONGEST = 200  # characters of a path or user agent kept in a log line
+# a page link's token, wherever the pages are mounted: logged as `[token]`
+_PAGE_TOKEN = re.compile(r"/(preferences|unsubscribe|confirm)/[^/]+")
 GONE = 499  # the status counted and logged for a client that went away before its answer
 # what reading a body (or writing an answer) raises once the client has gone: its choice,
 # nothing broken here, so no error line, no trace and no 500 to count
@@ -148,7 +152,7 @@ def _log_access(
     fields = {
         "event": "request", "request_id": rid, "method": method_label(scope["method"]),
         "route": route,
-        "path": _shown(scope.get("path", "")), "status": status,
+        "path": _shown(_PAGE_TOKEN.sub(r"/\1/[token]", scope.get("path", ""))), "status": status,
         "duration_ms": round(seconds * 1000, 3), "bytes_in": headers.get("content-length"),
         "bytes_out": sent, "client": client[0] if client else None,
         "user_agent": _shown(headers.get("user-agent")),

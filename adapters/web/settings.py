@@ -16,6 +16,9 @@
 | `ready_max_lag` | `ENGAGE_READY_MAX_LAG` (events the views may be behind) | 10000 |
 | `imports_dir` | `ENGAGE_IMPORTS_DIR` (error files of CSV imports over HTTP) | `engage-imports` |
 | `held_per_minute` | `ENGAGE_HELD_PER_MINUTE` (refused requests held per source IP) | 60 |
+| `links` (the pages' signer) | `ENGAGE_LINK_SECRET`, `ENGAGE_PUBLIC_URL` | none: pages 404 |
+| `templates_dir` | `ENGAGE_TEMPLATES` (templates overriding the pages', by name) | none |
+| `notice_version` | `ENGAGE_NOTICE_VERSION` (the wording a page's proof records) | a digest |
 
 The secrets are `ENGAGE_TWILIO_AUTH_TOKEN`, `ENGAGE_SENDGRID_PUBLIC_KEY` and
 `ENGAGE_META_APP_SECRET`; a request verifies when any one secret listed verifies it.
@@ -28,7 +31,8 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import attrs
@@ -37,13 +41,19 @@ from adapters.providers.base import ProviderAdapter
 from adapters.providers.meta import VERIFY_TOKEN_VAR
 from adapters.providers.registry import PROVIDERS, rotating_adapter_for
 from adapters.stores import STORE_ENV_VAR
+from adapters.stores.links_settings import links_from_environment
 from engage_core.limits import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    from engage_core.links import LinkSigner
 
 __all__ = [
     "API_TOKEN_VAR",
     "FORWARDED_ALLOW_IPS_VAR",
+    "NOTICE_VERSION_VAR",
     "PUBLIC_URL_VAR",
     "SPACE_VAR",
+    "TEMPLATES_VAR",
     "THREADS_VAR",
     "WRITE_KEY_VAR",
     "Network",
@@ -61,6 +71,8 @@ DELIVER_VAR = "ENGAGE_SERVE_DELIVER"
 READY_MAX_LAG_VAR = "ENGAGE_READY_MAX_LAG"
 HELD_PER_MINUTE_VAR = "ENGAGE_HELD_PER_MINUTE"
 IMPORTS_DIR_VAR = "ENGAGE_IMPORTS_DIR"
+TEMPLATES_VAR = "ENGAGE_TEMPLATES"
+NOTICE_VERSION_VAR = "ENGAGE_NOTICE_VERSION"
 MOST_THREADS = 256
 MOST_COUNT = 10**9
 
@@ -127,6 +139,26 @@ def _space(_: object, __: attrs.Attribute[str], value: str) -> None:
         )
 
 
+def _templates_dir(value: str | None) -> str | None:
+    """A directory that exists (its templates are read when the app is made); None when blank."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    if not Path(text).is_dir():
+        raise ValueError(f"{TEMPLATES_VAR}: not a directory ({text!r})")
+    return text
+
+
+def _notice(value: str | None) -> str | None:
+    """1 to 128 printable characters (the most a proof keeps of it); None when blank."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    if len(text) > 128 or not text.isprintable():
+        raise ValueError(f"{NOTICE_VERSION_VAR}: 1 to 128 printable characters (got {text!r})")
+    return text
+
+
 def _count(variable: str) -> Any:
     def check(_: object, __: attrs.Attribute[int], value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MOST_COUNT:
@@ -168,6 +200,13 @@ class WebSettings:
     held_per_minute: int = attrs.field(default=60, validator=_count(HELD_PER_MINUTE_VAR))
     # where `POST /api/subscriptions/csv` keeps each import's error file
     imports_dir: str = "engage-imports"
+    # signs and reads the contact's page links (None: the pages answer 404; a mounted app's
+    # application may bring its own, `app.links`)
+    links: LinkSigner | None = attrs.field(default=None, repr=False, eq=False)
+    # templates overriding the pages' own, by file name (`adapters/web/templates/`)
+    templates_dir: str | None = attrs.field(default=None, converter=_templates_dir)
+    # the notice (wording) version a page's proof records; None: a digest of the templates
+    notice_version: str | None = attrs.field(default=None, converter=_notice)
     _networks: tuple[Network, ...] = attrs.field(init=False, repr=False, eq=False)
     _any_peer: bool = attrs.field(init=False, repr=False, eq=False)
 
@@ -197,6 +236,9 @@ class WebSettings:
             ready_max_lag=_whole(env.get(READY_MAX_LAG_VAR), 10_000, READY_MAX_LAG_VAR),
             held_per_minute=_whole(env.get(HELD_PER_MINUTE_VAR), 60, HELD_PER_MINUTE_VAR),
             imports_dir=(env.get(IMPORTS_DIR_VAR) or "engage-imports").strip(),
+            links=links_from_environment(env),
+            templates_dir=env.get(TEMPLATES_VAR),
+            notice_version=env.get(NOTICE_VERSION_VAR),
         )
 
     def trusts(self, peer: str | None) -> bool:

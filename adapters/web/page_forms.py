@@ -1,0 +1,110 @@
+"""What a contact's page posts: a small form, read within a bound, parsed strictly.
+
+A page's form has a handful of fields, so its body is capped at `BODY_LIMIT` (16 KiB: 413
+past it, the rest never read) and at `MAX_FIELDS` fields. Both encodings a form may use are
+read: `application/x-www-form-urlencoded` (what a browser posts, and what most mail clients
+send for a one-click unsubscribe) and `multipart/form-data` (what RFC 8058 asks mail clients
+to prefer); any other type is 415, text that is not UTF-8 or a malformed body is 400. Only the
+names a page asked for are accepted (`Form`): an unknown one is a 400 that names it.
+
+`PageError` is how anything here (or the store work behind a page) refuses a request: a status,
+a heading and a sentence fit to show whoever followed the link, never a detail that helps
+forge one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Iterable
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import Headers
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+
+from adapters.providers.base import BodyPrefix
+from adapters.web.body import declared_length, read_bounded
+
+__all__ = ["BODY_LIMIT", "MAX_FIELDS", "Form", "PageError", "read_form"]
+
+BODY_LIMIT = 16 * 1024
+MAX_FIELDS = 64  # a page shows the channel and at most 25 groups (two fields each)
+_URLENCODED = "application/x-www-form-urlencoded"
+_MULTIPART = "multipart/form-data"
+
+
+class PageError(Exception):
+    """A request a page refuses: `status`, a `heading` and a `message` for the person who
+    followed the link; `close` when the body was left unread (the connection must close)."""
+
+    def __init__(self, status: int, heading: str, message: str, *, close: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.heading, self.message, self.close = status, heading, message, close
+
+
+def _bad(message: str) -> PageError:
+    return PageError(400, "This form could not be read", message)
+
+
+async def read_form(request: Request) -> list[tuple[str, str]]:
+    """The posted form's fields, in order: 413 over `BODY_LIMIT`, 415 for a body that is not a
+    form, 400 for one that cannot be read."""
+    read = await read_bounded(
+        request.stream(), BODY_LIMIT, keep=0, declared=declared_length(request.headers),
+        peek="100-continue" not in request.headers.get("expect", "").lower(),
+    )  # fmt: skip
+    if isinstance(read.body, BodyPrefix):
+        limit = f"A form here is at most {BODY_LIMIT // 1024} KiB."
+        raise PageError(413, "Too much was sent", limit, close=read.cut)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if read.body == b"" and not media:  # a form with no fields, as `curl -X POST` sends it
+        return []
+    if media == _URLENCODED:
+        return _urlencoded(read.body)
+    if media == _MULTIPART:
+        return await _multipart(request.headers, read.body)
+    raise PageError(415, "This form could not be read",
+                    f"A form is sent as {_URLENCODED} or {_MULTIPART}.")  # fmt: skip
+
+
+def _urlencoded(body: bytes) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True,
+                         errors="strict", max_num_fields=MAX_FIELDS)  # fmt: skip
+    except ValueError:  # UnicodeDecodeError is one
+        raise _bad("The form's fields are not well formed (UTF-8, name=value&...).") from None
+
+
+async def _multipart(headers: Headers, body: bytes) -> list[tuple[str, str]]:
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = MultiPartParser(headers, stream(), max_files=0, max_fields=MAX_FIELDS,
+                             max_part_size=BODY_LIMIT)  # fmt: skip
+    try:
+        form = await parser.parse()
+    except MultiPartException:  # a file, too many fields, no boundary, a broken part
+        raise _bad("The multipart form is not well formed, or holds a file.") from None
+    fields = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+    if len(fields) != len(form.multi_items()):
+        raise _bad("The form holds a file.")
+    return fields
+
+
+class Form:
+    """A posted form whose every field name is one of `known` (else a 400 naming it)."""
+
+    def __init__(self, fields: Iterable[tuple[str, str]], *known: str) -> None:
+        self._fields = list(fields)
+        for name, _ in self._fields:
+            if name not in known:
+                raise _bad(f"The form has a field this page does not have: {name[:60]!r}.")
+
+    def all(self, name: str) -> list[str]:
+        return [value for field, value in self._fields if field == name]
+
+    def one(self, name: str) -> str | None:
+        """The field's value; None when absent; a 400 when given more than once."""
+        values = self.all(name)
+        if len(values) > 1:
+            raise _bad(f"The field {name!r} was given {len(values)} times.")
+        return values[0] if values else None

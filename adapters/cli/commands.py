@@ -28,6 +28,7 @@ from adapters.imports.subscriptions_csv import import_subscriptions as csv_impor
 from adapters.queries import NotFound, import_json, message_by_id, message_by_provider_id
 from adapters.redaction import redact_url
 from adapters.stores import open_application
+from adapters.stores.configure import configuration_from_environment
 from adapters.views import Views, catch_up, views_location
 from engage_core import (
     Channel,
@@ -39,9 +40,7 @@ from engage_core import (
     Send,
     parse_observation,
 )
-from engage_core.clock import ClockSkewPolicy
 from engage_core.consent.csv_format import CsvLimits, CsvLimitSettingError, HeaderError, RowError
-from engage_core.consent.policies import PolicySettings
 from engage_core.limits import DEFAULT_LIMITS, SETTINGS, Limits
 from engage_core.serialisation import UnreadableEventError
 from engage_core.simulation import simulate
@@ -54,9 +53,8 @@ _STORE_ERRORS = (PersistenceError, sqlite3.Error, UnreadableEventError)
 def application(store: str, *, wait: bool = False) -> Iterator[EngageApplication]:
     """The store's application for one command; with `wait` (a `--follow` worker), a store
     that cannot be reached yet is waited for rather than the command's end."""
-    try:  # the consent keywords a deployment adds, its clock-skew allowance (docs/consent.md)
-        policy_settings = PolicySettings.from_environment(os.environ)
-        clock_skew = ClockSkewPolicy.from_environment(os.environ)
+    try:  # the deployment's settings (adapters.stores.configure), checked before the store
+        configuration_from_environment(os.environ)
     except ValueError as error:
         raise UsageError(str(error)) from None
     try:
@@ -65,8 +63,6 @@ def application(store: str, *, wait: bool = False) -> Iterator[EngageApplication
         )
     except (*_STORE_ERRORS, OSError) as error:
         raise CommandFailed(f"cannot open store {store}: {error}") from error
-    app.policy_settings = policy_settings
-    app.clock_skew = clock_skew
     try:
         yield app
     except _STORE_ERRORS as error:

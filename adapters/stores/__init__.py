@@ -31,7 +31,15 @@ __all__ = [
 
 
 def open_application(url: str | None = None) -> EngageApplication:
-    """Open the Engage application on a store URL (default: `ENGAGE_STORE` or engage.db)."""
+    """Open the Engage application on a store URL (default: `ENGAGE_STORE` or engage.db),
+    with the deployment's settings from the environment (`adapters.stores.configure`: a
+    `ValueError` names a variable that cannot be used)."""
+    from adapters.stores.configure import configure
     from engage_core import EngageApplication
 
-    return EngageApplication(env=store_env(store_url_from_environment() if url is None else url))
+    app = EngageApplication(env=store_env(store_url_from_environment() if url is None else url))
+    try:
+        return configure(app)
+    except ValueError:
+        app.close()
+        raise

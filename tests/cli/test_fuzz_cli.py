@@ -148,6 +148,18 @@ VERBS: dict[str, Strategy] = {
     }),
     "can-send": verb(["can-send"], [CHANNEL, KEY],
                      {"--group": one_of("news"), "--transactional": None}),
+    "links": verb(["links"], [CHANNEL, KEY], {
+        "--group": one_of("news", "News"), "--expires": one_of("30d", "12h", "0d", "x"),
+        "--message-id": one_of("m1"), "--confirm": None,
+    }),
+    "proof": verb(["proof"], [CHANNEL, KEY], {
+        "--as-of": one_of("2026-01-01T00:00:00Z", "soon"), "--format": one_of("json", "html"),
+    }),
+    "suppression show": verb(["suppression", "show"], [CHANNEL, KEY], {}),
+    "suppression lift": verb(["suppression", "lift"], [CHANNEL, KEY], {
+        "--reason": one_of("fixed", ""), "--operator": one_of("ops"),
+    }),
+    "policies rederive": verb(["policies", "rederive"], [], {}),
     "ingest": verb(["ingest"], [one_of("twilio", "sendgrid", "meta"), FILE], {
         "--header": one_of("Content-Type: application/x-www-form-urlencoded",
                            "X-Twilio-Signature: abc"),

@@ -118,6 +118,8 @@ def known_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     environ = os.environ if environ is None else environ
     values = {environ.get(name, "").strip() for name in SECRET_VARIABLES}
     values |= {environ.get(name, "") for name in SECRET_VARIABLES}
+    # each secret of a rotated, comma-separated list is a secret on its own
+    values |= {p.strip() for name in SECRET_VARIABLES for p in environ.get(name, "").split(",")}
     values |= {p for name in URL_VARIABLES for p in _url_passwords(environ.get(name, ""))}
     with _lock:
         values |= _remembered

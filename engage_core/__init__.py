@@ -52,6 +52,14 @@ if TYPE_CHECKING:
     from engage_core.errors import InvalidInput
     from engage_core.ids import message_id
     from engage_core.lifecycles import LIFECYCLES, Lifecycle, Relation, lifecycle
+    from engage_core.links import (
+        BadLink,
+        LinkClaims,
+        LinkPurpose,
+        LinkSettings,
+        LinkSigner,
+        LinksNotConfigured,
+    )
     from engage_core.message.events import (
         DuplicateIgnored,
         MessageEvent,
@@ -98,6 +106,12 @@ _HOMES: dict[str, str] = {
     "Hold": "engage_core.quarantine",
     "InvalidInput": "engage_core.errors",
     "LIFECYCLES": "engage_core.lifecycles",
+    "BadLink": "engage_core.links",
+    "LinkClaims": "engage_core.links",
+    "LinkPurpose": "engage_core.links",
+    "LinkSettings": "engage_core.links",
+    "LinkSigner": "engage_core.links",
+    "LinksNotConfigured": "engage_core.links",
     "Lifecycle": "engage_core.lifecycles",
     "Message": "engage_core.message.state",
     "MessageEvent": "engage_core.message.events",
@@ -137,6 +151,7 @@ __getattr__, __dir__ = lazy_names(__name__, _HOMES, globals())
 __all__ = [
     "LIFECYCLES",
     "USUAL_PROVIDERS",
+    "BadLink",
     "Channel",
     "ChannelChange",
     "ChannelSubscription",
@@ -167,6 +182,11 @@ __all__ = [
     "Hold",
     "InvalidInput",
     "Lifecycle",
+    "LinkClaims",
+    "LinkPurpose",
+    "LinkSettings",
+    "LinkSigner",
+    "LinksNotConfigured",
     "Message",
     "MessageEvent",
     "MessageState",

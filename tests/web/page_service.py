@@ -1,8 +1,14 @@
 """What the pages' tests share (over HTTP and in a browser): a signer, a running service with
-it, signed links, and consent set as an operator would set it."""
+it, signed links, consent set as an operator would set it, and Debian's headless chromium.
+
+The browser is Debian's `chromium` driven through its `chromium-driver`, both named by path so
+Selenium never downloads a browser of its own; `make browser` installs them (as `make test`
+does). Without them the browser tests fail, saying so: CI installs them, and a skip would
+hide that the pages were never clicked through."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -12,6 +18,9 @@ from uuid import uuid4
 
 import attrs
 import httpx
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
 
 from adapters.pytest_plugin import serving
 from adapters.stores import open_application
@@ -25,7 +34,8 @@ from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus
 from engage_core.links import LinkClaims, LinkPurpose, LinkSigner, make_claims
 
 __all__ = [
-    "SECRET", "SIGNER", "PageService", "claims", "email", "operator", "page_service", "token",
+    "SECRET", "SIGNER", "BrowserMissing", "PageService", "browser_path", "chromium", "claims",
+    "email", "operator", "page_service", "token",
 ]  # fmt: skip
 
 SECRET = "page-test-secret-0123456789abcdef"
@@ -92,3 +102,39 @@ def operator(
         else GroupChange(contact, group, update=update)
     )  # fmt: skip
     return app.change_consent([change])
+
+
+CHROMEDRIVER = "/usr/bin/chromedriver"
+_BROWSERS = ("chromium", "chromium-browser")
+
+
+class BrowserMissing(RuntimeError):
+    """Debian's chromium or chromium-driver is not installed."""
+
+
+def browser_path() -> str:
+    """Where chromium is; `BrowserMissing`, saying what to run, when it or its driver is not."""
+    browser = next((found for name in _BROWSERS if (found := shutil.which(name))), None)
+    if browser is None or not Path(CHROMEDRIVER).is_file():
+        raise BrowserMissing(
+            "the pages' browser tests need Debian's chromium and chromium-driver "
+            f"({CHROMEDRIVER}): run `make browser` (make test does)"
+        )
+    return browser
+
+
+@contextmanager
+def chromium(width: int = 900, height: int = 800) -> Iterator[webdriver.Chrome]:
+    """Headless chromium, its window `width` x `height`, in American English."""
+    options = Options()
+    options.binary_location = browser_path()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--disable-gpu", f"--window-size={width},{height}", "--lang=en-US",
+                     "--hide-scrollbars"):  # fmt: skip
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -122,18 +122,17 @@ class Pages:
         as a page: a bad link 403, a bad request its 4xx, storage failing 503."""
 
         async def endpoint(request: Request) -> Response:
-            unread = {"connection": "close"} if request.method == "POST" else None
             try:
                 signer = await self._signer()
                 if signer is None:
                     LOG.info("page asked for, but no link signer is configured",
                              extra={"engage": {"event": "pages_not_configured",
                                                "request_id": current_request_id()}})  # fmt: skip
-                    return self.templates.error(404, "Page not found", _NOT_ENABLED, extra=unread)
+                    return self.templates.error(404, "Page not found", _NOT_ENABLED)
                 claims = signer.claims(request.path_params["token"], purpose, now=_now())
                 return await handler(request, claims)
             except BadLink as bad:
-                return self._refused(bad, unread)
+                return self._refused(bad)
             except PageError as error:
                 close = {"connection": "close"} if error.close else None
                 return self.templates.error(error.status, error.heading, error.message,
@@ -157,13 +156,16 @@ class Pages:
         application = await self.runtime.run(self.runtime.application)
         return application.links
 
-    def _refused(self, bad: BadLink, extra: dict[str, str] | None) -> Response:
+    def _refused(self, bad: BadLink) -> Response:
+        """403, the same page whatever was wrong. A POST's body is left unread: the server
+        drains it and keeps the connection (closing it with the body unread could reset it
+        before the client reads this answer)."""
         reason = _REASONS.get(bad.reason, "forged")
         self.refusals.labels(reason).inc()
         LOG.info("page link refused: %s", reason, extra={"engage": {
             "event": "page_link_refused", "reason": reason, "request_id": current_request_id(),
         }})  # fmt: skip
-        return self.templates.page("invalid_link.html", 403, extra=extra)
+        return self.templates.page("invalid_link.html", 403)
 
     async def _run(self, function: Callable[..., _T], *args: Any) -> _T:
         """`function(application, *args)` in a worker thread (it reads or writes the store)."""

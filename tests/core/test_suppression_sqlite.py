@@ -69,6 +69,8 @@ def test_suppressed_in_the_reports_own_save_and_kept_across_reopening(
     assert phone is not None
     assert phone.reason == "2 carrier errors (30003, 30005) within 30 days"
     assert reopened.can_send(PHONE, transactional=True).reason == phone.describe()
+    assert reopened.subscription(EMAIL).suppression == email.suppression
+    assert reopened.subscription(EMAIL, as_of=T0).suppression is None  # recorded since
     reopened.close()
 
 

@@ -95,8 +95,10 @@ class _Host(Protocol):
 def _text(field: str, value: object, most: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(field, f"a non-blank text is required (got {value!r})")
-    if len(value) > most or not value.isprintable():
-        raise InvalidInput(field, f"at most {most} printable characters (got {len(value)})")
+    if len(value) > most:
+        raise InvalidInput(field, f"at most {most} characters (got {len(value)})")
+    if not value.isprintable():
+        raise InvalidInput(field, "one line of printable text (no control characters)")
     return value.strip()
 
 

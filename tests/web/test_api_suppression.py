@@ -62,6 +62,8 @@ def test_a_bounce_suppresses_and_a_lift_with_a_reason_lifts_it(authorised: Servi
     ("/api/suppressions/email/{a}/lift", {"reason": "  "}, 400, "reason"),
     ("/api/suppressions/email/{a}/lift", {}, 400, "reason"),
     ("/api/suppressions/email/{a}/lift", {"reason": 5}, 400, "reason"),
+    ("/api/suppressions/email/{a}/lift", {"reason": "two\nlines"}, 400, "reason"),
+    ("/api/suppressions/email/{a}/lift", {"reason": "x" * 1001}, 400, "reason"),
     ("/api/suppressions/email/{a}/lift", {"reason": "ok", "operator": ""}, 400, "operator"),
     ("/api/suppressions/email/{a}/lift", {"reason": "ok", "who": "x"}, 400, "who"),
     ("/api/suppressions/fax/{a}/lift", {"reason": "ok"}, 400, "channel"),

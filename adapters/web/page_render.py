@@ -20,9 +20,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from starlette.responses import Response
 
+from adapters.web.settings import TEMPLATES_VAR
 from engage_core.channels import Channel
 from engage_core.consent.contacts import ContactKey
 
@@ -84,9 +85,18 @@ class PageTemplates:
             source, _, _ = loader.get_source(self._env, name)
             digest.update(f"{name}\0{source}\0".encode())
             if name != STYLESHEET:
-                self._env.get_template(name)  # compiled now: a broken override stops the start
+                self._compiled(name)
         self.stylesheet = loader.get_source(self._env, STYLESHEET)[0]
         self.notice = notice or f"templates-sha256:{digest.hexdigest()[:16]}"
+
+    def _compiled(self, name: str) -> None:
+        """`name` compiled now: a broken override stops the start, naming the variable."""
+        try:
+            self._env.get_template(name)
+        except TemplateError as error:
+            line = getattr(error, "lineno", None)
+            where = f"{name}, line {line}" if line else name
+            raise ValueError(f"{TEMPLATES_VAR}: {where}: {error.message or error}") from None
 
     def page(self, name: str, status: int = 200, *, extra: Mapping[str, str] | None = None,
              **context: Any) -> Response:  # fmt: skip

@@ -21,8 +21,10 @@ at once, no redirect, nothing more to do; posted again, it records nothing new. 
 unsubscribe page's own button posts the same body (and `surface=page`, so the proof says
 which it was).
 
-Without a link signer (`ENGAGE_LINK_SECRET` unset, and no `app.links` on a given application)
-every page answers 404: no link can have been made for this service, so none can be valid.
+The signer is the settings' (`WebSettings.links`, given in code), else the application's own
+(`open_application` makes it from `ENGAGE_LINK_SECRET`, `ENGAGE_PUBLIC_URL`). Without one every
+page answers 404: no link can have been made for this service, so none can be valid; with link
+settings that cannot be used, 503 (the reason, naming the variable, logged as a warning).
 Storage failing is a 503 page with `Retry-After`, as elsewhere in the service.
 """
 
@@ -124,11 +126,8 @@ class Pages:
         async def endpoint(request: Request) -> Response:
             try:
                 signer = await self._signer()
-                if signer is None:
-                    LOG.info("page asked for, but no link signer is configured",
-                             extra={"engage": {"event": "pages_not_configured",
-                                               "request_id": current_request_id()}})  # fmt: skip
-                    return self.templates.error(404, "Page not found", _NOT_ENABLED)
+                if not isinstance(signer, LinkSigner):
+                    return self._unconfigured(signer)
                 claims = signer.claims(request.path_params["token"], purpose, now=_now())
                 return await handler(request, claims)
             except BadLink as bad:
@@ -149,12 +148,24 @@ class Pages:
         endpoint.__name__ = handler.__name__.lstrip("_")
         return endpoint
 
-    async def _signer(self) -> LinkSigner | None:
-        """The settings' signer, else the one a given application was set up with."""
+    async def _signer(self) -> LinkSigner | str | None:
+        """The settings' signer, else the application's; else why it has none (its link
+        settings could not be used), or None when none was ever set."""
         if self.runtime.settings.links is not None:
             return self.runtime.settings.links
         application = await self.runtime.run(self.runtime.application)
-        return application.links
+        return application.links or application.links_problem
+
+    def _unconfigured(self, problem: str | None) -> Response:
+        """No signer: 404 when links were never set up (no link of this service can exist),
+        503 when they were and cannot be used (the reason, naming the variable, is logged)."""
+        fields = {"event": "pages_not_configured", "request_id": current_request_id()}
+        if problem is None:
+            LOG.info("page asked for; no link signer is configured", extra={"engage": fields})
+            return self.templates.error(404, "Page not found", _NOT_ENABLED)
+        LOG.warning("page asked for; links misconfigured: %s", problem, extra={"engage": fields})
+        return self.templates.error(503, "Please try again later", "These pages are not "
+                                    "available right now; nothing was changed.")  # fmt: skip
 
     def _refused(self, bad: BadLink) -> Response:
         """403, the same page whatever was wrong. A POST's body is left unread: the server

@@ -16,14 +16,18 @@
 | `ready_max_lag` | `ENGAGE_READY_MAX_LAG` (events the views may be behind) | 10000 |
 | `imports_dir` | `ENGAGE_IMPORTS_DIR` (error files of CSV imports over HTTP) | `engage-imports` |
 | `held_per_minute` | `ENGAGE_HELD_PER_MINUTE` (refused requests held per source IP) | 60 |
-| `links` (the pages' signer) | `ENGAGE_LINK_SECRET`, `ENGAGE_PUBLIC_URL` | none: pages 404 |
+| `links` (the pages' signer) | none: given in code; unset, the application's | none |
 | `templates_dir` | `ENGAGE_TEMPLATES` (templates overriding the pages', by name) | none |
 | `notice_version` | `ENGAGE_NOTICE_VERSION` (the wording a page's proof records) | a digest |
 
 The secrets are `ENGAGE_TWILIO_AUTH_TOKEN`, `ENGAGE_SENDGRID_PUBLIC_KEY` and
 `ENGAGE_META_APP_SECRET`; a request verifies when any one secret listed verifies it.
 Every value is checked when the settings are made, so a misconfigured service stops at start
-(`ValueError` naming the variable) rather than refusing requests one by one.
+(`ValueError` naming the variable) rather than refusing requests one by one. The pages' link
+signer is the exception: the application's own, which `open_application` makes from
+`ENGAGE_LINK_SECRET`, `ENGAGE_PUBLIC_URL` and `ENGAGE_LINK_EXPIRES` without ever failing over
+them (`adapters.stores.links_settings`), so a link misconfigured stops the pages (503), never
+the webhooks.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ from adapters.providers.base import ProviderAdapter
 from adapters.providers.meta import VERIFY_TOKEN_VAR
 from adapters.providers.registry import PROVIDERS, rotating_adapter_for
 from adapters.stores import STORE_ENV_VAR
-from adapters.stores.links_settings import links_from_environment
 from engage_core.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
@@ -200,8 +203,7 @@ class WebSettings:
     held_per_minute: int = attrs.field(default=60, validator=_count(HELD_PER_MINUTE_VAR))
     # where `POST /api/subscriptions/csv` keeps each import's error file
     imports_dir: str = "engage-imports"
-    # signs and reads the contact's page links (None: the pages answer 404; a mounted app's
-    # application may bring its own, `app.links`)
+    # signs and reads the contact's page links; None: the application's own (`app.links`)
     links: LinkSigner | None = attrs.field(default=None, repr=False, eq=False)
     # templates overriding the pages' own, by file name (`adapters/web/templates/`)
     templates_dir: str | None = attrs.field(default=None, converter=_templates_dir)
@@ -236,7 +238,6 @@ class WebSettings:
             ready_max_lag=_whole(env.get(READY_MAX_LAG_VAR), 10_000, READY_MAX_LAG_VAR),
             held_per_minute=_whole(env.get(HELD_PER_MINUTE_VAR), 60, HELD_PER_MINUTE_VAR),
             imports_dir=(env.get(IMPORTS_DIR_VAR) or "engage-imports").strip(),
-            links=links_from_environment(env),
             templates_dir=env.get(TEMPLATES_VAR),
             notice_version=env.get(NOTICE_VERSION_VAR),
         )

@@ -426,11 +426,22 @@ def test_templates_are_overridden_by_name_and_the_notice_is_the_settings(tmp_pat
         assert proof.notice == "avis-2"
 
 
-def test_without_a_signer_the_pages_are_404(tmp_path: Path) -> None:
+def test_the_applications_signer_serves_unless_there_is_none(tmp_path: Path) -> None:
+    """Without a signer in the settings, the application's (as `open_application` sets it from
+    the environment); none at all is 404, link settings that could not be used 503."""
     with page_service(tmp_path, links=None) as service:
-        answer = service.client.get(f"/preferences/{token(email('off'))}")
+        path = f"/preferences/{token(email('own'))}"
+        service.app.links, service.app.links_problem = None, None
+        answer = service.client.get(path)
         assert answer.status_code == 404
         assert "not enabled" in answer.text
+        service.app.links = SIGNER
+        assert service.client.get(path).status_code == 200
+        service.app.links = None
+        service.app.links_problem = "ENGAGE_PUBLIC_URL is not set: signed links need it"
+        answer = service.client.get(path)
+        assert answer.status_code == 503
+        assert "ENGAGE_PUBLIC_URL" not in answer.text
 
 
 def test_a_broken_override_stops_the_start_naming_the_template(tmp_path: Path) -> None:

@@ -10,9 +10,11 @@ token (`ENGAGE_API_TOKEN`). `docs/service.md` documents each route.
 | `POST /api/subscriptions/csv`, `GET /api/imports/{id}/errors.csv` | `engage subscriptions import` |
 | `GET /api/events` | `engage events` |
 | `GET /api/quarantine` | `engage quarantine list` |
+| `GET /api/suppressions/{channel}/{key}`, `POST …/lift` | `engage suppression show`, `lift` |
+| `GET /api/proof/{channel}/{key}` | `engage proof` |
 
-Each concern is a module of its own (`api_messages`, `api_consent`, `api_csv`, `api_log`, over
-`api_common`); this one gathers their routes and their OpenAPI operations and schemas, which
+Each concern is a module of its own (`api_messages`, `api_consent`, `api_csv`, `api_log`,
+`api_suppression`, `api_proof`, over `api_common`); this one gathers their routes and their OpenAPI operations and schemas, which
 `adapters.web.openapi` reads from here.
 """  # noqa: E501 - a table
 

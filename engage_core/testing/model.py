@@ -155,6 +155,8 @@ class EngageModel(RuleBasedStateMachine):
         self.inputs: list[Observation | Send] = []  # everything observed, for repeats
         self._messages: dict[UUID, _Message] = {}
         self._consent: dict[ContactKey, list[_Step]] = {}
+        # contacts a hard bounce or a spam report suppressed (the default policy; no lifts here)
+        self._suppressed: set[ContactKey] = set()
         self._ids = itertools.count()
 
     def make_application(self) -> EngageApplication:
@@ -175,6 +177,8 @@ class EngageModel(RuleBasedStateMachine):
 
     def expected_permission(self, contact: ContactKey, *, transactional: bool = False) -> bool:
         """Whether the model says a message may go to `contact` now (`can_send`'s `allowed`)."""
+        if contact in self._suppressed:
+            return False
         status, locked = _replay(self._consent.get(contact, ()))
         if locked or status is _UNSUB:
             return False
@@ -209,6 +213,11 @@ class EngageModel(RuleBasedStateMachine):
         """The consent change a report causes: an email unsubscribe or spam report, an inbound
         STOP or START."""
         facts = report.facts or ProviderFacts()
+        hard = report.status == "bounced" and (facts.bounce_type or "").lower() != "blocked"
+        if report.channel is Channel.EMAIL and facts.contact and (
+            hard or report.status == "spamreport"
+        ):  # suppressed, whatever the order (engage_core.suppression)
+            self._suppressed.add(ContactKey.parse(report.channel, facts.contact))
         if facts.contact is None or report.occurred_at is None or report.event_id is None:
             return
         contact = ContactKey.parse(report.channel, facts.contact)

@@ -1,7 +1,8 @@
 """The contact's pages over real HTTP (uvicorn, httpx): the preference page shows and saves the
 contact's own choices with their proof, RFC 8058's one-click unsubscribes once whatever a mail
-client repeats, a GET never changes anything, a bad link changes nothing and says little, and
-double opt-in confirms a PENDING. One service serves the module (each test has its contact)."""
+client repeats, a GET never changes anything, and a bad link changes nothing and says little.
+One service serves the module (each test has a contact of its own). `test_pages_setup` has
+double opt-in, overrides and the signer's settings."""
 
 from __future__ import annotations
 
@@ -10,15 +11,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from eventsourcing.persistence import PersistenceError
 
-from adapters.web import WebSettings, create_app
 from adapters.web.page_forms import BODY_LIMIT
 from engage_core.channels import Channel
-from engage_core.consent.confirmation import ConsentSettings
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.rules import ErrorCode, SourceKind, SubscriptionStatus
 from engage_core.links import LinkPurpose, LinkSigner
@@ -325,50 +322,6 @@ def test_the_access_log_never_holds_a_token(
                    for record in caplog.records)  # fmt: skip
 
 
-def test_double_opt_in_is_confirmed_by_the_contact(
-    pages: PageService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(pages.app, "consent_settings", ConsentSettings(confirm={Channel.EMAIL}))
-    contact = email("confirm")
-    operator(pages.app, contact, SUBSCRIBED)
-    assert pages.app.subscription(contact).state.status is SubscriptionStatus.PENDING
-    link = token(contact, LinkPurpose.CONFIRM)
-    before = pages.position()
-    page = pages.client.get(f"/confirm/{link}")
-    assert page.status_code == 200
-    assert ">Confirm</button>" in page.text
-    assert pages.position() == before  # a GET confirms nothing
-    answer = pages.client.post(f"/confirm/{link}", headers=BROWSER)
-    assert answer.status_code == 200
-    assert "Subscription confirmed" in answer.text
-    assert pages.app.subscription(contact).state.status is SUBSCRIBED
-    subscription = pages.app.channel_subscription(contact)
-    assert subscription is not None
-    proof = subscription.updates[-1].provenance.proof
-    assert proof is not None
-    assert (proof.surface, proof.locale) == ("confirmation", "fr-CA")
-    before = pages.position()
-    assert pages.client.post(f"/confirm/{link}").status_code == 200
-    assert pages.position() == before
-
-
-def test_a_lapsed_pending_reads_as_none_and_cannot_be_confirmed(
-    pages: PageService, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(pages.app, "consent_settings", ConsentSettings(confirm={Channel.EMAIL}))
-    contact = email("lapsed")
-    operator(pages.app, contact, SUBSCRIBED, at=datetime.now(UTC) - timedelta(days=8))
-    page = pages.client.get(f"/preferences/{token(contact)}").text
-    assert "You have not told us yet" in page
-    assert "waiting for you to confirm" not in page
-    before = pages.position()
-    answer = pages.client.post(f"/confirm/{token(contact, LinkPurpose.CONFIRM)}")
-    assert answer.status_code == 409
-    assert "nothing to confirm" in answer.text
-    assert pages.position() == before
-    assert pages.app.subscription(contact).state.status is SubscriptionStatus.PENDING
-
-
 def test_a_number_has_no_groups_to_post(pages: PageService) -> None:
     contact = ContactKey.parse(Channel.SMS, "+14155550123")
     page = pages.client.get(f"/preferences/{token(contact)}")
@@ -379,76 +332,6 @@ def test_a_number_has_no_groups_to_post(pages: PageService) -> None:
     assert pages.client.post(path, data={"channel": "SUBSCRIBED", "group": "x"}).status_code == 400
     assert pages.client.post(path, data={"channel": "SUBSCRIBED"}).status_code == 303
     assert pages.app.subscription(contact).state.status is SUBSCRIBED
-
-
-def test_storage_failing_is_a_503_page(pages: PageService, monkeypatch: pytest.MonkeyPatch) -> None:
-    def failing(*_: object, **__: object) -> None:
-        raise PersistenceError("the store went away")
-
-    monkeypatch.setattr(pages.app, "subscription", failing)
-    answer = pages.client.get(f"/preferences/{token(email('store'))}")
-    assert answer.status_code == 503
-    assert answer.headers["retry-after"] == "30"
-    assert "went away" not in answer.text
-
-
-def test_the_style_sheet_is_served(pages: PageService) -> None:
-    answer = pages.client.get("/pages/engage.css")
-    assert answer.status_code == 200
-    assert answer.headers["content-type"].startswith("text/css")
-
-
-def test_templates_are_overridden_by_name_and_the_notice_is_the_settings(tmp_path: Path) -> None:
-    folder = tmp_path / "templates"
-    folder.mkdir()
-    (folder / "preferences.html").write_text(
-        '{% extends "base.html" %}{% block lang %}fr{% endblock %}{% block content %}'
-        "<h1>Vos préférences</h1><form method=\"post\" action=\"{{ action }}\">"
-        '<input type="radio" name="channel" value="UNSUBSCRIBED" id="u" checked>'
-        '<label for="u">Plus rien</label><button>Enregistrer</button></form>{% endblock %}',
-        encoding="utf-8",
-    )  # fmt: skip
-    with page_service(tmp_path, templates_dir=str(folder), notice_version="avis-2") as service:
-        contact = email("french")
-        answer = service.client.get(f"/preferences/{token(contact)}")
-        assert '<html lang="fr">' in answer.text
-        assert "Vos préférences" in answer.text
-        assert "Your choices" not in answer.text
-        unsubscribe = service.client.get(f"/unsubscribe/{token(contact)}")
-        assert "Unsubscribe" in unsubscribe.text  # the rest are still the shipped ones
-        posted = service.client.post(f"/preferences/{token(contact)}",
-                                     data={"channel": "UNSUBSCRIBED"})  # fmt: skip
-        assert posted.status_code == 303
-        subscription = service.app.channel_subscription(contact)
-        assert subscription is not None
-        proof = subscription.updates[-1].provenance.proof
-        assert proof is not None
-        assert proof.notice == "avis-2"
-
-
-def test_the_applications_signer_serves_unless_there_is_none(tmp_path: Path) -> None:
-    """Without a signer in the settings, the application's (as `open_application` sets it from
-    the environment); none at all is 404, link settings that could not be used 503."""
-    with page_service(tmp_path, links=None) as service:
-        path = f"/preferences/{token(email('own'))}"
-        service.app.links, service.app.links_problem = None, None
-        answer = service.client.get(path)
-        assert answer.status_code == 404
-        assert "not enabled" in answer.text
-        service.app.links = SIGNER
-        assert service.client.get(path).status_code == 200
-        service.app.links = None
-        service.app.links_problem = "ENGAGE_PUBLIC_URL is not set: signed links need it"
-        answer = service.client.get(path)
-        assert answer.status_code == 503
-        assert "ENGAGE_PUBLIC_URL" not in answer.text
-
-
-def test_a_broken_override_stops_the_start_naming_the_template(tmp_path: Path) -> None:
-    (tmp_path / "confirm.html").write_text('{% extends "base.html" %}\n{% if %}', "utf-8")
-    settings = WebSettings.from_environment({"ENGAGE_TEMPLATES": str(tmp_path)})
-    with pytest.raises(ValueError, match=r"ENGAGE_TEMPLATES: confirm.html, line 2"):
-        create_app(None, settings)
 
 
 def test_a_file_is_not_a_one_click(pages: PageService) -> None:

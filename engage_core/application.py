@@ -245,14 +245,13 @@ class EngageApplication(LinkMethods, ProofMethods, SuppressionMethods, Applicati
         return None
 
     def subscription(
-        self,
-        contact: ContactKey,
-        *,
-        groups: Iterable[str] | None = None,
+        self, contact: ContactKey, *, groups: Iterable[str] | None = None,
         as_of: datetime | None = None,
-    ) -> SubscriptionAnswer:
-        """What holds for a contact vector, now or as of a time (`consent.queries`)."""
-        return queries.subscription(self._events_of, contact, groups=groups, as_of=as_of)
+    ) -> SubscriptionAnswer:  # fmt: skip
+        """What holds for a contact vector, now or as of a time (`consent.queries`); a PENDING
+        past its confirmation window reads as no state (`consent.confirmation.lapsed`)."""
+        answer = queries.subscription(self._events_of, contact, groups=groups, as_of=as_of)
+        return answer.lapsed(as_of or self._clock(), self.consent_settings)
 
     def can_send(
         self, contact: ContactKey, *, group: str | None = None, transactional: bool = False

@@ -17,6 +17,7 @@ from datetime import datetime
 import attrs
 
 from engage_core.channels import Channel
+from engage_core.consent.confirmation import ConsentSettings, lapsed
 from engage_core.consent.contacts import (
     ContactKey,
     directory_id,
@@ -49,6 +50,12 @@ class SubscriptionAnswer:
     history: tuple[tuple[Update, Verdict], ...]  # every update, in replay order, with its verdict
     # the contact's suppression (None: not suppressed), as recorded then for an `as_of`
     suppression: Suppression | None = None
+
+    def lapsed(self, at: datetime, settings: ConsentSettings) -> SubscriptionAnswer:
+        """This answer as it reads at `at`: a PENDING nobody confirmed within the window is no
+        state (`consent.confirmation.lapsed`)."""
+        state = lapsed(self.state, at, settings)
+        return self if state is self.state else attrs.evolve(self, state=state)
 
 
 def channel_subscription(events_of: EventsOf, contact: ContactKey) -> ChannelSubscription | None:

@@ -213,11 +213,7 @@ class EngageModel(RuleBasedStateMachine):
         """The consent change a report causes: an email unsubscribe or spam report, an inbound
         STOP or START."""
         facts = report.facts or ProviderFacts()
-        hard = report.status == "bounced" and (facts.bounce_type or "").lower() != "blocked"
-        if report.channel is Channel.EMAIL and facts.contact and (
-            hard or report.status == "spamreport"
-        ):  # suppressed, whatever the order (engage_core.suppression)
-            self._suppressed.add(ContactKey.parse(report.channel, facts.contact))
+        self._expect_suppression(report, facts)
         if facts.contact is None or report.occurred_at is None or report.event_id is None:
             return
         contact = ContactKey.parse(report.channel, facts.contact)
@@ -233,6 +229,15 @@ class EngageModel(RuleBasedStateMachine):
             whatsapp = contact.channel is Channel.WHATSAPP
             steps.append(_Step(at, SourceKind.KEYWORD, source, _SUB, unlock=True,
                                unlock_only=whatsapp))  # fmt: skip
+
+    def _expect_suppression(self, report: Observation, facts: ProviderFacts) -> None:
+        """A hard bounce or a spam report suppresses its address, whatever the order
+        (`engage_core.suppression`'s default policy)."""
+        hard = report.status == "bounced" and (facts.bounce_type or "").lower() != "blocked"
+        if report.channel is Channel.EMAIL and facts.contact and (
+            hard or report.status == "spamreport"
+        ):
+            self._suppressed.add(ContactKey.parse(report.channel, facts.contact))
 
     def _time(self, data: st.DataObject) -> Any:
         return EPOCH + timedelta(minutes=data.draw(st.integers(0, 120), label="minute"))

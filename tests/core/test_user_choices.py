@@ -201,3 +201,18 @@ def test_consent_settings_from_the_environment() -> None:
         with pytest.raises(ValueError, match=next(iter(bad))):
             ConsentSettings.from_environment(bad)
     assert ErrorCode.UNABLE_TO_SUBSCRIBE  # the code operators get against a user's lock
+
+
+def test_the_application_reads_a_lapsed_pending_as_no_state() -> None:
+    now = [_T0]
+    app = EngageApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                            clock=lambda: now[0])  # fmt: skip
+    app.consent_settings = _DOUBLE
+    csv = Update(_SUB, Provenance(SourceKind.CSV, "f.csv:2", _T0, _T0))
+    app.change_consent([ChannelChange(_EMAIL, csv)])
+    assert app.subscription(_EMAIL).state.status is SubscriptionStatus.PENDING
+    now[0] = _T0 + timedelta(days=3)  # past the two-day window
+    assert app.subscription(_EMAIL).state == SubscriptionState()
+    assert app.subscription(_EMAIL, as_of=_T0 + timedelta(days=1)).state.status is (
+        SubscriptionStatus.PENDING)  # fmt: skip
+    assert not app.can_send(_EMAIL).allowed

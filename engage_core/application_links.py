@@ -69,11 +69,14 @@ class LinkMethods:
         now: datetime | None = None,
     ) -> str:  # fmt: skip
         """The double opt-in confirmation URL for a contact's channel subscription, valid
-        `expires_in` (default: the signer's `confirm_expires_in`, 7 days)."""
+        `expires_in` (default: the application's confirmation window, `consent_settings`, so
+        the link lives as long as the PENDING it confirms; else the signer's, 7 days)."""
         signer = self._signer()
+        settings = getattr(self, "consent_settings", None)
+        window = settings.confirmation_window if settings else signer.confirm_expires_in
         claims = make_claims(
             LinkPurpose.CONFIRM, contact, now=self._link_time(now),
-            expires_in=signer.confirm_expires_in if expires_in is None else expires_in,
+            expires_in=window if expires_in is None else expires_in,
         )  # fmt: skip
         return signer.confirm_url(claims)
 

@@ -69,3 +69,24 @@ def test_a_setting_that_cannot_be_used_is_named_and_nothing_is_opened(
     assert not store.exists()
     with pytest.raises(ValueError, match=variable):
         open_application(f"sqlite:///{store}")
+
+
+def test_a_confirmation_link_lives_as_long_as_the_pending_it_confirms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("ENGAGE_LINK_SECRET", "a-link-secret-of-twenty")
+    monkeypatch.setenv("ENGAGE_PUBLIC_URL", "https://engage.example.com")
+    monkeypatch.setenv("ENGAGE_CONFIRMATION_HOURS", "48")
+    before = datetime.now(UTC)
+    code, printed, _ = _run("links", "email", "ada@example.com", "--confirm")
+    assert code == 0
+    expires = datetime.fromisoformat(orjson.loads(printed)["expires_at"])
+    assert timedelta(hours=47) < expires - before <= timedelta(hours=48, seconds=1)
+    app = open_application("memory://")
+    try:
+        assert app.links is not None
+        assert app.links.confirm_expires_in == timedelta(hours=48)
+    finally:
+        app.close()

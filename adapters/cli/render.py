@@ -69,6 +69,23 @@ def result_json(result: ObserveResult) -> dict[str, int]:
 
 
 def dumps(value: Any, *, pretty: bool | None = None) -> str:
-    """Compact JSON (one line), indented by two when `pretty` (default: `--pretty` given)."""
+    """Compact JSON (one line), indented by two when `pretty` (default: `--pretty` given).
+    A string that is no UTF-8 (a path argument the shell gave as undecodable bytes, kept by
+    Python as lone surrogates) is written with those characters escaped (`\\udc80`), never
+    refused: what the command did is still printed."""
     option = orjson.OPT_INDENT_2 if (pretty_wanted() if pretty is None else pretty) else 0
-    return orjson.dumps(value, option=option).decode()
+    try:
+        return orjson.dumps(value, option=option).decode()
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_printable(value), option=option).decode()
+
+
+def _printable(value: Any) -> Any:
+    """`value` with every string's lone surrogates written as backslash escapes."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value

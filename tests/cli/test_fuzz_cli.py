@@ -333,3 +333,14 @@ def test_values_that_once_traced_are_one_line_usage_errors(
     assert reason.startswith("engage"), completed.stderr
     assert named in reason, completed.stderr
     assert len(reason) < 400  # a 5000-character value is not echoed whole
+
+
+def test_an_undecodable_path_is_printed_escaped_not_an_internal_error(workdir: Path) -> None:
+    """A path the shell gave as bytes that are no UTF-8 (Python keeps them as lone surrogates)
+    still gets the command's JSON answer, the characters escaped: found by the fuzz above."""
+    code, stdout, stderr = run_in_process(
+        ["--store", "sqlite:///engage.db", "simulate", "--messages", "1", "--json",
+         "--out", "\udc80"], b"")  # fmt: skip
+    assert code == 0, stderr
+    assert orjson.loads(stdout)["messages"] == 1
+    assert "\\udc80" in stdout

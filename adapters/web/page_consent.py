@@ -29,7 +29,6 @@ from adapters.web.page_forms import Form, PageError
 from engage_core import EngageApplication
 from engage_core.channels import Channel
 from engage_core.consent.choices import CHANNEL, user_choices
-from engage_core.consent.confirmation import lapsed
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import ConsentEvent, changed_anything
 from engage_core.consent.evidence import Proof
@@ -49,8 +48,10 @@ _STATED = frozenset({_SUBSCRIBED, _UNSUBSCRIBED})
 @attrs.frozen
 class ContactView:
     """What a page shows of a contact: its channel as it reads now (a PENDING past its window
-    reads as none), and, for an email address, its groups (the link's own group among them,
-    with no state yet if it has none); `recorded` is the channel's state as recorded."""
+    reads as none, as `app.subscription` answers), and, for an email address, its groups (the
+    link's own group among them, with no state yet if it has none); `recorded` is the
+    channel's state as recorded, a lapsed PENDING still a PENDING with its time (what a
+    one-click or a confirmation replaces, so its source id names that state, `_stamp`)."""
 
     contact: ContactKey
     channel: SubscriptionState
@@ -64,17 +65,18 @@ class ContactView:
         return states
 
 
-def contact_view(app: EngageApplication, claims: LinkClaims, now: datetime) -> ContactView:
-    """The contact a link names, as its page shows it at `now`."""
+def contact_view(app: EngageApplication, claims: LinkClaims) -> ContactView:
+    """The contact a link names, as its page shows it now."""
     contact = claims.contact
     names: list[str] = []
     if contact.channel is Channel.EMAIL:
         names = list(app.groups_of(contact))
         if claims.group is not None and claims.group not in names:
             names.append(claims.group)
-    answer = app.subscription(contact, groups=names)
-    channel = lapsed(answer.state, now, app.consent_settings)
-    return ContactView(contact, channel, dict(answer.groups), answer.state)
+    answer = app.subscription(contact, groups=names)  # a lapsed PENDING reads as none
+    subscription = app.channel_subscription(contact)
+    recorded = subscription.current if subscription is not None else SubscriptionState()
+    return ContactView(contact, answer.state, dict(answer.groups), recorded)
 
 
 def wanted_of(form: Form, view: ContactView) -> dict[str | None, SubscriptionStatus]:
@@ -107,7 +109,7 @@ def save_choices(
 ) -> list[ConsentEvent]:
     """The preference form's choices applied; the events that answer them (none when the
     form asked for what already holds)."""
-    view = contact_view(app, claims, now)
+    view = contact_view(app, claims)
     wanted = wanted_of(form, view)
     source_id = f"{claims.token_id}:{secrets.token_urlsafe(9)}"
     return _apply(app, view, wanted, source_id, proof, now)
@@ -118,7 +120,7 @@ def unsubscribe(
 ) -> list[ConsentEvent]:
     """RFC 8058's one-click: the link's group unsubscribed if it names one, else the channel;
     nothing recorded when the contact's own opt-out already holds."""
-    view = contact_view(app, claims, now)
+    view = contact_view(app, claims)
     target = claims.group
     replaced = view.recorded if target is CHANNEL else view.groups[target]
     source_id = f"{claims.token_id}:one-click:{_stamp(replaced)}"
@@ -138,15 +140,13 @@ def confirm(app: EngageApplication, claims: LinkClaims, proof: Proof, now: datet
     """Double opt-in: a PENDING channel made SUBSCRIBED as the contact's own act. Answers what
     the link found (`confirm_state`), `confirmed` once it confirmed it; only a PENDING is ever
     changed, so a confirmation link cannot undo an opt-out made since it was sent."""
-    view = contact_view(app, claims, now)
+    view = contact_view(app, claims)
     state = confirm_state(view)
     if state != "pending":
         return state
     source_id = f"{claims.token_id}:confirm:{_stamp(view.recorded)}"
     events = _apply(app, view, {CHANNEL: _SUBSCRIBED}, source_id, proof, now)
-    return (
-        "confirmed" if changed_anything(events) else confirm_state(contact_view(app, claims, now))
-    )
+    return "confirmed" if changed_anything(events) else confirm_state(contact_view(app, claims))
 
 
 def _apply(

@@ -197,14 +197,14 @@ class Pages:
         self.acts.labels(act, "changed" if changed_anything(events) else "unchanged").inc()
 
     async def _preferences(self, request: Request, claims: LinkClaims) -> Response:
-        token, now = request.path_params["token"], _now()
+        token = request.path_params["token"]
         if request.method == "POST":
             form = Form(await read_form(request), *PREFERENCE_FIELDS)
             proof = self._proof(request, claims, "preference_page")
-            self._counted("preferences", await self._run(save_choices, claims, form, proof, now))
+            self._counted("preferences", await self._run(save_choices, claims, form, proof, _now()))
             # Post/Redirect/Get: a reload shows the page, never posts the choices again
             return RedirectResponse(f"{token}?saved=1", 303, headers=PAGE_HEADERS)
-        view: ContactView = await self._run(contact_view, claims, now)
+        view: ContactView = await self._run(contact_view, claims)
         return self.templates.page(
             "preferences.html", **_about(view), action=token,
             saved="saved" in request.query_params, **_channel_choice(view),
@@ -217,7 +217,7 @@ class Pages:
         context: dict[str, Any] = {"group": claims.group, "action": token,
                                    "preferences": f"../preferences/{token}"}  # fmt: skip
         if request.method != "POST":
-            view: ContactView = await self._run(contact_view, claims, _now())
+            view: ContactView = await self._run(contact_view, claims)
             state = view.channel if claims.group is None else view.groups[claims.group]
             already = state.status is SubscriptionStatus.UNSUBSCRIBED
             return self.templates.page("unsubscribe.html", **_about(view), **context,
@@ -236,7 +236,7 @@ class Pages:
     async def _confirm(self, request: Request, claims: LinkClaims) -> Response:
         token = request.path_params["token"]
         if request.method != "POST":
-            view: ContactView = await self._run(contact_view, claims, _now())
+            view: ContactView = await self._run(contact_view, claims)
             return self.templates.page("confirm.html", **_about(view), action=token,
                                        state=confirm_state(view))  # fmt: skip
         Form(await read_form(request))  # the button posts no field: any field is a 400

@@ -17,9 +17,18 @@ from engage_core.channels import Channel
 from engage_core.consent.confirmation import ConsentSettings
 from engage_core.consent.rules import SubscriptionStatus
 from engage_core.links import LinkPurpose
-from tests.web.page_service import SIGNER, PageService, email, operator, page_service, token
+from tests.web.page_service import (
+    SIGNER,
+    PageService,
+    claims,
+    email,
+    operator,
+    page_service,
+    token,
+)
 
 SUBSCRIBED = SubscriptionStatus.SUBSCRIBED
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 BROWSER = {"user-agent": "page-test-agent/1.0", "accept-language": "fr-CA,fr;q=0.8,en;q=0.5"}
 
 
@@ -144,3 +153,24 @@ def test_a_broken_override_stops_the_start_naming_the_template(tmp_path: Path) -
     settings = WebSettings.from_environment({"ENGAGE_TEMPLATES": str(tmp_path)})
     with pytest.raises(ValueError, match=r"ENGAGE_TEMPLATES: confirm.html, line 2"):
         create_app(None, settings)
+
+
+def test_a_one_click_on_a_lapsed_pending_names_the_recorded_pending(
+    pages: PageService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-click's source id carries the time of the state it replaces as recorded (the
+    lapsed PENDING's), not 0 as if nothing were recorded: a 0 could be the id of this link's
+    earlier one-click, and a duplicate id is never recorded again."""
+    monkeypatch.setattr(pages.app, "consent_settings", ConsentSettings(confirm={Channel.EMAIL}))
+    contact = email("lapsedclick")
+    asked = datetime.now(UTC) - timedelta(days=8)
+    operator(pages.app, contact, SUBSCRIBED, at=asked)
+    assert pages.app.subscription(contact).state.status is None
+    link = claims(contact)
+    path = f"/unsubscribe/{SIGNER.token(link)}"
+    assert pages.client.post(path, data=ONE_CLICK).status_code == 200
+    subscription = pages.app.channel_subscription(contact)
+    assert subscription is not None
+    assert subscription.current.status is SubscriptionStatus.UNSUBSCRIBED
+    stamp = round(asked.timestamp() * 1_000_000)
+    assert subscription.updates[-1].provenance.source_id == f"{link.token_id}:one-click:{stamp}"

@@ -57,8 +57,8 @@ _TEMPLATE = """<!doctype html>
   <td>{{ e.effective_at }}{% if e.claimed_at %}<br>(claimed {{ e.claimed_at }}){% endif %}</td>
   <td>{{ e.recorded_at }}</td>
   <td>{{ e.group or "channel" }}</td>
-  <td>{{ e.requested }}{% if e.user_opt_out %} (user's opt-out){% endif %}
-      {%- if e.user_opt_in %} (user's opt-in){% endif %}</td>
+  <td>{{ e.requested }}{% if e.locks %} (the user's own opt-out: locks){% endif %}
+      {%- if e.unlocks %} (the user's own opt-in: unlocks){% endif %}</td>
   <td>{{ e.source }}<br><code>{{ e.source_id }}</code>
       {%- if e.user_id %}<br>user {{ e.user_id }}{% endif %}</td>
   <td>{{ e.outcome }}{% if e.error %}: {{ e.error }}{% endif %}</td>

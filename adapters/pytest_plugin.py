@@ -53,20 +53,22 @@ TEST_WRITE_KEY = "engage-test-write-key"
 
 @pytest.fixture
 def engage_app() -> Iterator[EngageApplication]:
-    """An Engage application on an in-memory store, closed after the test."""
+    """An Engage application on an in-memory store, closed after the test; the defaults'
+    settings, whatever `ENGAGE_*` the environment holds (a test says what it sets)."""
     from adapters.stores import open_application
 
-    app = open_application("memory://")
+    app = open_application("memory://", environ={})
     yield app
     app.close()
 
 
 @pytest.fixture
 def engage_sqlite_app(tmp_path: Path) -> Iterator[EngageApplication]:
-    """An Engage application on a SQLite file in the test's temporary directory."""
+    """An Engage application on a SQLite file in the test's temporary directory, with the
+    defaults' settings (as `engage_app`)."""
     from adapters.stores import open_application
 
-    app = open_application(f"sqlite:///{tmp_path / 'engage.db'}")
+    app = open_application(f"sqlite:///{tmp_path / 'engage.db'}", environ={})
     yield app
     app.close()
 

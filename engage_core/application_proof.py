@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from engage_core.consent.confirmation import ConsentSettings
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.proof import consent_proof
 
@@ -19,6 +20,8 @@ __all__ = ["ProofMethods"]
 
 class _Host(Protocol):
     """The parts of `EngageApplication` the proof uses."""
+
+    consent_settings: ConsentSettings
 
     @property
     def _clock(self) -> Callable[[], datetime]: ...
@@ -35,4 +38,5 @@ class ProofMethods:
         """The proof document of `contact`, as it stood at `as_of` (default: now): states,
         every update of its channel and groups with provenance and evidence, and the digest
         (`engage_core.consent.proof`). A contact nobody recorded has an empty history."""
-        return consent_proof(self._events_of, contact, now=self._clock(), as_of=as_of)
+        return consent_proof(self._events_of, contact, now=self._clock(), as_of=as_of,
+                             settings=self.consent_settings)  # fmt: skip

@@ -7,6 +7,7 @@ application class of your own. See `adapters.stores.urls` for what each URL mean
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from adapters.stores.urls import (
@@ -30,16 +31,19 @@ __all__ = [
 ]
 
 
-def open_application(url: str | None = None) -> EngageApplication:
+def open_application(
+    url: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> EngageApplication:
     """Open the Engage application on a store URL (default: `ENGAGE_STORE` or engage.db),
-    with the deployment's settings from the environment (`adapters.stores.configure`: a
-    `ValueError` names a variable that cannot be used)."""
+    with the deployment's settings from `environ` (default: the process's environment;
+    `adapters.stores.configure`: a `ValueError` names a variable that cannot be used). Pass
+    `environ={}` for the defaults whatever the environment holds (a test's fixture)."""
     from adapters.stores.configure import configure
     from engage_core import EngageApplication
 
     app = EngageApplication(env=store_env(store_url_from_environment() if url is None else url))
     try:
-        return configure(app)
+        return configure(app, environ)
     except ValueError:
         app.close()
         raise

@@ -17,7 +17,12 @@ import attrs
 
 from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, ConsentChange
-from engage_core.consent.rules import OPERATOR_SOURCES, SubscriptionState, SubscriptionStatus
+from engage_core.consent.rules import (
+    OPERATOR_SOURCES,
+    SubscriptionState,
+    SubscriptionStatus,
+    as_utc,
+)
 
 __all__ = ["DEFAULT_CONFIRMATION_WINDOW", "ConsentSettings", "confirming", "lapsed"]
 
@@ -73,11 +78,19 @@ def _confirming(change: ConsentChange, confirm: frozenset[Channel]) -> ConsentCh
     return ChannelChange(change.contact, attrs.evolve(update, status=SubscriptionStatus.PENDING))
 
 
-def lapsed(state: SubscriptionState, now: datetime, settings: ConsentSettings) -> SubscriptionState:
+def lapsed(
+    state: SubscriptionState,
+    now: datetime,
+    settings: ConsentSettings,
+    requested_at: datetime | None = None,
+) -> SubscriptionState:
     """`state` as it reads at `now`: a PENDING older than the confirmation window is no state
-    (never confirmed, it never was consent)."""
+    (never confirmed, it never was consent). The window runs from `requested_at`, when the
+    request was recorded (a CSV row dated last month asks for confirmation now), else from the
+    PENDING's own time."""
     if state.status is not SubscriptionStatus.PENDING or state.effective_at is None:
         return state
-    if now - state.effective_at < settings.confirmation_window:
+    start = requested_at if requested_at is not None else state.effective_at
+    if as_utc(now) - start < settings.confirmation_window:
         return state
     return SubscriptionState(locked_by_user=state.locked_by_user)

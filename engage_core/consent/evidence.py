@@ -14,8 +14,8 @@ def _kept(value: object, limit: int) -> str | None:
     agent is evidence, not input to refuse: a long one is kept in part rather than not at all)."""
     if value is None:
         return None
-    text = str(value).strip()
-    return text[:limit] if text else None
+    text = str(value).strip()[:limit].rstrip()  # a cut may end on a space: kept as read back
+    return text or None
 
 
 def _short(value: object) -> str | None:

@@ -17,10 +17,17 @@ from typing import Any
 import orjson
 
 from engage_core.channels import Channel
+from engage_core.consent.confirmation import ConsentSettings
 from engage_core.consent.contacts import ContactKey, group_subscription_id
 from engage_core.consent.evolve import fold_group
 from engage_core.consent.queries import groups_of, subscription
-from engage_core.consent.rules import SubscriptionState, Update, Verdict, replay_group
+from engage_core.consent.rules import (
+    SubscriptionState,
+    Update,
+    Verdict,
+    as_utc,
+    replay_group,
+)
 from engage_core.consent.state import GroupSubscription
 from engage_core.ports import EventsOf
 
@@ -56,8 +63,8 @@ def _entry(subscription_name: str | None, update: Update, verdict: Verdict,
     return {
         "group": subscription_name,
         "requested": update.status.value,
-        "user_opt_out": update.lock,
-        "user_opt_in": update.unlock,
+        "locks": update.lock,  # the user's own opt-out, which no operator source overrides
+        "unlocks": update.unlock,  # the user's own opt-in, which lifts such a lock
         "source": p.kind.value,
         "source_id": p.source_id,
         "effective_at": _time(p.effective_at),
@@ -85,12 +92,21 @@ def _entries(name: str | None, replayed: Sequence[tuple[Update, Verdict]]) -> li
 
 
 def consent_proof(
-    events_of: EventsOf, contact: ContactKey, *, now: datetime, as_of: datetime | None = None
+    events_of: EventsOf,
+    contact: ContactKey,
+    *,
+    now: datetime,
+    as_of: datetime | None = None,
+    settings: ConsentSettings | None = None,
 ) -> dict[str, Any]:
-    """The proof document of `contact` (as it stood at `as_of`, or now): its states, every
-    update of its channel and (for an email address) of each of its groups, in replay order,
-    and the digest over them."""
+    """The proof document of `contact` (as it stood at `as_of`, or now): its states as
+    `subscription` answers them (with `settings`, a PENDING past its window is no state), every
+    update of its channel and (for an email address) of each of its groups as recorded, in
+    replay order, and the digest over them."""
+    as_of = as_utc(as_of) if as_of is not None else None
     answer = subscription(events_of, contact, as_of=as_of)
+    if settings is not None:
+        answer = answer.lapsed(as_of or now, settings)
     channel_updates = [u for u, _ in answer.history]
     groups: dict[str, Any] = {}
     history = _entries(None, answer.history)

@@ -26,10 +26,13 @@ from engage_core.consent.contacts import (
 )
 from engage_core.consent.evolve import fold_channel, fold_directory, fold_group
 from engage_core.consent.rules import (
+    ConsentOutcome,
     SendPermission,
     SubscriptionState,
+    SubscriptionStatus,
     Update,
     Verdict,
+    as_utc,
     can_send,
     replay_channel,
 )
@@ -52,10 +55,18 @@ class SubscriptionAnswer:
     suppression: Suppression | None = None
 
     def lapsed(self, at: datetime, settings: ConsentSettings) -> SubscriptionAnswer:
-        """This answer as it reads at `at`: a PENDING nobody confirmed within the window is no
-        state (`consent.confirmation.lapsed`)."""
-        state = lapsed(self.state, at, settings)
+        """This answer as it reads at `at`: a PENDING nobody confirmed within the window (from
+        when its request was recorded) is no state (`consent.confirmation.lapsed`)."""
+        requested = next(
+            (u.provenance.recorded_at for u, v in reversed(self.history)
+             if v.outcome is ConsentOutcome.APPLIED and v.after.status is _PENDING),
+            None,
+        )  # fmt: skip
+        state = lapsed(self.state, at, settings, requested)
         return self if state is self.state else attrs.evolve(self, state=state)
+
+
+_PENDING = SubscriptionStatus.PENDING
 
 
 def channel_subscription(events_of: EventsOf, contact: ContactKey) -> ChannelSubscription | None:
@@ -89,7 +100,8 @@ def subscription(
 ) -> SubscriptionAnswer:
     """What holds for a contact vector (now, or as of a time): its channel state, its
     groups' (for an email address: every group it has, unless `groups` names some), the
-    user ids linked to it, and its history with provenance."""
+    user ids linked to it, and its history with provenance (a time without a zone is UTC)."""
+    as_of = as_utc(as_of) if as_of is not None else None
     channel = channel_subscription(events_of, contact)
     updates = channel.updates if channel is not None else ()
     if channel is None:

@@ -49,6 +49,7 @@ __all__ = [
     "apply_channel_update",
     "apply_group_update",
     "arrival",
+    "as_utc",
     "can_send",
     "channel_state",
     "group_state",
@@ -134,7 +135,7 @@ class ErrorCode(enum.Enum):
     GLOBAL_STATE_NOT_SUBSCRIBED = "GLOBAL_STATE_NOT_SUBSCRIBED"
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     """Times as UTC: a time without a zone is taken as UTC (as every way in reads them), so
     replay order, as-of answers and published timestamps never meet a naive time."""
     if value.tzinfo is None:
@@ -148,15 +149,15 @@ class Provenance:
 
     kind: SourceKind
     source_id: str  # file and row, request id, identify messageId, provider event id, …
-    effective_at: datetime = attrs.field(converter=_utc)
-    recorded_at: datetime = attrs.field(converter=_utc)
+    effective_at: datetime = attrs.field(converter=as_utc)
+    recorded_at: datetime = attrs.field(converter=as_utc)
     # the user the change was made for, when the source names one (an identify call's userId,
     # the send record of an email whose unsubscribe link was clicked): links contact and user
     user_id: str | None = None
     # the effective time the source claimed, when it was later than the clock-skew policy
     # allows and `effective_at` was clamped to when the change was recorded (None: not clamped)
     claimed_at: datetime | None = attrs.field(
-        default=None, converter=attrs.converters.optional(_utc)
+        default=None, converter=attrs.converters.optional(as_utc)
     )
     proof: Proof | None = None  # the evidence of a user's own change, where known
 
@@ -268,7 +269,7 @@ def _replay(
     """Updates in replay order, each with what `step` made of it; cut at `as_of` when given."""
     state = SubscriptionState()
     results: list[tuple[Update, Verdict]] = []
-    as_of = _utc(as_of) if as_of is not None else None
+    as_of = as_utc(as_of) if as_of is not None else None
     for update in sorted(updates, key=lambda u: u.replay_key):
         if as_of is not None and update.provenance.effective_at > as_of:
             break

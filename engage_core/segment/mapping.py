@@ -239,9 +239,12 @@ def consent_events(
     event: ChannelUpdateRecorded | GroupUpdateRecorded | GroupStateRejudged,
     settings: EventSettings | None = None,
 ) -> list[TrackEvent]:
-    """The track events one consent update publishes (none when the state did not change)."""
+    """The track events one consent update publishes (none when the state did not change:
+    the same status and lock since another time is no change downstream, as a PENDING asked
+    again or a late update of the status that holds moves only `since`)."""
     settings = settings or EventSettings()  # (no consent name has a legacy spelling)
-    if event.before == event.after:
+    before, after = event.before, event.after
+    if before.status is after.status and before.locked_by_user == after.locked_by_user:
         return []
     provenance = event.update.provenance
     properties: dict[str, Any] = {

@@ -81,7 +81,7 @@ def test_the_proof_is_every_update_in_any_arrival_order_with_a_recomputable_dige
     # the user's own choice carries its evidence into the proof
     (mine,) = [e for e in document["history"] if e["source"] == "preference_center"]
     assert mine["evidence"]["ip"] == "198.51.100.7"
-    assert mine["user_opt_out"] is True
+    assert mine["locks"] is True
 
 
 def test_a_proof_as_of_a_time_lists_only_what_had_taken_effect() -> None:

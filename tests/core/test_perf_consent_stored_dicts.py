@@ -40,6 +40,8 @@ from tests.core.test_perf_stored_dicts import converters_bytes
 MAPPER = CattrsMapper(transcoder=OrjsonTranscoder())
 
 _texts = st.text(max_size=12)
+# past every proof field's bound, often with a space where it is cut
+_long_texts = st.builds(lambda n, tail: "a" * n + " " + tail, st.integers(30, 600), _texts)
 _AT = datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
 _OFFSET = timezone(timedelta(hours=-5, minutes=-30))
 # times that often coincide (one instant as the same text, at another offset, without a zone,
@@ -58,7 +60,8 @@ _provenances = st.builds(
     recorded_at=_times,
     user_id=st.none() | _texts,
     claimed_at=st.none() | _times,
-    proof=st.none() | st.builds(Proof, **{name: st.none() | _texts for name in PROOF_LIMITS}),
+    proof=st.none()
+    | st.builds(Proof, **{name: st.none() | _texts | _long_texts for name in PROOF_LIMITS}),
 )
 _updates = st.builds(
     Update,

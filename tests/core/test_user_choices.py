@@ -5,7 +5,7 @@ contact's own confirmation and lapses unconfirmed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -216,3 +216,59 @@ def test_the_application_reads_a_lapsed_pending_as_no_state() -> None:
     assert app.subscription(_EMAIL, as_of=_T0 + timedelta(days=1)).state.status is (
         SubscriptionStatus.PENDING)  # fmt: skip
     assert not app.can_send(_EMAIL).allowed
+
+
+def test_only_a_change_of_status_or_lock_is_published() -> None:
+    """A PENDING asked again, or a late update of the status that holds, moves only `since`:
+    recorded, published to nobody (DOMAIN: only a real change emits)."""
+    from engage_core.consent.events import ChannelUpdateRecorded, ConsentEvent
+    from engage_core.segment.mapping import consent_events as published
+
+    def consent_events(event: ConsentEvent) -> list[object]:
+        assert isinstance(event, ChannelUpdateRecorded)
+        return list(published(event))
+
+    app = EngageApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                            clock=lambda: _T0 + timedelta(days=1))  # fmt: skip
+    app.consent_settings = _DOUBLE
+    at = [_T0 + timedelta(hours=h) for h in range(4)]
+    first = app.change_consent([ChannelChange(_EMAIL, Update(_SUB, Provenance(
+        SourceKind.IDENTIFY, "i1", at[1], at[1])))])  # fmt: skip
+    again = app.change_consent([ChannelChange(_EMAIL, Update(_SUB, Provenance(
+        SourceKind.IDENTIFY, "i2", at[2], at[2])))])  # fmt: skip
+    assert [len(consent_events(e)) for e in first] == [1]  # none → PENDING
+    assert again[0].after.effective_at == at[2]  # type: ignore[attr-defined]
+    assert [consent_events(e) for e in again] == [[]]  # PENDING → PENDING: nothing published
+    phone = ContactKey.parse("SMS", "+14155550100")
+    app.change_consent([ChannelChange(phone, Update(_SUB, Provenance(
+        SourceKind.API, "b", at[2], at[2])))])  # fmt: skip
+    late = app.change_consent([ChannelChange(phone, Update(_SUB, Provenance(
+        SourceKind.CSV, "a", at[1], at[1])))])  # fmt: skip
+    assert [consent_events(e) for e in late] == [[]]  # SUBSCRIBED since 01:00, not 02:00
+
+
+def test_naive_times_are_utc_in_every_answer() -> None:
+    app = EngageApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                            clock=lambda: _T0 + timedelta(hours=3))  # fmt: skip
+    app.consent_settings = _DOUBLE
+    app.change_consent([ChannelChange(_EMAIL, Update(_SUB, Provenance(
+        SourceKind.CSV, "a", _T0, _T0)))])  # fmt: skip
+    naive = (_T0 + timedelta(hours=1)).replace(tzinfo=None)
+    assert app.subscription(_EMAIL, as_of=naive).state.status is SubscriptionStatus.PENDING
+    aware = app.consent_proof(_EMAIL, as_of=_T0 + timedelta(hours=1))
+    other_zone = app.consent_proof(
+        _EMAIL, as_of=(_T0 + timedelta(hours=1)).astimezone(timezone(timedelta(hours=2)))
+    )
+    assert aware["digest"] == other_zone["digest"] == app.consent_proof(_EMAIL, as_of=naive)[
+        "digest"]  # fmt: skip
+
+
+def test_a_backdated_request_waits_its_whole_window_from_when_it_was_recorded() -> None:
+    recorded = _T0 + timedelta(days=10)
+    app = EngageApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"},
+                            clock=lambda: recorded + timedelta(days=1))  # fmt: skip
+    app.consent_settings = _DOUBLE  # a two-day window
+    app.change_consent([ChannelChange(_EMAIL, Update(_SUB, Provenance(
+        SourceKind.CSV, "dated", _T0, recorded)))])  # fmt: skip
+    assert app.subscription(_EMAIL).state.status is SubscriptionStatus.PENDING
+    assert app.consent_proof(_EMAIL)["state"]["status"] == "PENDING"

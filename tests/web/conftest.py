@@ -50,7 +50,7 @@ Serve = Callable[..., Any]
 
 @pytest.fixture
 def engage_app(tmp_path: Path) -> Iterator[EngageApplication]:
-    app = open_application(f"sqlite:///{tmp_path / 'engage.db'}")
+    app = open_application(f"sqlite:///{tmp_path / 'engage.db'}", environ={})
     yield app
     app.close()
 

@@ -5,7 +5,10 @@ Each change is the contact's own act, made by `user_choices` (source `preference
 link's token id and the request's evidence in its `Proof`), so an opt-out here locks the
 channel or group against every operator source, as a STOP does. What the page did not show
 is never changed: the groups a form may name are those its page showed (posted back as hidden
-fields, so a group that appeared meanwhile is not taken for one left unchecked).
+fields, so a group that appeared meanwhile is not taken for one left unchecked). A page shows
+at most `MAX_GROUPS` groups, the first the address got (the directory's order, which only ever
+grows at its end, so the page and its Save agree on them) and the link's own: the form bounds
+(`page_forms`) are made to fit that many, so a page's own Save is never refused for its size.
 
 Source ids say what makes two requests the same act:
 - a preferences submission: the token id and a random part, one act per submission (each
@@ -25,7 +28,7 @@ from datetime import datetime
 
 import attrs
 
-from adapters.web.page_forms import Form, PageError
+from adapters.web.page_forms import MAX_GROUPS, Form, PageError
 from engage_core import EngageApplication
 from engage_core.channels import Channel
 from engage_core.consent.choices import CHANNEL, user_choices
@@ -51,12 +54,14 @@ class ContactView:
     reads as none, as `app.subscription` answers), and, for an email address, its groups (the
     link's own group among them, with no state yet if it has none); `recorded` is the
     channel's state as recorded, a lapsed PENDING still a PENDING with its time (what a
-    one-click or a confirmation replaces, so its source id names that state, `_stamp`)."""
+    one-click or a confirmation replaces, so its source id names that state, `_stamp`).
+    `hidden` counts the address's groups past `MAX_GROUPS`, which the page does not show."""
 
     contact: ContactKey
     channel: SubscriptionState
     groups: Mapping[str, SubscriptionState]
     recorded: SubscriptionState
+    hidden: int = 0
 
     def current(self) -> dict[str | None, SubscriptionState]:
         """The states by `user_choices`' keys: `CHANNEL` and each group's name."""
@@ -66,17 +71,20 @@ class ContactView:
 
 
 def contact_view(app: EngageApplication, claims: LinkClaims) -> ContactView:
-    """The contact a link names, as its page shows it now."""
+    """The contact a link names, as its page shows it now: its first `MAX_GROUPS` groups,
+    the link's own always among them."""
     contact = claims.contact
-    names: list[str] = []
+    every: tuple[str, ...] = ()
     if contact.channel is Channel.EMAIL:
-        names = list(app.groups_of(contact))
-        if claims.group is not None and claims.group not in names:
-            names.append(claims.group)
+        every = app.groups_of(contact)
+    names = list(every[:MAX_GROUPS])
+    if claims.group is not None and claims.group not in names:
+        names = [*names[: MAX_GROUPS - 1], claims.group]
     answer = app.subscription(contact, groups=names)  # a lapsed PENDING reads as none
     subscription = app.channel_subscription(contact)
     recorded = subscription.current if subscription is not None else SubscriptionState()
-    return ContactView(contact, answer.state, dict(answer.groups), recorded)
+    hidden = len(set(every) - set(names))
+    return ContactView(contact, answer.state, dict(answer.groups), recorded, hidden)
 
 
 def wanted_of(form: Form, view: ContactView) -> dict[str | None, SubscriptionStatus]:

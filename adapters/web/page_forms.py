@@ -1,7 +1,12 @@
-"""What a contact's page posts: a small form, read within a bound, parsed strictly.
+"""What a contact's page posts: a form, read within bounds its own pages fit, parsed strictly.
 
-A page's form has a handful of fields, so its body is capped at `BODY_LIMIT` (16 KiB: 413
-past it, the rest never read) and at `MAX_FIELDS` fields. Both encodings a form may use are
+A page's body is capped at `BODY_LIMIT` (413 past it, the rest never read) and at
+`MAX_FIELDS` fields, both derived from the largest form a page of its own can post: the
+preference page shows at most `MAX_GROUPS` groups (`page_consent.contact_view`), each posted as
+two fields (`group`, `subscribed`) holding its name, and a name is at most 75 characters that
+a browser URL-encodes to at most 12 bytes each (4 UTF-8 bytes, each `%XX`). So whatever its
+groups are called, the page's own Save always fits; multipart (what RFC 8058 mail clients
+prefer) carries the same fields in fewer bytes. Both encodings a form may use are
 read: `application/x-www-form-urlencoded` (what a browser posts, and what most mail clients
 send for a one-click unsubscribe) and `multipart/form-data` (what RFC 8058 asks mail clients
 to prefer); any other type is 415, text that is not UTF-8 or a malformed body is 400. Only the
@@ -23,11 +28,15 @@ from starlette.requests import Request
 
 from adapters.providers.base import BodyPrefix
 from adapters.web.body import declared_length, read_bounded
+from engage_core.consent.contacts import MAX_GROUP_NAME
 
-__all__ = ["BODY_LIMIT", "MAX_FIELDS", "Form", "PageError", "read_form"]
+__all__ = ["BODY_LIMIT", "MAX_FIELDS", "MAX_GROUPS", "Form", "PageError", "read_form"]
 
-BODY_LIMIT = 16 * 1024
-MAX_FIELDS = 64  # a page shows the channel and at most 25 groups (two fields each)
+MAX_GROUPS = 100  # the groups a preference page shows, the first in the order the address got them
+_NAME_BYTES = MAX_GROUP_NAME * 4 * 3  # a name URL-encoded: 4 UTF-8 bytes a character, each %XX
+_GROUP_BYTES = len("&group=&subscribed=") + 2 * _NAME_BYTES  # a group's two fields
+BODY_LIMIT = 16 * 1024 + MAX_GROUPS * _GROUP_BYTES  # the channel's field and room to spare
+MAX_FIELDS = 1 + 2 * MAX_GROUPS + 8  # the channel's, two a group, and a few to spare
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 

@@ -210,6 +210,7 @@ class Pages:
             saved="saved" in request.query_params, **_channel_choice(view),
             groups=[{"name": name, "subscribed": state.status is SubscriptionStatus.SUBSCRIBED,
                      "status": _shown(state.status)} for name, state in view.groups.items()],
+            more_groups=view.hidden,
         )  # fmt: skip
 
     async def _unsubscribe(self, request: Request, claims: LinkClaims) -> Response:

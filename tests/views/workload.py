@@ -23,6 +23,7 @@ from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChang
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.rules import (
     INPUT_STATUSES,
+    OPERATOR_SOURCES,
     Provenance,
     SourceKind,
     SubscriptionStatus,
@@ -125,20 +126,35 @@ def consent_changes(
     rng: random.Random, count: int, people: int, odd: bool = False, *, group_changes: bool = True
 ) -> list[ConsentChange]:
     """Operator and user changes of a few people's channels and groups, effective at times that
-    arrive in no particular order, some repeating a source id (duplicates)."""
+    arrive in no particular order, some repeating a source id (duplicates): STOPs and STARTs,
+    preference-center opt-outs that lock a channel or a group and subscribes that lift them,
+    and operators' PENDING (double opt-in) requests."""
     groups = GROUPS + tuple(_odd(group, rng, odd) for group in GROUPS) if odd else GROUPS
     contacts = _contacts(rng, people)
     changes: list[ConsentChange] = []
+    # the newer kinds of change draw from their own generator, so `rng` draws what it always
+    # drew and every seed chosen for what it makes (a re-judged group, say) still makes it
+    extra = random.Random(rng.getstate()[1][0])
     for _ in range(count):
         contact = rng.choice(contacts)
         kind = rng.choice(list(SourceKind))
-        status = rng.choice(INPUT_STATUSES)
+        status: SubscriptionStatus = rng.choice(INPUT_STATUSES)
         at = START + timedelta(minutes=rng.randrange(600), microseconds=rng.randrange(3))
         lock = unlock = False
         if kind is SourceKind.KEYWORD:
             lock = rng.random() < 0.5
             unlock = not lock
             status = SubscriptionStatus.UNSUBSCRIBED if lock else SubscriptionStatus.SUBSCRIBED
+        elif kind is SourceKind.PREFERENCE_CENTER:  # the contact's own choice (`user_choices`)
+            lock = extra.random() < 0.6
+            unlock = not lock
+            status = SubscriptionStatus.UNSUBSCRIBED if lock else SubscriptionStatus.SUBSCRIBED
+        elif (
+            kind in OPERATOR_SOURCES
+            and status is SubscriptionStatus.SUBSCRIBED
+            and extra.random() < 0.3  # on a channel that needs confirmation (`confirming`)
+        ):
+            status = SubscriptionStatus.PENDING
         user = f"user-{rng.randrange(people)}" if rng.random() < 0.3 else None
         if user is not None and odd:
             user = _odd(user, rng, odd)
@@ -146,7 +162,9 @@ def consent_changes(
                                 at + timedelta(hours=1), user)  # fmt: skip
         update = Update(status, provenance, lock, unlock)
         grouped = group_changes and contact.channel is Channel.EMAIL and rng.random() < 0.5
-        if grouped and not (lock or unlock):
+        own_group_choice = kind is SourceKind.PREFERENCE_CENTER
+        pending = status is SubscriptionStatus.PENDING
+        if grouped and (own_group_choice or not (lock or unlock)) and not pending:
             changes.append(GroupChange(contact, rng.choice(groups), update=update))
         else:
             changes.append(ChannelChange(contact, update))

@@ -17,7 +17,10 @@ not by Engage, which logs the path without the query.
 
 The destinations' settings are read before anything listens when the service delivers, so a
 broken `engage.toml` is a usage error here rather than a service that starts and never
-delivers.
+delivers. So are the deployment's consent settings (`adapters.stores.configure`) and the
+pages' templates (`ENGAGE_TEMPLATES`, built as the app builds them): one that cannot be used is
+a usage error (exit 2, one line naming the variable) before anything listens, never N workers
+each dying on start and being started again, nor an internal error.
 """
 
 from __future__ import annotations
@@ -103,6 +106,20 @@ def _config(app: Any, workers: int) -> Any:
     )  # fmt: skip
 
 
+def _check_settings(settings: Any) -> None:
+    """What every worker's app reads at start, read here first: the consent settings the
+    application is opened with, and the pages' templates (each compiled and tried): a usage
+    error naming the variable, before anything listens."""
+    from adapters.stores.configure import configuration_from_environment
+    from adapters.web.page_render import PageTemplates
+
+    try:
+        configuration_from_environment(os.environ)
+        PageTemplates(settings.templates_dir, settings.notice_version)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def _check_destinations(store: str, settings: Any) -> None:
     """The destinations' settings, read now when this service delivers: a usage error before
     anything listens, not a service that never delivers."""
@@ -186,6 +203,7 @@ def serve(args: argparse.Namespace) -> int:
         settings = WebSettings.from_environment(os.environ)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    _check_settings(settings)
     _check_destinations(args.store, settings)
     sock = _bind(args.host, args.port)
     try:

@@ -13,7 +13,9 @@ message. Every change is the contact's own (`page_consent`), with the link's tok
 request's evidence (IP, user agent, first `Accept-Language` tag, the notice version, the page)
 as its proof. A link that is forged, tampered with, expired, for another page or malformed is
 answered 403 with a page that says only that it is not valid, counted by reason
-(`engage_page_refusals_total`) and logged without the token; nothing is read or changed.
+(`engage_page_refusals_total`) and logged without the token; nothing is read or changed (a
+body declared over the form limit, or chunked, is not drained either: the answer closes the
+connection).
 
 The one-click POST follows RFC 8058: the body `List-Unsubscribe=One-Click`, form-encoded or
 multipart; no cookie or authentication asked for (the token is the authority); answered 200
@@ -33,7 +35,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -42,6 +44,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from adapters.web.body import declared_length
 from adapters.web.handler import STORAGE_ERRORS, log_unavailable
 from adapters.web.observability import current_request_id
 from adapters.web.page_consent import (
@@ -53,7 +56,7 @@ from adapters.web.page_consent import (
     save_choices,
     unsubscribe,
 )
-from adapters.web.page_forms import Form, PageError, read_form
+from adapters.web.page_forms import BODY_LIMIT, Form, PageError, read_form
 from adapters.web.page_render import (
     PAGE_HEADERS,
     STYLESHEET_PATH,
@@ -80,6 +83,7 @@ _REASONS = {BadLink.FORGED: "forged", BadLink.EXPIRED: "expired",
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")
 _ONE_CLICK = ("List-Unsubscribe", "One-Click")  # RFC 8058's body, its one field and value
 _NOT_ENABLED = "These pages are not enabled on this service."
+_CLOSE: Mapping[str, str] = {"connection": "close"}
 
 
 def page_routes(runtime: Runtime) -> list[Route]:
@@ -127,11 +131,11 @@ class Pages:
             try:
                 signer = await self._signer()
                 if not isinstance(signer, LinkSigner):
-                    return self._unconfigured(signer)
+                    return self._unconfigured(signer, _unread(request))
                 claims = signer.claims(request.path_params["token"], purpose, now=_now())
                 return await handler(request, claims)
             except BadLink as bad:
-                return self._refused(bad)
+                return self._refused(bad, _unread(request))
             except PageError as error:
                 close = {"connection": "close"} if error.close else None
                 return self.templates.error(error.status, error.heading, error.message,
@@ -156,27 +160,27 @@ class Pages:
         application = await self.runtime.run(self.runtime.application)
         return application.links or application.links_problem
 
-    def _unconfigured(self, problem: str | None) -> Response:
+    def _unconfigured(self, problem: str | None, unread: Mapping[str, str] | None) -> Response:
         """No signer: 404 when links were never set up (no link of this service can exist),
-        503 when they were and cannot be used (the reason, naming the variable, is logged)."""
+        503 when they were and cannot be used (the reason, naming the variable, is logged);
+        the body left unread (`_unread`)."""
         fields = {"event": "pages_not_configured", "request_id": current_request_id()}
         if problem is None:
             LOG.info("page asked for; no link signer is configured", extra={"engage": fields})
-            return self.templates.error(404, "Page not found", _NOT_ENABLED)
+            return self.templates.error(404, "Page not found", _NOT_ENABLED, extra=unread)
         LOG.warning("page asked for; links misconfigured: %s", problem, extra={"engage": fields})
         return self.templates.error(503, "Please try again later", "These pages are not "
-                                    "available right now; nothing was changed.")  # fmt: skip
+                                    "available right now; nothing was changed.",
+                                    extra=unread)  # fmt: skip
 
-    def _refused(self, bad: BadLink) -> Response:
-        """403, the same page whatever was wrong. A POST's body is left unread: the server
-        drains it and keeps the connection (closing it with the body unread could reset it
-        before the client reads this answer)."""
+    def _refused(self, bad: BadLink, unread: Mapping[str, str] | None) -> Response:
+        """403, the same page whatever was wrong, the body left unread (`_unread`)."""
         reason = _REASONS.get(bad.reason, "forged")
         self.refusals.labels(reason).inc()
         LOG.info("page link refused: %s", reason, extra={"engage": {
             "event": "page_link_refused", "reason": reason, "request_id": current_request_id(),
         }})  # fmt: skip
-        return self.templates.page("invalid_link.html", 403)
+        return self.templates.page("invalid_link.html", 403, extra=unread)
 
     async def _run(self, function: Callable[..., _T], *args: Any) -> _T:
         """`function(application, *args)` in a worker thread (it reads or writes the store)."""
@@ -252,6 +256,18 @@ class Pages:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _unread(request: Request) -> Mapping[str, str] | None:
+    """The headers for an answer that leaves the body unread. A small body is left to the
+    server, which drains it and keeps the connection (closing it with the body unread could
+    reset it before the client reads the answer); one declared over `BODY_LIMIT`, or chunked
+    (of any length, endless even), is answered `Connection: close`, so the server never reads
+    and throws away hundreds of MiB a forged link sent on a connection kept alive."""
+    if "transfer-encoding" in request.headers:
+        return _CLOSE
+    declared = declared_length(request.headers)
+    return _CLOSE if declared is not None and declared > BODY_LIMIT else None
 
 
 def _locale(header: str) -> str | None:

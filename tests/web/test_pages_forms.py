@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import html
 import re
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 from uuid import uuid4
 
 import pytest
@@ -22,6 +23,7 @@ from tests.web.page_service import PageService, email, operator, page_service, t
 
 SUBSCRIBED, UNSUBSCRIBED = SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.UNSUBSCRIBED
 FORM = {"content-type": "application/x-www-form-urlencoded"}
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +80,38 @@ def test_the_page_shows_at_most_max_groups_and_its_own_save_fits(pages: PageServ
     now = pages.app.subscription(contact, groups=names)
     assert now.state.status is SUBSCRIBED
     assert {state.status for state in now.groups.values()} == {SUBSCRIBED}
+
+
+def exchange(pages: PageService, head: str, body: bytes) -> tuple[bytes, bool]:
+    """`head` and the start of its body sent on a socket of its own; what came back within a
+    second or two, and whether the server closed the connection by then."""
+    address = urlsplit(pages.url)
+    with socket.create_connection((address.hostname, address.port), timeout=2) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except TimeoutError:  # still open, waiting for the rest of the body
+            return answer, False
+        return answer, True
+
+
+@pytest.mark.parametrize("framing", [
+    f"content-length: {200 * 1024 * 1024}",  # 200 MiB declared, a little of it sent
+    "transfer-encoding: chunked",  # of no known length
+])  # fmt: skip
+def test_a_refused_link_does_not_drain_a_large_body(pages: PageService, framing: str) -> None:
+    head = (f"POST /unsubscribe/not-a-token HTTP/1.1\r\nhost: localhost\r\n"
+            f"content-type: {FORM['content-type']}\r\n{framing}\r\n")  # fmt: skip
+    body = b"4000\r\n" + b"x" * 0x4000 + b"\r\n" if "chunked" in framing else b"x" * 0x4000
+    answer, closed = exchange(pages, head, body)
+    assert answer.startswith(b"HTTP/1.1 403 ")
+    assert b"\r\nconnection: close\r\n" in answer.lower()
+    assert closed  # not kept open to read and throw away the rest
+
+
+def test_a_refused_link_with_a_small_body_keeps_the_connection(pages: PageService) -> None:
+    answer = pages.client.post("/unsubscribe/not-a-token", data=ONE_CLICK)
+    assert answer.status_code == 403
+    assert answer.headers.get("connection") != "close"

@@ -109,10 +109,12 @@ _RECORDING_DELAYS = st.integers(0, 90)  # seconds from taking effect to being re
 def _flavours(channel: Channel) -> list[str]:
     """What can reach a contact's channel subscription: operators always; the user's own
     opt-out (an unsubscribe link or spam report on email, a STOP on a phone channel) and, on
-    phone channels, a START."""
+    phone channels, a START; and the user's own choices in the preference center (an opt-out
+    that locks, a subscribe that lifts it)."""
+    mine = ["preference_out", "preference_in"]
     if channel is Channel.EMAIL:
-        return ["operator", "operator", "unsubscribe", "spamreport"]
-    return ["operator", "operator", "stop", "start"]
+        return ["operator", "operator", "unsubscribe", "spamreport", *mine]
+    return ["operator", "operator", "stop", "start", *mine]
 
 
 def _update(
@@ -129,6 +131,10 @@ def _update(
         return Update(unsubscribed, Provenance(SourceKind.PROVIDER, f"unsub-{n}", at, recorded))
     if flavour == "spamreport":
         return Update(unsubscribed, Provenance(SourceKind.POLICY, f"spam-{n}", at, recorded))
+    if flavour.startswith("preference_"):  # as `consent.choices.user_choices` makes them
+        page = Provenance(SourceKind.PREFERENCE_CENTER, f"page-{n}", at, recorded)
+        out = flavour == "preference_out"
+        return Update(unsubscribed if out else subscribed, page, lock=out, unlock=not out)
     keyword = Provenance(SourceKind.KEYWORD, f"inbound-{n}", at, recorded)
     if flavour == "stop":
         return Update(unsubscribed, keyword, lock=True)

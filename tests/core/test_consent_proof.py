@@ -79,7 +79,7 @@ def test_the_proof_is_every_update_in_any_arrival_order_with_a_recomputable_dige
     assert document["format"] == PROOF_FORMAT
     assert document["key_sha256"] == key_hash(_EMAIL)
     # the user's own choice carries its evidence into the proof
-    (mine,) = [e for e in document["history"] if e["source"] == "preference_center"]
+    (mine,) = [e for e in document["history"] if e["source_id"] == "tok:1"]
     assert mine["evidence"]["ip"] == "198.51.100.7"
     assert mine["locks"] is True
 

@@ -10,7 +10,10 @@ prefer) carries the same fields in fewer bytes. Both encodings a form may use ar
 read: `application/x-www-form-urlencoded` (what a browser posts, and what most mail clients
 send for a one-click unsubscribe) and `multipart/form-data` (what RFC 8058 asks mail clients
 to prefer); any other type is 415, text that is not UTF-8 or a malformed body is 400. Only the
-names a page asked for are accepted (`Form`): an unknown one is a 400 that names it.
+names a page asked for are accepted (`Form`): an unknown one is a 400 that names it. A body
+read leniently (`strict=False`, for RFC 8058's one-click, which mail clients post in more ways
+than a browser) is not held to the letter of the encoding: empty fields and text that is not
+UTF-8 are let be, for its reader to pick out the one field it needs.
 
 `PageError` is how anything here (or the store work behind a page) refuses a request: a status,
 a heading and a sentence fit to show whoever followed the link, never a detail that helps
@@ -54,9 +57,9 @@ def _bad(message: str) -> PageError:
     return PageError(400, "This form could not be read", message)
 
 
-async def read_form(request: Request) -> list[tuple[str, str]]:
+async def read_form(request: Request, *, strict: bool = True) -> list[tuple[str, str]]:
     """The posted form's fields, in order: 413 over `BODY_LIMIT`, 415 for a body that is not a
-    form, 400 for one that cannot be read."""
+    form, 400 for one that cannot be read (strictly: one not well formed)."""
     read = await read_bounded(
         request.stream(), BODY_LIMIT, keep=0, declared=declared_length(request.headers),
         peek="100-continue" not in request.headers.get("expect", "").lower(),
@@ -68,17 +71,19 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
     if read.body == b"" and not media:  # a form with no fields, as `curl -X POST` sends it
         return []
     if media == _URLENCODED:
-        return _urlencoded(read.body)
+        return _urlencoded(read.body, strict)
     if media == _MULTIPART:
         return await _multipart(request.headers, read.body)
     raise PageError(415, "This form could not be read",
                     f"A form is sent as {_URLENCODED} or {_MULTIPART}.")  # fmt: skip
 
 
-def _urlencoded(body: bytes) -> list[tuple[str, str]]:
+def _urlencoded(body: bytes, strict: bool) -> list[tuple[str, str]]:
+    errors = "strict" if strict else "replace"
     try:
-        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True,
-                         errors="strict", max_num_fields=MAX_FIELDS)  # fmt: skip
+        text = body.decode("utf-8", errors)
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=strict, errors=errors,
+                         max_num_fields=MAX_FIELDS)  # fmt: skip
     except ValueError:  # UnicodeDecodeError is one
         raise _bad("The form's fields are not well formed (UTF-8, name=value&...).") from None
 

@@ -227,12 +227,7 @@ class Pages:
             already = state.status is SubscriptionStatus.UNSUBSCRIBED
             return self.templates.page("unsubscribe.html", **_about(view), **context,
                                        already=already)  # fmt: skip
-        form = Form(await read_form(request), _ONE_CLICK[0], "surface")
-        asked = (form.one(_ONE_CLICK[0]), form.one("surface"))
-        if asked not in {(_ONE_CLICK[1], None), (_ONE_CLICK[1], "page")}:
-            raise PageError(400, "This request could not be read", "An unsubscribe request "
-                            "posts List-Unsubscribe=One-Click.")  # fmt: skip
-        surface = "one_click" if form.one("surface") is None else "unsubscribe_page"
+        surface = _one_click(await read_form(request, strict=False))
         proof = self._proof(request, claims, surface)
         self._counted("one_click", await self._run(unsubscribe, claims, proof, _now()))
         return self.templates.page("unsubscribed.html", contact=masked(claims.contact),
@@ -268,6 +263,21 @@ def _unread(request: Request) -> Mapping[str, str] | None:
         return _CLOSE
     declared = declared_length(request.headers)
     return _CLOSE if declared is not None and declared > BODY_LIMIT else None
+
+
+def _one_click(fields: list[tuple[str, str]]) -> str:
+    """The surface a one-click came from, once its body is found to be RFC 8058's; else a
+    400. §3.2 says only that the body carries `List-Unsubscribe=One-Click`, so it is read as
+    such: exactly one `List-Unsubscribe` field whose value is `One-Click`, both stripped (a
+    trailing newline, a leading space), any other field ignored (a trailing `&`, a mail
+    client's own); `surface=page` says the unsubscribe page's own button posted it."""
+    name, value = _ONE_CLICK
+    given = [v.strip() for n, v in fields if n.strip() == name]
+    if given != [value]:
+        raise PageError(400, "This request could not be read", "An unsubscribe request "
+                        "posts List-Unsubscribe=One-Click.")  # fmt: skip
+    button = [v.strip() for n, v in fields if n.strip() == "surface"]
+    return "unsubscribe_page" if button == ["page"] else "one_click"
 
 
 def _locale(header: str) -> str | None:

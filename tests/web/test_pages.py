@@ -31,6 +31,7 @@ from tests.web.page_service import (
 
 SUBSCRIBED, UNSUBSCRIBED = SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.UNSUBSCRIBED
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
+FORM_TYPE = "application/x-www-form-urlencoded"
 BROWSER = {"user-agent": "page-test-agent/1.0", "accept-language": "fr-CA,fr;q=0.8,en;q=0.5"}
 
 
@@ -214,9 +215,11 @@ def test_a_contact_who_resubscribed_can_one_click_again(pages: PageService) -> N
 
 
 @pytest.mark.parametrize(("body", "media", "status"), [
-    ("List-Unsubscribe=Please", "application/x-www-form-urlencoded", 400),
-    ("", "application/x-www-form-urlencoded", 400),
-    ("List-Unsubscribe=One-Click&extra=1", "application/x-www-form-urlencoded", 400),
+    ("List-Unsubscribe=Please", FORM_TYPE, 400),
+    ("", FORM_TYPE, 400),
+    ("surface=page", FORM_TYPE, 400),
+    ("List-Unsubscribe=One-Click&List-Unsubscribe=One-Click", FORM_TYPE, 400),  # one, not two
+    ("list-unsubscribe=one-click", FORM_TYPE, 400),
     ("List-Unsubscribe=One-Click", "text/plain", 415),
     ("List-Unsubscribe=One-Click", "application/json", 415),
 ])  # fmt: skip

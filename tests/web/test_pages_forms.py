@@ -1,7 +1,8 @@
 """What the pages read from a POST, over real HTTP: the preference page's own Save fits the form
 bounds however many groups the address has and however long their names (the page shows at
 most `MAX_GROUPS`); a refused link's large or endless body is not drained; and a one-click body
-is read as RFC 8058 says, not to the letter of one encoding."""
+is read as RFC 8058 says (one `List-Unsubscribe=One-Click` field, whatever else comes with
+it), not to the letter of one encoding."""
 
 from __future__ import annotations
 
@@ -115,3 +116,35 @@ def test_a_refused_link_with_a_small_body_keeps_the_connection(pages: PageServic
     answer = pages.client.post("/unsubscribe/not-a-token", data=ONE_CLICK)
     assert answer.status_code == 403
     assert answer.headers.get("connection") != "close"
+
+
+@pytest.mark.parametrize("body", [
+    "List-Unsubscribe=One-Click\n",  # a trailing newline
+    "List-Unsubscribe=One-Click\r\n",
+    " List-Unsubscribe=One-Click",  # a leading space
+    "List-Unsubscribe=One-Click&",  # a trailing &
+    "List-Unsubscribe=One-Click&foo=bar",  # a field of the mail client's own
+    "foo=bar&&List-Unsubscribe=%20One-Click%20",
+    "List-Unsubscribe=One-Click&surface=elsewhere",  # surface is only the page's button
+    "List-Unsubscribe=One-Click&junk=%FF",  # a field that is not UTF-8
+])  # fmt: skip
+def test_a_one_click_body_is_read_as_rfc_8058_says(pages: PageService, body: str) -> None:
+    contact = email("lenient")
+    operator(pages.app, contact, SUBSCRIBED)
+    answer = pages.client.post(f"/unsubscribe/{token(contact)}", content=body, headers=FORM)
+    assert answer.status_code == 200, answer.text
+    assert pages.app.subscription(contact).state.status is UNSUBSCRIBED
+    subscription = pages.app.channel_subscription(contact)
+    assert subscription is not None
+    proof = subscription.updates[-1].provenance.proof
+    assert proof is not None
+    assert proof.surface == "one_click"
+
+
+def test_a_multipart_one_click_with_another_field_unsubscribes(pages: PageService) -> None:
+    contact = email("multipartextra")
+    operator(pages.app, contact, SUBSCRIBED)
+    sent = {"List-Unsubscribe": (None, "One-Click\r\n"), "client": (None, "mailer/2")}
+    answer = pages.client.post(f"/unsubscribe/{token(contact)}", files=sent)
+    assert answer.status_code == 200, answer.text
+    assert pages.app.subscription(contact).state.status is UNSUBSCRIBED

@@ -70,7 +70,8 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text is not None else None
 
 
-_UNLOCK_ONLY = 2  # `unlock`: 0 no, 1 unlocks, 2 unlocks only a vector its user's STOP locked
+_UNLOCK_ONLY = 2  # `unlock`: 0 no, 1 unlocks, 2 unlocks only a vector its user's STOP locked,
+_CONFIRMS_ONLY = 3  # 3 a double opt-in confirmation (SUBSCRIBED only onto a PENDING)
 
 
 def _update(row: Any) -> Update:
@@ -84,7 +85,8 @@ def _update(row: Any) -> Update:
     )
     return Update(
         SubscriptionStatus(row["requested_status"]), provenance, bool(row["lock"]),
-        bool(row["unlock"]), unlock_only=row["unlock"] == _UNLOCK_ONLY,
+        row["unlock"] in (1, _UNLOCK_ONLY), unlock_only=row["unlock"] == _UNLOCK_ONLY,
+        confirms_only=row["unlock"] == _CONFIRMS_ONLY,
     )  # fmt: skip
 
 
@@ -108,6 +110,8 @@ def _recorded(where: Subscription, event: ChannelUpdateRecorded | GroupUpdateRec
     """A new history row: the update and what its arrival recorded (replay columns to come)."""
     update, p = event.update, event.update.provenance
     unlock = _UNLOCK_ONLY if update.unlock and update.unlock_only else int(update.unlock)
+    if update.confirms_only:
+        unlock = _CONFIRMS_ONLY
     values = (
         *where, event.originator_version, update.status.value, int(update.lock),
         unlock, p.kind.value, p.source_id, p.user_id, instant(p.effective_at),

@@ -28,7 +28,7 @@ from engage_core.consent.rules import (
 )
 from engage_core.observations import InvalidInput
 
-__all__ = ["CHANNEL", "user_choices"]
+__all__ = ["CHANNEL", "user_choices", "user_confirmation"]
 
 CHANNEL: None = None  # the key of the channel's own choice among a contact's choices
 
@@ -81,3 +81,21 @@ def _changes(state: SubscriptionState, wanted: SubscriptionStatus) -> bool:
     if state.status is not wanted:
         return True
     return wanted is SubscriptionStatus.UNSUBSCRIBED and not state.locked_by_user
+
+
+def user_confirmation(
+    contact: ContactKey,
+    *,
+    source_id: str,
+    at: datetime,
+    proof: Proof | None = None,
+    user_id: str | None = None,
+) -> ChannelChange:
+    """The contact's double opt-in confirmation: SUBSCRIBED only onto a PENDING, else nothing,
+    judged where it replays (`Update.confirms_only`). Recorded whatever holds when it arrives,
+    so a late opt-out or operator change effective before it decides it as it would have had
+    it arrived first, and the confirmation itself is never lost."""
+    provenance = Provenance(SourceKind.PREFERENCE_CENTER, source_id, at, at, user_id, proof=proof)
+    return ChannelChange(
+        contact, Update(SubscriptionStatus.SUBSCRIBED, provenance, confirms_only=True)
+    )

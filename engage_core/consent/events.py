@@ -40,7 +40,8 @@ class ConsentEvent(DomainEvent):
     # v2: the update says whether it only unlocks (`unlock_only`) and, when its time was
     # clamped by the clock-skew policy, the time its source claimed (`provenance.claimed_at`)
     # v3: stored compact, without what reading fills back (`engage_core.consent.stored`)
-    # v4: the update's provenance may carry its evidence (`proof`), and a status be PENDING
+    # v4: the update's provenance may carry its evidence (`proof`), a status be PENDING, and
+    # an update be a double opt-in confirmation (`confirms_only`)
     class_version: ClassVar[int] = 4
 
     channel: Channel  # stored as its consent name (`EMAIL`), see `engage_core.serialisation`
@@ -60,8 +61,9 @@ class ConsentEvent(DomainEvent):
 
     @staticmethod
     def upcast_v3_v4(state: dict[str, Any]) -> None:
-        """An event from before proofs had none."""
+        """An event from before proofs had none, and confirmed nothing."""
         state["update"]["provenance"].setdefault("proof", None)
+        state["update"].setdefault("confirms_only", False)
 
 
 @attrs.frozen(kw_only=True)

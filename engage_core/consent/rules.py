@@ -176,6 +176,9 @@ class Update:
     # with `unlock`: re-subscribe only a vector the user's own STOP locked, otherwise change
     # nothing (a WhatsApp START is not an opt-in by itself)
     unlock_only: bool = False
+    # the contact's double opt-in confirmation: SUBSCRIBED only onto a PENDING, else nothing
+    # (judged where it replays, so a late opt-out or operator change decides it as it would)
+    confirms_only: bool = False
 
     @cached_property
     def replay_key(self) -> ReplayKey:
@@ -205,6 +208,8 @@ class Verdict:
 def apply_channel_update(state: SubscriptionState, update: Update) -> Verdict:
     """One channel update replayed onto the state it found (updates come in replay order)."""
     at = update.provenance.effective_at
+    if update.confirms_only and state.status is not _PENDING:
+        return Verdict(ConsentOutcome.UNCHANGED, state)
     if update.lock:
         after = SubscriptionState(SubscriptionStatus.UNSUBSCRIBED, True, at)
     elif update.unlock and update.unlock_only and not state.locked_by_user:

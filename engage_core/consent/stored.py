@@ -10,7 +10,7 @@ the full form gives, whatever it holds:
 
 - provenance: `recorded_at` when it is `effective_at` (the same instant and offset, so the
   same text); `user_id`, `claimed_at` and `proof` when null, and a proof's unknown fields;
-- update: `lock`, `unlock`, `unlock_only` when false;
+- update: `lock`, `unlock`, `unlock_only`, `confirms_only` when false;
 - `outcome` when `applied`; `error` when null;
 - `before`: the whole state when it is the empty state (no status, unlocked, no time);
 - `after`: the whole state when it is what the update applied (the update's status, unlocked,
@@ -78,6 +78,8 @@ def _update(u: Update) -> dict[str, Any]:
         made["unlock"] = u.unlock
     if u.unlock_only is not False:
         made["unlock_only"] = u.unlock_only
+    if u.confirms_only is not False:
+        made["confirms_only"] = u.confirms_only
     return made
 
 
@@ -174,7 +176,7 @@ COMPACT_MAKERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
 }
 
 _NO_PROVENANCE_EXTRAS = {"user_id": None, "claimed_at": None, "proof": None}
-_NO_UPDATE_FLAGS = {"lock": False, "unlock": False, "unlock_only": False}
+_NO_UPDATE_FLAGS = {"lock": False, "unlock": False, "unlock_only": False, "confirms_only": False}
 _EMPTY_STATE = {"status": None, "locked_by_user": False, "effective_at": None}
 
 

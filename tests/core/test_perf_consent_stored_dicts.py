@@ -70,6 +70,7 @@ _updates = st.builds(
     lock=st.booleans(),
     unlock=st.booleans(),
     unlock_only=st.booleans(),
+    confirms_only=st.booleans(),
 )
 _states = st.builds(
     SubscriptionState,

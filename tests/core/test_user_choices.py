@@ -21,6 +21,7 @@ from engage_core.consent.evidence import Proof
 from engage_core.consent.rules import (
     INPUT_STATUSES,
     OPERATOR_SOURCES,
+    ConsentOutcome,
     ErrorCode,
     Provenance,
     SourceKind,
@@ -30,6 +31,7 @@ from engage_core.consent.rules import (
     can_send,
     channel_state,
     group_state,
+    replay_channel,
 )
 from engage_core.observations import InvalidInput
 
@@ -272,3 +274,37 @@ def test_a_backdated_request_waits_its_whole_window_from_when_it_was_recorded() 
         SourceKind.CSV, "dated", _T0, recorded)))])  # fmt: skip
     assert app.subscription(_EMAIL).state.status is SubscriptionStatus.PENDING
     assert app.consent_proof(_EMAIL)["state"]["status"] == "PENDING"
+
+
+@settings(max_examples=60, deadline=None)
+@given(operators=_operators, confirm_at=st.integers(-600, 600), pending_at=st.integers(-600, 0),
+       seed=st.randoms())  # fmt: skip
+def test_a_confirmation_counts_where_it_replays_whatever_the_arrival_order(
+    operators: list[Update], confirm_at: int, pending_at: int, seed: object
+) -> None:
+    from engage_core.consent.choices import user_confirmation
+
+    at = _T0 + timedelta(minutes=pending_at)
+    request = Update(SubscriptionStatus.PENDING, Provenance(SourceKind.CSV, "req", at, at))
+    confirm = user_confirmation(_EMAIL, source_id="tok:confirm",
+                                at=_T0 + timedelta(minutes=confirm_at)).update  # fmt: skip
+    updates = [*operators, request, confirm]
+    finals = set()
+    for _ in range(3):
+        seed.shuffle(updates)  # type: ignore[attr-defined]
+        app = EngageApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        for update in updates:  # each arrives after those before it
+            app.change_consent([ChannelChange(_EMAIL, update)])
+        found = app.channel_subscription(_EMAIL)
+        assert found is not None
+        finals.add(found.current)
+    (final,) = finals
+    assert final == channel_state(updates)
+    # it subscribes exactly when a PENDING holds where it replays, and otherwise changes nothing
+    replayed = replay_channel(updates)
+    (verdict,) = [v for u, v in replayed if u is confirm]
+    before = channel_state([u for u, _ in replayed[: replayed.index((confirm, verdict))]])
+    if before.status is SubscriptionStatus.PENDING:
+        assert verdict.after.status is _SUB
+    else:
+        assert verdict.outcome is ConsentOutcome.UNCHANGED

@@ -16,7 +16,7 @@ is the same replay cut at `t`.
 - An operator's group change needs the channel SUBSCRIBED (or PENDING its confirmation), else
   GLOBAL_STATE_NOT_SUBSCRIBED.
 - PENDING (double opt-in) is an operator's SUBSCRIBED on a channel that needs confirmation;
-  only the user's own SUBSCRIBED (or an opt-out) ends it.
+  the contact's confirmation (`confirms_only`), an opt-out or another status ends it.
 - Setting the state it already has changes nothing (and will publish nothing downstream).
 """
 

@@ -246,6 +246,8 @@ def _base_url(value: str) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if any(_secure(text, f"{BASE_URL_VAR} ({text!r})")):
         raise ValueError(f"{BASE_URL_VAR}: no query or fragment in the base URL ({text!r})")
+    if _HEADER_UNSAFE.search(text):  # the URL goes into List-Unsubscribe as it is
+        raise ValueError(f"{BASE_URL_VAR}: no spaces, commas, quotes or angle brackets ({text!r})")
     return text.rstrip("/")
 
 

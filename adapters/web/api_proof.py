@@ -74,6 +74,15 @@ OPENAPI_PATHS: dict[str, Any] = {
 }  # fmt: skip
 
 
+_HTML_HEADERS = {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+}
+
+
 def _format(value: str) -> str:
     if value not in ("json", "html"):
         raise BadRequest("format", f"format: json or html (got {value[:20]!r})")
@@ -90,8 +99,8 @@ def proof_routes(runtime: Runtime) -> list[Route]:
         document = await runtime.run(
             lambda: runtime.application().consent_proof(contact, as_of=as_of)
         )
-        if chosen == "html":
-            return HTMLResponse(proof_html(document))
+        if chosen == "html":  # personal data: never cached, never framed, nothing run
+            return HTMLResponse(proof_html(document), headers=_HTML_HEADERS)
         return json_response(document)
 
     return [any_text_route("/api/proof/{channel}/{key:path}", guarded(runtime, proof), "GET")]

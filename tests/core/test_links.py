@@ -383,3 +383,12 @@ def test_headers_are_for_email_with_a_recipient(app: EngageApplication) -> None:
         app.list_unsubscribe_headers(nobody)
     with pytest.raises(InvalidInput, match="email only"):
         app.list_unsubscribe_headers(ContactKey.parse("SMS", "+12135550100"))
+
+
+def test_a_public_url_a_header_cannot_carry_is_refused_naming_the_variable() -> None:
+    from engage_core.links import LinkSigner
+
+    for url in ("https://engage.example.com/a b", "https://engage.example.com/a,b",
+                'https://engage.example.com/"x"', "https://engage.example.com/<x>"):  # fmt: skip
+        with pytest.raises(ValueError, match="ENGAGE_PUBLIC_URL"):
+            LinkSigner(["s" * 20], url)

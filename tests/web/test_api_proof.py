@@ -44,6 +44,8 @@ def test_the_proof_over_http_is_the_one_engage_proof_prints(
     page = authorised.client.get("/api/proof/EMAIL/ada@example.com", params={"format": "html"})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
     assert document["digest"] in page.text
     assert "<b>1</b>" not in page.text  # a source id is data, escaped
     assert "&lt;b&gt;1&lt;/b&gt;" in page.text

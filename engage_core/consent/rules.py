@@ -33,30 +33,12 @@ from engage_core.consent.evidence import Proof
 from engage_core.observations import InvalidInput
 
 __all__ = [
-    "INPUT_STATUSES",
-    "OPERATOR_SOURCES",
-    "ConsentOutcome",
-    "ErrorCode",
-    "Provenance",
-    "Replay",
-    "ReplayKey",
-    "SendPermission",
-    "SourceKind",
-    "SubscriptionState",
-    "SubscriptionStatus",
-    "Update",
-    "Verdict",
-    "apply_channel_update",
-    "apply_group_update",
-    "arrival",
-    "as_utc",
-    "can_send",
-    "channel_state",
-    "group_state",
-    "replay_channel",
-    "replay_group",
+    "INPUT_STATUSES", "OPERATOR_SOURCES", "ConsentOutcome", "ErrorCode", "Provenance", "Replay",
+    "ReplayKey", "SendPermission", "SourceKind", "SubscriptionState", "SubscriptionStatus",
+    "Update", "Verdict", "apply_channel_update", "apply_group_update", "arrival", "as_utc",
+    "can_send", "channel_state", "group_state", "replay_channel", "replay_group",
     "standing_error",
-]
+]  # fmt: skip
 
 
 class SubscriptionStatus(enum.Enum):
@@ -207,23 +189,14 @@ class Verdict:
 
 def apply_channel_update(state: SubscriptionState, update: Update) -> Verdict:
     """One channel update replayed onto the state it found (updates come in replay order)."""
+    decided = _decided_first(state, update)
+    if decided is not None:
+        return decided
     at = update.provenance.effective_at
-    if update.confirms_only and state.status is not _PENDING:
-        return Verdict(ConsentOutcome.UNCHANGED, state)
     if update.lock:
         after = SubscriptionState(SubscriptionStatus.UNSUBSCRIBED, True, at)
-    elif update.unlock and update.unlock_only and not state.locked_by_user:
-        return Verdict(ConsentOutcome.UNCHANGED, state)
     elif update.unlock:
         after = SubscriptionState(update.status, False, at)
-    elif (
-        state.locked_by_user
-        and update.provenance.kind in OPERATOR_SOURCES
-        and update.status is not SubscriptionStatus.UNSUBSCRIBED
-    ):
-        return Verdict(ConsentOutcome.REFUSED, state, ErrorCode.UNABLE_TO_SUBSCRIBE)
-    elif update.status is _PENDING and state.status is SubscriptionStatus.SUBSCRIBED:
-        return Verdict(ConsentOutcome.UNCHANGED, state)  # PENDING never replaces SUBSCRIBED
     else:
         after = SubscriptionState(update.status, state.locked_by_user, at)
     same = (after.status, after.locked_by_user) == (state.status, state.locked_by_user)
@@ -231,6 +204,28 @@ def apply_channel_update(state: SubscriptionState, update: Update) -> Verdict:
     if same and (after.status is not _PENDING or at == state.effective_at):
         return Verdict(ConsentOutcome.UNCHANGED, state)
     return Verdict(ConsentOutcome.APPLIED, after)
+
+
+def _decided_first(state: SubscriptionState, update: Update) -> Verdict | None:
+    """The verdicts that leave the state as it is, decided before any new state is made: a
+    confirmation with no PENDING to confirm, a WhatsApp START with no STOP to undo, an
+    operator's request against the user's own lock, a PENDING asked of a SUBSCRIBED."""
+    unchanged = Verdict(ConsentOutcome.UNCHANGED, state)
+    if update.confirms_only and state.status is not _PENDING:
+        return unchanged
+    if update.unlock and update.unlock_only and not state.locked_by_user:
+        return unchanged
+    if update.lock or update.unlock:
+        return None
+    if (
+        state.locked_by_user
+        and update.provenance.kind in OPERATOR_SOURCES
+        and update.status is not SubscriptionStatus.UNSUBSCRIBED
+    ):
+        return Verdict(ConsentOutcome.REFUSED, state, ErrorCode.UNABLE_TO_SUBSCRIBE)
+    if update.status is _PENDING and state.status is SubscriptionStatus.SUBSCRIBED:
+        return unchanged  # PENDING never replaces SUBSCRIBED
+    return None
 
 
 _PENDING = SubscriptionStatus.PENDING

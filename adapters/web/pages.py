@@ -18,10 +18,11 @@ body declared over the form limit, or chunked, is not drained either: the answer
 connection).
 
 The one-click POST follows RFC 8058: the body `List-Unsubscribe=One-Click`, form-encoded or
-multipart; no cookie or authentication asked for (the token is the authority); answered 200
-at once, no redirect, nothing more to do; posted again, it records nothing new. The
-unsubscribe page's own button posts the same body (and `surface=page`, so the proof says
-which it was).
+multipart, read as §3.2 says and no stricter (`_one_click`: one such field, whitespace around
+it and other fields let be); no cookie or authentication asked for (the token is the
+authority); answered 200 at once, no redirect, nothing more to do; posted again, it records
+nothing new. The unsubscribe page's own button posts the same body (and `surface=page`, so the
+proof says which it was).
 
 The signer is the settings' (`WebSettings.links`, given in code), else the application's own
 (`open_application` makes it from `ENGAGE_LINK_SECRET`, `ENGAGE_PUBLIC_URL`). Without one every

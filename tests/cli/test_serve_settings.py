@@ -28,8 +28,10 @@ def bad_double_opt_in(_: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 @pytest.mark.parametrize(("setting", "said"), [
-    (broken_templates, "engage: error: ENGAGE_TEMPLATES: confirm.html, line 2: "),
-    (bad_double_opt_in, "engage: error: ENGAGE_DOUBLE_OPT_IN: unknown channel 'fax'"),
+    pytest.param(broken_templates, "engage: error: ENGAGE_TEMPLATES: confirm.html, line 2: ",
+                 id="templates"),
+    pytest.param(bad_double_opt_in, "engage: error: ENGAGE_DOUBLE_OPT_IN: unknown channel 'fax'",
+                 id="double-opt-in"),
 ])  # fmt: skip
 def test_an_unusable_setting_is_a_usage_error_before_anything_listens(
     tmp_path: Path, setting: Callable[[Path], dict[str, str]], said: str, workers: str

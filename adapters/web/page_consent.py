@@ -11,13 +11,18 @@ grows at its end, so the page and its Save agree on them) and the link's own: th
 (`page_forms`) are made to fit that many, so a page's own Save is never refused for its size.
 
 Source ids say what makes two requests the same act:
-- a preferences submission: the token id and a random part, one act per submission (each
-  records only what differs from what holds, so posting a page back unchanged records nothing);
+- a preferences submission: the token id and a random part, one act per submission, recording
+  every choice the form made (even one that holds: whether the contact's answer holds in the
+  end must not depend on which operator updates arrived first; one that changes nothing
+  publishes nothing);
 - a one-click unsubscribe, or a confirmation: the token id, the act, and the time of the state
   it replaces. A mail client posting again, even at the same moment, finds the state it
-  replaced either gone (nothing to record) or the same (the same id: a duplicate, recorded
-  once, published never); while a contact who resubscribed on their preferences page and then
-  clicks the same unsubscribe link again is heard again.
+  replaced either gone (the contact's own opt-out holds: nothing to record) or the same (the
+  same id: a duplicate, recorded once, published never); while a contact who resubscribed on
+  their preferences page and then clicks the same unsubscribe link again is heard again.
+- a confirmation is recorded while a PENDING holds, as an update that subscribes only onto a
+  PENDING where it replays (`user_confirmation`), so an opt-out or operator change effective
+  before it decides it the same whichever arrived first.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import attrs
 from adapters.web.page_forms import MAX_GROUPS, Form, PageError
 from engage_core import EngageApplication
 from engage_core.channels import Channel
-from engage_core.consent.choices import CHANNEL, user_choices
+from engage_core.consent.choices import CHANNEL, user_choices, user_confirmation
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import ConsentEvent, changed_anything
 from engage_core.consent.evidence import Proof
@@ -62,12 +67,6 @@ class ContactView:
     groups: Mapping[str, SubscriptionState]
     recorded: SubscriptionState
     hidden: int = 0
-
-    def current(self) -> dict[str | None, SubscriptionState]:
-        """The states by `user_choices`' keys: `CHANNEL` and each group's name."""
-        states: dict[str | None, SubscriptionState] = {CHANNEL: self.channel}
-        states.update(self.groups)
-        return states
 
 
 def contact_view(app: EngageApplication, claims: LinkClaims) -> ContactView:
@@ -127,10 +126,13 @@ def unsubscribe(
     app: EngageApplication, claims: LinkClaims, proof: Proof, now: datetime
 ) -> list[ConsentEvent]:
     """RFC 8058's one-click: the link's group unsubscribed if it names one, else the channel;
-    nothing recorded when the contact's own opt-out already holds."""
+    nothing recorded when the contact's own opt-out already holds (a mail client posting again
+    adds nothing to the log)."""
     view = contact_view(app, claims)
     target = claims.group
     replaced = view.recorded if target is CHANNEL else view.groups[target]
+    if replaced.status is _UNSUBSCRIBED and replaced.locked_by_user:
+        return []
     source_id = f"{claims.token_id}:one-click:{_stamp(replaced)}"
     return _apply(app, view, {target: _UNSUBSCRIBED}, source_id, proof, now)
 
@@ -153,7 +155,8 @@ def confirm(app: EngageApplication, claims: LinkClaims, proof: Proof, now: datet
     if state != "pending":
         return state
     source_id = f"{claims.token_id}:confirm:{_stamp(view.recorded)}"
-    events = _apply(app, view, {CHANNEL: _SUBSCRIBED}, source_id, proof, now)
+    change = user_confirmation(view.contact, source_id=source_id, at=now, proof=proof)
+    events = app.change_consent([change])
     return "confirmed" if changed_anything(events) else confirm_state(contact_view(app, claims))
 
 
@@ -161,8 +164,7 @@ def _apply(
     app: EngageApplication, view: ContactView, wanted: Mapping[str | None, SubscriptionStatus],
     source_id: str, proof: Proof, now: datetime,
 ) -> list[ConsentEvent]:  # fmt: skip
-    changes = user_choices(view.contact, wanted, view.current(), source_id=source_id, at=now,
-                           proof=proof)  # fmt: skip
+    changes = user_choices(view.contact, wanted, source_id=source_id, at=now, proof=proof)
     return app.change_consent(changes) if changes else []
 
 

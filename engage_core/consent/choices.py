@@ -6,8 +6,8 @@ against every operator source, as a STOP does, and a subscribe lifts that lock, 
 API call or identify can undo what the contact chose for themselves. The changes carry the
 choice's evidence (`Proof`: the page, the link's token id, IP, user agent, locale, notice).
 
-Only what differs from what holds is recorded: a page posted back unchanged records nothing,
-except an opt-out the contact confirms over an operator's (their own answer, which locks).
+Every choice is recorded, even one that already holds (`user_choices` says why); a confirmation
+subscribes only onto a PENDING, judged where it replays (`user_confirmation`).
 """
 
 from __future__ import annotations
@@ -19,13 +19,7 @@ from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.evidence import Proof
-from engage_core.consent.rules import (
-    Provenance,
-    SourceKind,
-    SubscriptionState,
-    SubscriptionStatus,
-    Update,
-)
+from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
 from engage_core.observations import InvalidInput
 
 __all__ = ["CHANNEL", "user_choices", "user_confirmation"]
@@ -38,19 +32,22 @@ _ALLOWED = (SubscriptionStatus.SUBSCRIBED, SubscriptionStatus.UNSUBSCRIBED)
 def user_choices(
     contact: ContactKey,
     wanted: Mapping[str | None, SubscriptionStatus],
-    current: Mapping[str | None, SubscriptionState],
     *,
     source_id: str,
     at: datetime,
     proof: Proof | None = None,
     user_id: str | None = None,
 ) -> list[ConsentChange]:
-    """The changes that make `wanted` hold for `contact`: `wanted[CHANNEL]` the channel's
-    choice, `wanted[group]` a group's (email only); `current` what holds now, by the same keys.
+    """The changes that record `wanted` for `contact`: `wanted[CHANNEL]` the channel's choice,
+    `wanted[group]` a group's (email only).
 
+    Every choice is recorded, even one that holds already: whether the contact's answer holds
+    in the end must not depend on which operator updates happened to arrive before it (one
+    effective earlier and arriving later is replayed before it either way), and the record is
+    the evidence of what they chose. One that changes nothing publishes nothing.
     `source_id` names this one act (a page submission, a one-click request): the same id again
-    is a duplicate, so a mail client posting a one-click twice records it once. The channel's
-    change comes first, so the groups' are judged against the channel the contact chose."""
+    is a duplicate. The channel's change comes first, so the groups' are judged against the
+    channel the contact chose."""
     if contact.channel is not Channel.EMAIL and any(g is not CHANNEL for g in wanted):
         raise InvalidInput("group", "only an email address has groups")
     provenance = Provenance(SourceKind.PREFERENCE_CENTER, source_id, at, at, user_id, proof=proof)
@@ -58,11 +55,7 @@ def user_choices(
     for group in sorted(wanted, key=lambda g: (g is not CHANNEL, g or "")):
         status = wanted[group]
         if status not in _ALLOWED:
-            raise InvalidInput(
-                "status", f"a contact chooses SUBSCRIBED or UNSUBSCRIBED, not {status.value}"
-            )
-        if not _changes(current.get(group, _NONE), status):
-            continue
+            raise InvalidInput("status", f"a contact chooses SUBSCRIBED or UNSUBSCRIBED: {status}")
         opt_out = status is SubscriptionStatus.UNSUBSCRIBED
         update = Update(status, provenance, lock=opt_out, unlock=not opt_out)
         if group is CHANNEL:
@@ -70,17 +63,6 @@ def user_choices(
         else:
             changes.append(GroupChange(contact, group, update=update))
     return changes
-
-
-_NONE = SubscriptionState()
-
-
-def _changes(state: SubscriptionState, wanted: SubscriptionStatus) -> bool:
-    """Whether choosing `wanted` changes anything: another status, or an opt-out that is not
-    yet the contact's own (an operator's UNSUBSCRIBED, which an operator could undo)."""
-    if state.status is not wanted:
-        return True
-    return wanted is SubscriptionStatus.UNSUBSCRIBED and not state.locked_by_user
 
 
 def user_confirmation(

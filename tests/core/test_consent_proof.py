@@ -40,7 +40,7 @@ def _changes(draw: st.DrawFn) -> list[ConsentChange]:
     ]
     at = EPOCH + timedelta(minutes=draw(st.integers(0, 20)))
     proof = Proof(surface="preference_page", ip="198.51.100.7", user_agent="UA", locale="fr")
-    mine = user_choices(_EMAIL, {"news": _UNSUB}, {}, source_id="tok:1", at=at, proof=proof)
+    mine = user_choices(_EMAIL, {"news": _UNSUB}, source_id="tok:1", at=at, proof=proof)
     return [*channel, *groups, *mine]
 
 
@@ -87,8 +87,8 @@ def test_the_proof_is_every_update_in_any_arrival_order_with_a_recomputable_dige
 def test_a_proof_as_of_a_time_lists_only_what_had_taken_effect() -> None:
     app = _app()
     early, late = (EPOCH + timedelta(minutes=m) for m in (1, 30))
-    app.change_consent(user_choices(_EMAIL, {CHANNEL: _SUB}, {}, source_id="a", at=early))
-    app.change_consent(user_choices(_EMAIL, {CHANNEL: _UNSUB}, {}, source_id="b", at=late))
+    app.change_consent(user_choices(_EMAIL, {CHANNEL: _SUB}, source_id="a", at=early))
+    app.change_consent(user_choices(_EMAIL, {CHANNEL: _UNSUB}, source_id="b", at=late))
     then = app.consent_proof(_EMAIL, as_of=early + timedelta(minutes=5))
     assert [e["source_id"] for e in then["history"]] == ["a"]
     assert then["state"]["status"] == "SUBSCRIBED"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from engage_core import EngageApplication
 from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
-from engage_core.consent.choices import CHANNEL, user_choices
+from engage_core.consent.choices import CHANNEL, user_choices, user_confirmation
 from engage_core.consent.confirmation import ConsentSettings, confirming, lapsed
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.evidence import Proof
@@ -57,7 +57,7 @@ _operators = st.lists(
 
 def _opt_out(group: str | None, minutes: int) -> list[ConsentChange]:
     at = _T0 + timedelta(minutes=minutes)
-    return user_choices(_EMAIL, {group: _UNSUB}, {}, source_id="tok:1", at=at, proof=_PROOF)
+    return user_choices(_EMAIL, {group: _UNSUB}, source_id="tok:1", at=at, proof=_PROOF)
 
 
 @settings(max_examples=150, deadline=None)
@@ -96,8 +96,8 @@ def test_a_users_group_opt_out_stands_against_every_operator_update(
 
 def test_the_users_own_subscribe_lifts_their_lock_and_an_operator_may_then_act() -> None:
     out = _opt_out("news", 0)[0].update
-    back = user_choices(_EMAIL, {"news": _SUB}, {"news": SubscriptionState(_UNSUB, True, _T0)},
-                        source_id="tok:2", at=_T0 + timedelta(hours=1))[0].update  # fmt: skip
+    back = user_choices(_EMAIL, {"news": _SUB}, source_id="tok:2",
+                        at=_T0 + timedelta(hours=1))[0].update  # fmt: skip
     channel = [_operator(0, -60, _SUB, SourceKind.CSV)]
     operator_out = _operator(1, 120, _UNSUB, SourceKind.CSV)
     operator_in = _operator(2, 180, _SUB, SourceKind.CSV)
@@ -109,24 +109,44 @@ def test_the_users_own_subscribe_lifts_their_lock_and_an_operator_may_then_act()
     assert group_state([out, operator_in], channel).status is _UNSUB
 
 
-def test_only_what_differs_is_recorded_and_groups_are_for_email_only() -> None:
-    current = {CHANNEL: SubscriptionState(_SUB, False, _T0), "news": SubscriptionState(_SUB)}
-    wanted = {CHANNEL: _SUB, "news": _SUB, "offers": _UNSUB}
-    changes = user_choices(_EMAIL, wanted, current, source_id="s", at=_T0, proof=_PROOF)
-    assert [(type(c).__name__, getattr(c, "group", None)) for c in changes] == [
-        ("GroupChange", "offers")]  # fmt: skip
-    update = changes[0].update
-    assert update.lock
-    assert update.provenance.kind is SourceKind.PREFERENCE_CENTER
-    assert update.provenance.proof == _PROOF
-    # an operator's UNSUBSCRIBED confirmed by the user becomes the user's own (locked)
-    operator_out: dict[str | None, SubscriptionState] = {CHANNEL: SubscriptionState(_UNSUB)}
-    assert len(user_choices(_EMAIL, {CHANNEL: _UNSUB}, operator_out, source_id="s", at=_T0)) == 1
+def test_every_choice_is_recorded_channel_first_and_groups_are_for_email_only() -> None:
+    wanted = {"offers": _UNSUB, CHANNEL: _SUB, "news": _SUB}
+    changes = user_choices(_EMAIL, wanted, source_id="s", at=_T0, proof=_PROOF)
+    assert [(type(c).__name__, getattr(c, "group", None), c.update.status) for c in changes] == [
+        ("ChannelChange", None, _SUB), ("GroupChange", "news", _SUB),
+        ("GroupChange", "offers", _UNSUB)]  # fmt: skip
+    for change in changes:
+        update = change.update
+        assert update.lock is (update.status is _UNSUB)
+        assert update.unlock is (update.status is _SUB)
+        assert update.provenance.kind is SourceKind.PREFERENCE_CENTER
+        assert update.provenance.proof == _PROOF
     phone = ContactKey.parse("SMS", "+14155550100")
     with pytest.raises(InvalidInput):
-        user_choices(phone, {"news": _UNSUB}, {}, source_id="s", at=_T0)
+        user_choices(phone, {"news": _UNSUB}, source_id="s", at=_T0)
     with pytest.raises(InvalidInput):
-        user_choices(_EMAIL, {CHANNEL: SubscriptionStatus.PENDING}, {}, source_id="s", at=_T0)
+        user_choices(_EMAIL, {CHANNEL: SubscriptionStatus.PENDING}, source_id="s", at=_T0)
+
+
+def test_a_users_subscribe_holds_whichever_operator_update_arrived_first() -> None:
+    """Operator SUBSCRIBED at 10:00, the contact's SUBSCRIBED on the page at 10:05, an
+    operator's UNSUBSCRIBED effective 10:02 arriving before or after the page's: the same end,
+    because the page records the contact's choice even when it already held."""
+    at = {m: _T0 + timedelta(minutes=m) for m in (0, 2, 5)}
+    operator_in = Update(_SUB, Provenance(SourceKind.CSV, "in", at[0], at[0]))
+    operator_out = Update(_UNSUB, Provenance(SourceKind.CSV, "out", at[2], at[2]))
+    finals = []
+    for late_first in (True, False):
+        app = EngageApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+        app.change_consent([ChannelChange(_EMAIL, operator_in)])
+        if late_first:
+            app.change_consent([ChannelChange(_EMAIL, operator_out)])
+        app.change_consent(user_choices(_EMAIL, {CHANNEL: _SUB}, source_id="p", at=at[5]))
+        if not late_first:
+            app.change_consent([ChannelChange(_EMAIL, operator_out)])
+        finals.append(app.subscription(_EMAIL).state)
+    assert finals[0] == finals[1]
+    assert finals[0].status is _SUB
 
 
 def test_proof_fields_are_stripped_and_bounded() -> None:
@@ -153,11 +173,9 @@ def test_double_opt_in_makes_an_operators_subscribe_pending_until_the_user_confi
     app.change_consent([ChannelChange(phone, csv)])
     assert app.can_send(phone).allowed
     # the user's confirmation subscribes; asked again, the operator's SUBSCRIBED changes nothing
-    now = app.subscription(_EMAIL).state
     confirmed_at, proof = _T0 + timedelta(hours=1), Proof(surface="confirmation")
-    confirm = user_choices(_EMAIL, {CHANNEL: _SUB}, {CHANNEL: now}, source_id="tok:c",
-                           at=confirmed_at, proof=proof)  # fmt: skip
-    app.change_consent(confirm)
+    confirm = user_confirmation(_EMAIL, source_id="tok:c", at=confirmed_at, proof=proof)
+    app.change_consent([confirm])
     assert app.can_send(_EMAIL).allowed
     again = Update(_SUB, Provenance(SourceKind.API, "req-9", _T0 + timedelta(hours=2),
                                     _T0 + timedelta(hours=2)))  # fmt: skip
@@ -282,8 +300,6 @@ def test_a_backdated_request_waits_its_whole_window_from_when_it_was_recorded() 
 def test_a_confirmation_counts_where_it_replays_whatever_the_arrival_order(
     operators: list[Update], confirm_at: int, pending_at: int, seed: object
 ) -> None:
-    from engage_core.consent.choices import user_confirmation
-
     at = _T0 + timedelta(minutes=pending_at)
     request = Update(SubscriptionStatus.PENDING, Provenance(SourceKind.CSV, "req", at, at))
     confirm = user_confirmation(_EMAIL, source_id="tok:confirm",

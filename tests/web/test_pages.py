@@ -111,15 +111,32 @@ def test_saving_records_the_contacts_own_choices_with_their_proof(pages: PageSer
     assert proof.notice.startswith("templates-sha256:")
 
 
-def test_a_page_posted_back_unchanged_records_nothing(pages: PageService) -> None:
+def test_a_page_posted_back_unchanged_records_the_choices_and_publishes_nothing(
+    pages: PageService,
+) -> None:
+    """The contact's answer is recorded even where it holds already (whether it holds in the
+    end must not depend on which operator update arrived first), as the contact's own, with its
+    evidence; it changes no state, so nothing is published."""
+    from engage_core.consent.events import ChannelUpdateRecorded, GroupUpdateRecorded
+    from engage_core.segment.mapping import consent_events
+
     contact = email("unchanged")
     operator(pages.app, contact, SUBSCRIBED)
     operator(pages.app, contact, SUBSCRIBED, group="news")
     path = f"/preferences/{token(contact)}"
-    before = pages.position()
+    before, state = pages.position(), pages.app.subscription(contact)
     form = {"channel": "SUBSCRIBED", "group": "news", "subscribed": "news"}
     assert pages.client.post(path, data=form).status_code == 303
-    assert pages.position() == before
+    recorded = [pages.app.mapper.to_domain_event(n) for n in
+                pages.app.recorder.select_notifications(before + 1, 10)]  # fmt: skip
+    assert [type(e) for e in recorded] == [ChannelUpdateRecorded, GroupUpdateRecorded]
+    for event in recorded:
+        assert isinstance(event, ChannelUpdateRecorded | GroupUpdateRecorded)
+        assert event.update.provenance.kind.value == "preference_center"
+        assert event.outcome.value == "unchanged"
+        assert consent_events(event) == []
+    after = pages.app.subscription(contact)
+    assert (after.state, after.groups) == (state.state, state.groups)
 
 
 @pytest.mark.parametrize(("form", "why"), [

@@ -137,3 +137,11 @@ def _shown(value: str, longest: int = 80) -> str:
     """A value quoted for a message: short, one line, printable whatever it holds."""
     shown = repr(value if len(value) <= longest else value[:longest] + "…")
     return shown.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def contact_arguments(verb: argparse.ArgumentParser) -> None:
+    """CHANNEL and KEY, the contact a consent verb is about, as every such verb takes them."""
+    verb.add_argument("channel", metavar="CHANNEL", type=text,
+                      help="EMAIL, SMS or WHATSAPP (any case)")  # fmt: skip
+    verb.add_argument("key", metavar="KEY", type=text,
+                      help="the email address or phone number")  # fmt: skip

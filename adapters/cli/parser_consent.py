@@ -85,12 +85,7 @@ def _query_verbs(verbs: Verbs) -> None:
         "cannot be read; 2 usage error (a bad channel, key or group).",
         "adapters.cli.consent:subscription",
     )  # fmt: skip
-    query.add_argument(
-        "channel", metavar="CHANNEL", type=arguments.text, help="EMAIL, SMS or WHATSAPP (any case)"
-    )
-    query.add_argument(
-        "key", metavar="KEY", type=arguments.text, help="the email address or phone number"
-    )
+    arguments.contact_arguments(query)
     query.add_argument(
         "--group", action="append", metavar="NAME", type=arguments.group_name,
         help="a subscription group to show (repeatable; email only)",
@@ -109,10 +104,7 @@ def _query_verbs(verbs: Verbs) -> None:
         "exit codes: 0 answered; 1 the store cannot be read; 2 usage error.",
         "adapters.cli.consent:can_send_to",
     )  # fmt: skip
-    check.add_argument("channel", metavar="CHANNEL", type=arguments.text,
-                       help="EMAIL, SMS or WHATSAPP (any case)")  # fmt: skip
-    check.add_argument("key", metavar="KEY", type=arguments.text,
-                       help="the email address or phone number")  # fmt: skip
+    arguments.contact_arguments(check)
     check.add_argument("--group", metavar="NAME", type=arguments.group_name,
                        help="the subscription group the message is for (email only)")  # fmt: skip
     check.add_argument(

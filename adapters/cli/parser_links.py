@@ -37,10 +37,7 @@ def add_parsers(verbs: Verbs) -> None:
         "settings above missing or unusable).",
         "adapters.cli.links:links",
     )  # fmt: skip
-    links.add_argument("channel", metavar="CHANNEL", type=arguments.text,
-                       help="EMAIL, SMS or WHATSAPP (any case)")  # fmt: skip
-    links.add_argument("key", metavar="KEY", type=arguments.text,
-                       help="the email address or phone number")  # fmt: skip
+    arguments.contact_arguments(links)
     links.add_argument("--group", metavar="NAME", type=arguments.group_name,
                        help="links for one subscription group (email only)")  # fmt: skip
     links.add_argument(

@@ -21,12 +21,7 @@ def add_parsers(verbs: Verbs) -> None:
         "cannot be read, or html without the `server` extra; 2 usage error.",
         "adapters.cli.proof:proof",
     )  # fmt: skip
-    verb.add_argument(
-        "channel", metavar="CHANNEL", type=arguments.text, help="EMAIL, SMS or WHATSAPP (any case)"
-    )
-    verb.add_argument(
-        "key", metavar="KEY", type=arguments.text, help="the email address or phone number"
-    )
+    arguments.contact_arguments(verb)
     verb.add_argument(
         "--as-of", metavar="ISO-8601", type=arguments.timestamp,
         help="the history and states as they stood at that time",

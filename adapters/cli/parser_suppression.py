@@ -4,8 +4,6 @@ facts, lifted by an operator, re-derived when a policy's version changes (handle
 
 from __future__ import annotations
 
-import argparse
-
 from adapters.cli import arguments
 from adapters.cli.verbs import Verbs
 
@@ -23,13 +21,6 @@ _SETTINGS = (
 )
 
 
-def _contact_arguments(verb: argparse.ArgumentParser) -> None:
-    verb.add_argument("channel", metavar="CHANNEL", type=arguments.text,
-                      help="EMAIL, SMS or WHATSAPP (any case)")  # fmt: skip
-    verb.add_argument("key", metavar="KEY", type=arguments.text,
-                      help="the email address or phone number")  # fmt: skip
-
-
 def add_parsers(verbs: Verbs) -> None:
     """Register `suppression` and `policies`."""
     suppression = verbs.add(
@@ -44,7 +35,7 @@ def add_parsers(verbs: Verbs) -> None:
         "1 the store cannot be read; 2 usage error (a bad channel or key).",
         "adapters.cli.suppression:show",
     )  # fmt: skip
-    _contact_arguments(show)
+    arguments.contact_arguments(show)
     lift = nested.add(
         "lift", "lift a contact's suppression, with a reason",
         "the facts up to now no longer count; later ones may suppress the contact again. The\n"
@@ -54,7 +45,7 @@ def add_parsers(verbs: Verbs) -> None:
         "channel or key, a blank or overlong --reason or --operator).",
         "adapters.cli.suppression:lift",
     )  # fmt: skip
-    _contact_arguments(lift)
+    arguments.contact_arguments(lift)
     lift.add_argument("--reason", required=True, type=arguments.text,
                       help="why it is lifted (kept in the contact's history)")  # fmt: skip
     lift.add_argument(

@@ -14,7 +14,7 @@ import argparse
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -64,6 +64,23 @@ class BadRequest(Exception):
     def of(cls, error: InvalidInput) -> BadRequest:
         """The core's refusal of an input, which names its field already."""
         return cls(error.field, str(error))
+
+
+def error_schema(description: str) -> dict[str, Any]:
+    """An OpenAPI response answered with this API's `{"error", "reason", "field"}` body."""
+    schema = {"$ref": "#/components/schemas/Error"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def answered_schema(schema: str, description: str, bad: str) -> dict[str, Any]:
+    """The OpenAPI responses of a JSON route behind the token: 200 with `schema`, 400 (`bad`),
+    401 and 503."""
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    return {
+        "200": {"description": description, "content": content},
+        "400": error_schema(bad), "401": error_schema("no accepted Bearer token"),
+        "503": error_schema("storage unavailable: retry"),
+    }  # fmt: skip
 
 
 def respond(answer: Answer) -> Response:

@@ -19,7 +19,14 @@ from starlette.routing import Route
 
 from adapters.cli import arguments
 from adapters.queries import can_send_answer, contact_of, subscription_answer
-from adapters.web.api_common import BadRequest, Query, any_text_route, guarded, json_response
+from adapters.web.api_common import (
+    BadRequest,
+    Query,
+    answered_schema,
+    any_text_route,
+    guarded,
+    json_response,
+)
 from adapters.web.runtime import Runtime
 from engage_core.consent.contacts import ContactKey
 from engage_core.errors import InvalidInput
@@ -64,19 +71,6 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _error(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Error"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _answered(schema: str, description: str) -> dict[str, Any]:
-    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-    return {
-        "200": {"description": description, "content": content},
-        "400": _error("a bad parameter (named)"), "401": _error("no accepted Bearer token"),
-        "503": _error("storage unavailable: retry"),
-    }  # fmt: skip
-
 
 def _parameter(name: str, where: str, description: str, schema: dict[str, Any],
                required: bool = False) -> dict[str, Any]:  # fmt: skip
@@ -89,6 +83,10 @@ _NONEMPTY = {"type": "string", "minLength": 1}
 _FLAG = {"type": "boolean", "description": "true or false (also 1 or 0)"}
 _CHANNEL = "EMAIL, SMS or WHATSAPP (any case)"
 _KEY = "the email address or phone number"
+
+def _answered(schema: str, description: str) -> dict[str, Any]:
+    return answered_schema(schema, description, "a bad parameter (named)")
+
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/subscriptions/{channel}/{key}": {"get": {

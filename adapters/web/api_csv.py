@@ -35,7 +35,14 @@ from starlette.routing import Route
 from adapters.imports.subscriptions_csv import ImportStopped
 from adapters.imports.subscriptions_csv import import_subscriptions as csv_import
 from adapters.queries import import_json
-from adapters.web.api_common import BadRequest, Query, any_text_route, guarded, json_response
+from adapters.web.api_common import (
+    BadRequest,
+    Query,
+    any_text_route,
+    error_schema,
+    guarded,
+    json_response,
+)
 from adapters.web.runtime import Runtime
 from engage_core.consent.csv_format import CsvLimits, HeaderError
 from engage_core.limits import GIB, MIB, WHOLE_NUMBER
@@ -75,13 +82,9 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _error(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Error"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
-
-_DENIED = {"401": _error("no accepted Bearer token"),
-           "503": _error("storage unavailable: retry")}  # fmt: skip
+_DENIED = {"401": error_schema("no accepted Bearer token"),
+           "503": error_schema("storage unavailable: retry")}  # fmt: skip
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/subscriptions/csv": {"post": {
         "operationId": "subscriptions_import",
@@ -96,9 +99,9 @@ OPENAPI_PATHS: dict[str, Any] = {
             "200": {"description": "imported (bad rows counted, kept in the error file)",
                     "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/ImportReport"}}}},
-            "400": _error("a bad header or form: nothing applied"),
-            "413": _error(f"upload over {UPLOAD_VAR}: nothing applied"),
-            "415": _error("neither text/csv nor multipart/form-data"),
+            "400": error_schema("a bad header or form: nothing applied"),
+            "413": error_schema(f"upload over {UPLOAD_VAR}: nothing applied"),
+            "415": error_schema("neither text/csv nor multipart/form-data"),
             "422": {"description": "unreadable part-way: the rows before it applied",
                     "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/ImportStopped"}}}},
@@ -113,8 +116,8 @@ OPENAPI_PATHS: dict[str, Any] = {
                         "description": "the import's id"}],
         "responses": {"200": {"description": "the error file",
                               "content": {"text/csv": {"schema": {"type": "string"}}}},
-                      "400": _error("an unknown query parameter"),
-                      "404": _error("no import with this id"), **_DENIED},
+                      "400": error_schema("an unknown query parameter"),
+                      "404": error_schema("no import with this id"), **_DENIED},
     }},
 }  # fmt: skip
 

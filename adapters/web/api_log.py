@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from adapters.cli import arguments
 from adapters.queries import events_page, held_answers, held_ids_of
-from adapters.web.api_common import Query, guarded
+from adapters.web.api_common import Query, error_schema, guarded
 from adapters.web.runtime import Runtime
 
 __all__ = ["DEFAULT_EVENTS", "MOST_EVENTS", "OPENAPI_PATHS", "OPENAPI_SCHEMAS", "log_routes"]
@@ -34,10 +34,6 @@ NDJSON = "application/x-ndjson"
 OPENAPI_SCHEMAS: dict[str, Any] = {}
 
 
-def _error(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Error"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
 
 def _lines(description: str) -> dict[str, Any]:
     return {"description": description,
@@ -45,9 +41,9 @@ def _lines(description: str) -> dict[str, Any]:
 
 
 def _responses(description: str) -> dict[str, Any]:
-    return {"200": _lines(description), "400": _error("a bad parameter (named)"),
-            "401": _error("no accepted Bearer token"),
-            "503": _error("storage unavailable: retry")}  # fmt: skip
+    return {"200": _lines(description), "400": error_schema("a bad parameter (named)"),
+            "401": error_schema("no accepted Bearer token"),
+            "503": error_schema("storage unavailable: retry")}  # fmt: skip
 
 
 OPENAPI_PATHS: dict[str, Any] = {

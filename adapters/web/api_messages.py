@@ -20,7 +20,14 @@ from starlette.routing import Route
 from adapters.cli import arguments
 from adapters.providers.base import BodyPrefix
 from adapters.queries import NotFound, message_by_id, message_by_provider_id, record_send
-from adapters.web.api_common import BadRequest, Query, any_text_route, guarded, json_response
+from adapters.web.api_common import (
+    BadRequest,
+    Query,
+    any_text_route,
+    error_schema,
+    guarded,
+    json_response,
+)
 from adapters.web.body import declared_length, read_bounded
 from adapters.web.runtime import Runtime
 from engage_core import Channel, Send
@@ -91,21 +98,17 @@ def _outcome(counts: dict[str, Any]) -> str:
     return next((word for name, word in _OUTCOMES.items() if counts.get(name)), "applied")
 
 
-def _error(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Error"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
 
 _MESSAGE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}}
 _RECORDED = {"allOf": [{"$ref": "#/components/schemas/Message"}, {
     "type": "object", "required": ["outcome"],
     "properties": {"outcome": {"type": "string", "enum": sorted(set(_OUTCOMES.values()))}}}]}
-_DENIED = {"401": _error("no accepted Bearer token"),
-           "503": _error("storage unavailable: retry")}  # fmt: skip
+_DENIED = {"401": error_schema("no accepted Bearer token"),
+           "503": error_schema("storage unavailable: retry")}  # fmt: skip
 _FOUND = {
     "200": {"description": "the message", **_MESSAGE},
-    "400": _error("a bad parameter (named)"),
-    "404": _error("no such message"),
+    "400": error_schema("a bad parameter (named)"),
+    "404": error_schema("no such message"),
     **_DENIED,
 }
 
@@ -125,9 +128,9 @@ OPENAPI_PATHS: dict[str, Any] = {
             "responses": {"200": {"description": "the message now, and what became of this "
                                   "record (`outcome`: a repeat is a duplicate and changes nothing)",
                                   "content": {"application/json": {"schema": _RECORDED}}},
-                          "400": _error("a bad field (named)"),
-                          "413": _error("body over ENGAGE_MAX_API_REQUEST_BYTES"),
-                          "415": _error("not application/json"), **_DENIED},
+                          "400": error_schema("a bad field (named)"),
+                          "413": error_schema("body over ENGAGE_MAX_API_REQUEST_BYTES"),
+                          "415": error_schema("not application/json"), **_DENIED},
         },
         "get": {
             "operationId": "message", "summary": "Find a message by the provider's id",

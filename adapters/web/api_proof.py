@@ -11,7 +11,14 @@ from starlette.routing import Route
 
 from adapters.cli import arguments
 from adapters.proof_html import proof_html
-from adapters.web.api_common import BadRequest, Query, any_text_route, guarded, json_response
+from adapters.web.api_common import (
+    BadRequest,
+    Query,
+    any_text_route,
+    error_schema,
+    guarded,
+    json_response,
+)
 from adapters.web.api_consent import contact_from_path
 from adapters.web.runtime import Runtime
 
@@ -43,8 +50,6 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
     },
 }  # fmt: skip
 
-_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/proof/{channel}/{key}": {"get": {
         "operationId": "consent_proof", "summary": "A contact's consent proof, for a TCPA "
@@ -66,9 +71,9 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "content": {"application/json": {
                         "schema": {"$ref": "#/components/schemas/ConsentProof"}},
                         "text/html": {"schema": {"type": "string"}}}},
-            "400": {"description": "a bad parameter (named)", **_ERROR},
-            "401": {"description": "no accepted Bearer token", **_ERROR},
-            "503": {"description": "storage unavailable: retry", **_ERROR},
+            "400": error_schema("a bad parameter (named)"),
+            "401": error_schema("no accepted Bearer token"),
+            "503": error_schema("storage unavailable: retry"),
         },
     }},
 }  # fmt: skip

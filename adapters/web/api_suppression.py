@@ -18,7 +18,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adapters.queries import lift_answer, suppression_answer
-from adapters.web.api_common import BadRequest, Query, any_text_route, guarded, json_response
+from adapters.web.api_common import (
+    BadRequest,
+    Query,
+    answered_schema,
+    any_text_route,
+    error_schema,
+    guarded,
+    json_response,
+)
 from adapters.web.api_consent import contact_from_path
 from adapters.web.api_messages import read_json_object
 from adapters.web.runtime import Runtime
@@ -81,17 +89,9 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _error(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Error"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
 
 def _answered(schema: str, description: str) -> dict[str, Any]:
-    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-    return {"200": {"description": description, "content": content},
-            "400": _error("a bad parameter or field (named)"),
-            "401": _error("no accepted Bearer token"),
-            "503": _error("storage unavailable: retry")}  # fmt: skip
+    return answered_schema(schema, description, "a bad parameter or field (named)")
 
 
 _PATH = [
@@ -115,8 +115,8 @@ OPENAPI_PATHS: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/SuppressionLift"}}}},
         "responses": {**_answered("SuppressionLifted", "recorded (`lifted`: what it lifted)"),
-                      "413": _error("body over ENGAGE_MAX_API_REQUEST_BYTES"),
-                      "415": _error("not application/json")},
+                      "413": error_schema("body over ENGAGE_MAX_API_REQUEST_BYTES"),
+                      "415": error_schema("not application/json")},
     }},
 }  # fmt: skip
 

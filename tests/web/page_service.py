@@ -30,6 +30,7 @@ from engage_core.channels import Channel
 from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
 from engage_core.consent.contacts import ContactKey
 from engage_core.consent.events import ConsentEvent
+from engage_core.consent.evidence import Proof
 from engage_core.consent.rules import Provenance, SourceKind, SubscriptionStatus, Update
 from engage_core.links import LinkClaims, LinkPurpose, LinkSigner, make_claims
 
@@ -50,6 +51,18 @@ class PageService:
     app: EngageApplication
     client: httpx.Client
 
+    def last_provenance(self, contact: ContactKey) -> Provenance:
+        """The provenance of the last update recorded for `contact`'s channel."""
+        subscription = self.app.channel_subscription(contact)
+        assert subscription is not None
+        return subscription.updates[-1].provenance
+
+    def last_proof(self, contact: ContactKey) -> Proof:
+        """The evidence the last update of `contact`'s channel carries."""
+        proof = self.last_provenance(contact).proof
+        assert proof is not None
+        return proof
+
     def position(self) -> int:
         """The log's last position: unchanged means nothing was recorded."""
         return self.app.recorder.max_notification_id() or 0
@@ -58,7 +71,7 @@ class PageService:
 @contextmanager
 def page_service(folder: Path, **settings: Any) -> Iterator[PageService]:
     """The service over a SQLite file in `folder`, signing with `SIGNER` unless told."""
-    app = open_application(f"sqlite:///{folder / 'engage.db'}")
+    app = open_application(f"sqlite:///{folder / 'engage.db'}", environ={})
     given = attrs.evolve(WebSettings.from_environment({}), links=SIGNER, deliver=False,
                          imports_dir=str(folder / "imports"))  # fmt: skip
     try:

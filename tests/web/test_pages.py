@@ -93,9 +93,7 @@ def test_saving_records_the_contacts_own_choices_with_their_proof(pages: PageSer
     assert now.state.locked_by_user
     assert now.groups["news"].status is UNSUBSCRIBED
     assert now.groups["alerts"].status is SUBSCRIBED
-    subscription = pages.app.channel_subscription(contact)
-    assert subscription is not None
-    provenance = subscription.updates[-1].provenance
+    provenance = pages.last_provenance(contact)
     assert provenance.kind is SourceKind.PREFERENCE_CENTER
     assert provenance.source_id.startswith(f"{link.token_id}:")
     proof = provenance.proof
@@ -182,9 +180,7 @@ def test_one_click_unsubscribes_once_however_often_it_is_posted(pages: PageServi
     state = pages.app.subscription(contact).state
     assert state.status is UNSUBSCRIBED
     assert state.locked_by_user
-    subscription = pages.app.channel_subscription(contact)
-    assert subscription is not None
-    provenance = subscription.updates[-1].provenance
+    provenance = pages.last_provenance(contact)
     assert provenance.source_id.startswith(f"{link.token_id}:one-click")
     assert provenance.proof is not None
     assert provenance.proof.surface == "one_click"
@@ -266,10 +262,7 @@ def test_the_unsubscribe_page_itself_changes_nothing(pages: PageService) -> None
     assert pages.app.subscription(contact).state.status is SUBSCRIBED
     button = pages.client.post(f"/unsubscribe/{manage}", data={**ONE_CLICK, "surface": "page"})
     assert button.status_code == 200
-    subscription = pages.app.channel_subscription(contact)
-    assert subscription is not None
-    proof = subscription.updates[-1].provenance.proof
-    assert proof is not None
+    proof = pages.last_proof(contact)
     assert proof.surface == "unsubscribe_page"
 
 

@@ -55,10 +55,7 @@ def test_double_opt_in_is_confirmed_by_the_contact(
     assert answer.status_code == 200
     assert "Subscription confirmed" in answer.text
     assert pages.app.subscription(contact).state.status is SUBSCRIBED
-    subscription = pages.app.channel_subscription(contact)
-    assert subscription is not None
-    proof = subscription.updates[-1].provenance.proof
-    assert proof is not None
+    proof = pages.last_proof(contact)
     assert (proof.surface, proof.locale) == ("confirmation", "fr-CA")
     before = pages.position()
     assert pages.client.post(f"/confirm/{link}").status_code == 200
@@ -123,10 +120,7 @@ def test_templates_are_overridden_by_name_and_the_notice_is_the_settings(tmp_pat
         posted = service.client.post(f"/preferences/{token(contact)}",
                                      data={"channel": "UNSUBSCRIBED"})  # fmt: skip
         assert posted.status_code == 303
-        subscription = service.app.channel_subscription(contact)
-        assert subscription is not None
-        proof = subscription.updates[-1].provenance.proof
-        assert proof is not None
+        proof = service.last_proof(contact)
         assert proof.notice == "avis-2"
 
 

@@ -148,8 +148,8 @@ def _consent_truth(
         before = _replay(mine, whatsapp)
         mine.append(update)
         after = _replay(mine, whatsapp)
-        if after == before:
-            continue
+        if (after.status, after.locked) == (before.status, before.locked):
+            continue  # only a change of status or lock is published (not of `since` alone)
         if update.vector[0] == "GROUP":
             events["Group Subscription Updated"] += 1
             continue

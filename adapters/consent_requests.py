@@ -20,7 +20,12 @@ import orjson
 from engage_core.channels import Channel
 from engage_core.consent.api import ItemChanges, ItemFailure, read_identify_call, read_item
 from engage_core.consent.contacts import ContactKey, group_subscription_id, normalise_group_name
-from engage_core.consent.events import clamped, first_refusal, request_outcome
+from engage_core.consent.events import (
+    awaits_confirmation,
+    clamped,
+    first_refusal,
+    request_outcome,
+)
 from engage_core.consent.rules import SourceKind, SubscriptionState
 from engage_core.counts import Counts
 from engage_core.observations import InvalidInput
@@ -78,7 +83,10 @@ def replace_subscriptions(
         decided = [next(events) for _ in item.changes]
         refused = first_refusal(decided)
         if refused is None:  # a stale or repeated item is answered as such
-            successes.append({**dict(item.item), "outcome": request_outcome(decided)})
+            success = {**dict(item.item), "outcome": request_outcome(decided)}
+            if awaits_confirmation(decided):  # the sender's cue to send the confirmation
+                success["pending_confirmation"] = True
+            successes.append(success)
         else:
             failures.append(_failure(item.item, refused.value, f"refused: {refused.value}"))
     return {"successes": successes, "failures": failures}

@@ -13,7 +13,13 @@ from typing import Any, ClassVar
 import attrs
 
 from engage_core.channels import Channel
-from engage_core.consent.rules import ConsentOutcome, ErrorCode, SubscriptionState, Update
+from engage_core.consent.rules import (
+    ConsentOutcome,
+    ErrorCode,
+    SubscriptionState,
+    SubscriptionStatus,
+    Update,
+)
 from engage_core.events import DomainEvent
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "GroupStateRejudged",
     "GroupUpdateDuplicated",
     "GroupUpdateRecorded",
+    "awaits_confirmation",
     "changed_anything",
     "clamped",
     "first_refusal",
@@ -195,6 +202,17 @@ def request_outcome(events: Iterable[ConsentEvent]) -> str:
                        for e in decided):  # fmt: skip
         return "duplicate"
     return "unchanged"
+
+
+def awaits_confirmation(events: Iterable[ConsentEvent]) -> bool:
+    """Whether `events` recorded a channel's SUBSCRIBED as PENDING (double opt-in): what the
+    request asked for waits for the contact's confirmation."""
+    return any(
+        isinstance(e, ChannelUpdateRecorded)
+        and e.after.status is SubscriptionStatus.PENDING
+        and e.after != e.before
+        for e in events
+    )
 
 
 def clamped(events: Iterable[ConsentEvent]) -> bool:

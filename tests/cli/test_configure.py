@@ -38,6 +38,8 @@ def test_double_opt_in_from_the_environment_makes_a_csv_subscribe_pending(
         {"key": "+14155550100", "type": "SMS", "status": "subscribed"}]}))  # fmt: skip
     code, printed, _ = _run("--store", store, "subscriptions", "set", str(body))
     assert code == 0, printed
+    answered = orjson.loads(printed)["successes"]
+    assert [s.get("pending_confirmation") for s in answered] == [True, None]
     code, printed, _ = _run("--store", store, "subscription", "email", "ada@example.com")
     assert orjson.loads(printed)["status"] == "PENDING"
     code, printed, _ = _run("--store", store, "subscription", "sms", "+14155550100")

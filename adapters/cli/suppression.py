@@ -2,8 +2,9 @@
 rederive`. What they print is built by `adapters.queries`, which the service's
 `/api/suppressions` routes answer with too.
 
-The suppression policy is read from the environment here (`policy_from_environment`), so a
-bad setting is a usage error naming the variable before anything is read or written.
+The suppression policy is the one `application` opens the store with (the deployment's
+settings, checked before the store is touched: a bad one is a usage error naming the
+variable).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from adapters.cli.render import dumps
 from adapters.queries import contact_of, lift_answer, rederive_answer, suppression_answer
 from engage_core.consent.contacts import ContactKey
 from engage_core.observations import InvalidInput
-from engage_core.suppression import SuppressionPolicy, policy_from_environment
 
 __all__ = ["lift", "rederive", "show"]
 
@@ -29,13 +29,6 @@ def _contact(args: argparse.Namespace) -> ContactKey:
         raise UsageError(str(error)) from error
 
 
-def _policy() -> SuppressionPolicy:
-    try:
-        return policy_from_environment(os.environ)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-
-
 def show(args: argparse.Namespace) -> int:
     contact = _contact(args)
     with application(args.store) as app:
@@ -45,10 +38,9 @@ def show(args: argparse.Namespace) -> int:
 
 
 def lift(args: argparse.Namespace) -> int:
-    contact, policy = _contact(args), _policy()
+    contact = _contact(args)
     operator = args.operator if args.operator is not None else os.environ.get("USER") or "cli"
     with application(args.store) as app:
-        app.suppression_policy = policy
         try:
             answer = lift_answer(app, contact, reason=args.reason, operator=operator)
         except InvalidInput as error:  # a blank or overlong reason or operator: nothing written
@@ -59,9 +51,7 @@ def lift(args: argparse.Namespace) -> int:
 
 
 def rederive(args: argparse.Namespace) -> int:
-    policy = _policy()
     with application(args.store) as app:
-        app.suppression_policy = policy
-        answer = rederive_answer(app, policy)
+        answer = rederive_answer(app, app.suppression_policy)
     print(dumps(answer))
     return 0

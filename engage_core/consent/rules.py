@@ -210,11 +210,10 @@ def _decided_first(state: SubscriptionState, update: Update) -> Verdict | None:
     """The verdicts that leave the state as it is, decided before any new state is made: a
     confirmation with no PENDING to confirm, a WhatsApp START with no STOP to undo, an
     operator's request against the user's own lock, a PENDING asked of a SUBSCRIBED."""
-    unchanged = Verdict(ConsentOutcome.UNCHANGED, state)
-    if update.confirms_only and state.status is not _PENDING:
-        return unchanged
-    if update.unlock and update.unlock_only and not state.locked_by_user:
-        return unchanged
+    if (update.confirms_only and state.status is not _PENDING) or (
+        update.unlock and update.unlock_only and not state.locked_by_user
+    ):
+        return Verdict(ConsentOutcome.UNCHANGED, state)
     if update.lock or update.unlock:
         return None
     if (
@@ -224,7 +223,7 @@ def _decided_first(state: SubscriptionState, update: Update) -> Verdict | None:
     ):
         return Verdict(ConsentOutcome.REFUSED, state, ErrorCode.UNABLE_TO_SUBSCRIBE)
     if update.status is _PENDING and state.status is SubscriptionStatus.SUBSCRIBED:
-        return unchanged  # PENDING never replaces SUBSCRIBED
+        return Verdict(ConsentOutcome.UNCHANGED, state)  # PENDING never replaces SUBSCRIBED
     return None
 
 

@@ -20,6 +20,7 @@ from adapters.web.api_common import (
     json_response,
 )
 from adapters.web.api_consent import contact_from_path
+from adapters.web.page_render import PAGE_HEADERS
 from adapters.web.runtime import Runtime
 
 __all__ = ["OPENAPI_PATHS", "OPENAPI_SCHEMAS", "proof_routes"]
@@ -79,12 +80,11 @@ OPENAPI_PATHS: dict[str, Any] = {
 }  # fmt: skip
 
 
+# the contact's pages' headers, with the proof's own style sheet inline (it is one file)
 _HTML_HEADERS = {
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
+    **PAGE_HEADERS,
     "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'",
-    "referrer-policy": "no-referrer",
+    "frame-ancestors 'none'; base-uri 'none'",
 }
 
 

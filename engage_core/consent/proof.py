@@ -28,7 +28,6 @@ from engage_core.consent.rules import (
     as_utc,
     replay_group,
 )
-from engage_core.consent.state import GroupSubscription
 from engage_core.ports import EventsOf
 
 __all__ = ["PROOF_FORMAT", "consent_proof", "digest_of", "key_hash"]
@@ -104,7 +103,7 @@ def consent_proof(
     update of its channel and (for an email address) of each of its groups as recorded, in
     replay order, and the digest over them."""
     as_of = as_utc(as_of) if as_of is not None else None
-    answer = subscription(events_of, contact, as_of=as_of)
+    answer = subscription(events_of, contact, groups=(), as_of=as_of)  # groups: replayed below
     if settings is not None:
         answer = answer.lapsed(as_of or now, settings)
     channel_updates = [u for u, _ in answer.history]
@@ -113,10 +112,9 @@ def consent_proof(
     names = groups_of(events_of, contact) if contact.channel is Channel.EMAIL else ()
     for name in names:
         found = fold_group(events_of(group_subscription_id(contact, name)))
-        assert found is None or isinstance(found, GroupSubscription)
         replayed = replay_group(found.updates if found else (), channel_updates, as_of=as_of)
-        history += _entries(name, replayed)
-        groups[name] = _state(answer.groups.get(name, SubscriptionState()))
+        history += _entries(name, replayed)  # the group's state is where its replay ends
+        groups[name] = _state(replayed[-1][1].after if replayed else SubscriptionState())
     history.sort(key=lambda e: (e["effective_at"], e["recorded_at"], e["group"] or ""))
     document: dict[str, Any] = {
         "format": PROOF_FORMAT,

@@ -63,7 +63,17 @@ def test_an_override_failing_with_its_samples_stops_the_start(
 
 
 def test_the_shipped_templates_render_every_sample(tmp_path: Path) -> None:
-    PageTemplates(str(tmp_path))  # an empty override folder: each shipped one rendered
+    templates = PageTemplates(str(tmp_path))  # an empty override folder: each shipped one checked
+    for name in TEMPLATE_NAMES:
+        assert SAMPLES[name], name
+        for context in SAMPLES[name]:
+            answer = templates.page(name, 200, **context)
+            html = bytes(answer.body).decode()
+            assert answer.status_code == 200
+            assert html.lstrip().lower().startswith("<!doctype html>"), name
+            assert "../pages/engage.css" in html, name
+            assert "{{" not in html, name
+            assert "<script" not in html.lower(), name  # the pages need no JavaScript
 
 
 def test_an_override_failing_at_a_request_shows_the_builtin_page(

@@ -9,10 +9,11 @@ application's clock, so a test's fixed clock makes its links too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from engage_core.channels import Channel
+from engage_core.consent.confirmation import ConsentSettings
 from engage_core.consent.contacts import ContactKey
 from engage_core.errors import InvalidInput
 from engage_core.links import (
@@ -41,6 +42,9 @@ class LinkMethods:
     # settings were given but could not be used (opening the store never fails over links).
     links: LinkSigner | None = None
     links_problem: str | None = None
+    # the application's own (`EngageApplication`): its double opt-in window and its clock
+    consent_settings: ConsentSettings
+    _clock: Callable[[], datetime]
 
     def preference_link(
         self, contact: ContactKey, *, group: str | None = None,
@@ -70,10 +74,9 @@ class LinkMethods:
     ) -> str:  # fmt: skip
         """The double opt-in confirmation URL for a contact's channel subscription, valid
         `expires_in` (default: the application's confirmation window, `consent_settings`, so
-        the link lives as long as the PENDING it confirms; else the signer's, 7 days)."""
+        the link lives as long as the PENDING it confirms)."""
         signer = self._signer()
-        settings = getattr(self, "consent_settings", None)
-        window = settings.confirmation_window if settings else signer.confirm_expires_in
+        window = self.consent_settings.confirmation_window
         claims = make_claims(
             LinkPurpose.CONFIRM, contact, now=self._link_time(now),
             expires_in=window if expires_in is None else expires_in,
@@ -111,8 +114,7 @@ class LinkMethods:
     def _link_time(self, now: datetime | None) -> datetime:
         if now is not None:
             return now
-        clock: Callable[[], datetime] | None = getattr(self, "_clock", None)
-        return clock() if clock is not None else datetime.now(UTC)
+        return self._clock()
 
     def _manage_claims(
         self, signer: LinkSigner, contact: ContactKey, group: str | None,

@@ -55,10 +55,9 @@ SHORTEST_SECRET = 16  # characters: an HMAC key shorter than this is guessable o
 # Longer tokens are refused unread, and none longer is made. A usual one is 150-300 characters,
 # which keeps a List-Unsubscribe line well within 998; only very long non-ASCII keys come near.
 MAX_TOKEN_LENGTH = 1024
-# CAN-SPAM wants an unsubscribe link to work for 30 days after the send: twice that, for mail
-# read late. A confirmation is asked for now, so its link lasts a week.
+# CAN-SPAM wants an unsubscribe link to work 30 days after the send: twice that (mail read late)
 DEFAULT_EXPIRES_IN = timedelta(days=60)
-DEFAULT_CONFIRM_EXPIRES_IN = timedelta(days=7)
+DEFAULT_CONFIRM_EXPIRES_IN = timedelta(days=7)  # as double opt-in's default window
 LONGEST_EXPIRY = timedelta(days=3650)  # ten years: past that, a link is a permanent credential
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.]+")  # URL-safe base64 and the dots between its parts
 _TOKEN_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
@@ -396,5 +395,6 @@ class LinkSettings:
             expires_in=parse_duration(expires, EXPIRES_VAR) if expires else DEFAULT_EXPIRES_IN,
         )
 
-    def signer(self) -> LinkSigner:
-        return LinkSigner(self.secrets, self.base_url, expires_in=self.expires_in)
+    def signer(self, confirm_expires_in: timedelta = DEFAULT_CONFIRM_EXPIRES_IN) -> LinkSigner:
+        return LinkSigner(self.secrets, self.base_url, expires_in=self.expires_in,
+                          confirm_expires_in=confirm_expires_in)  # fmt: skip

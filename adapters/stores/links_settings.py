@@ -35,13 +35,10 @@ def links_from_environment(environ: Mapping[str, str] | None = None) -> LinkSign
         return None
     remember(*(part.strip() for part in secret.split(",")))
     from engage_core.consent.confirmation import ConsentSettings
-    from engage_core.links import LinkSigner
 
-    settings = LinkSettings.from_environment(env)
     # a confirmation link lives as long as the PENDING it confirms (ENGAGE_CONFIRMATION_HOURS)
     window = ConsentSettings.from_environment(env).confirmation_window
-    return LinkSigner(settings.secrets, settings.base_url, expires_in=settings.expires_in,
-                      confirm_expires_in=window)  # fmt: skip
+    return LinkSettings.from_environment(env).signer(confirm_expires_in=window)
 
 
 def configure_links(app: LinkMethods, environ: Mapping[str, str] | None = None) -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from engage_core.clock import ClockSkewPolicy
     from engage_core.consent.batch import decide_consent
     from engage_core.consent.changes import ChannelChange, ConsentChange, GroupChange
-    from engage_core.consent.choices import user_choices
+    from engage_core.consent.choices import user_choices, user_confirmation
     from engage_core.consent.confirmation import ConsentSettings
     from engage_core.consent.contacts import ContactKey
     from engage_core.consent.events import (
@@ -142,6 +142,7 @@ _HOMES: dict[str, str] = {
     "message_id": "engage_core.ids",
     "parse_observation": "engage_core.observations",
     "user_choices": "engage_core.consent.choices",
+    "user_confirmation": "engage_core.consent.choices",
 }
 
 
@@ -215,4 +216,5 @@ __all__ = [
     "message_id",
     "parse_observation",
     "user_choices",
+    "user_confirmation",
 ]

@@ -62,10 +62,12 @@ class SuppressionFact:
         return (self.message_id, self.event_id, self.kind)
 
     @property
-    def order(self) -> tuple[datetime, str, str, str]:
+    def order(self) -> tuple[datetime, str, str, str, str]:
         """A total order on facts (time first), so a derivation never depends on the order
-        the facts arrived in."""
-        return (self.occurred_at, str(self.message_id), self.event_id, self.kind.value)
+        the facts arrived in: every field takes part, so even two facts under one identity
+        that differ (a code) are kept and chosen the same way whatever came first."""
+        return (self.occurred_at, str(self.message_id), self.event_id, self.kind.value,
+                self.code or "")  # fmt: skip
 
 
 _EMAIL_STATUSES = frozenset({"bounced", "dropped", "spamreport"})

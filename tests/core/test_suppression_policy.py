@@ -176,6 +176,18 @@ def test_derive_depends_on_the_sets_only(facts: list[Any], lifts: list[Lift], or
     assert derive(POLICY, shuffled, reversed(lifts)) == derive(POLICY, facts, lifts)
 
 
+def test_facts_under_one_identity_that_differ_are_chosen_whatever_came_first() -> None:
+    """Found by the property above: two facts of one report (message, event, kind) at one
+    time but under two codes were kept in arrival order, so one order suppressed and the
+    other did not. Every field now takes part in the facts' order."""
+    other = fact(FactKind.CARRIER_ERROR, 0, "30003", 0)
+    same_report = [fact(FactKind.CARRIER_ERROR, 0, "30003", 1),
+                   fact(FactKind.CARRIER_ERROR, 0, "30007", 1)]  # fmt: skip
+    answers = {derive(POLICY, [other, *same_report]),
+               derive(POLICY, [other, *reversed(same_report)])}  # fmt: skip
+    assert len(answers) == 1
+
+
 def test_the_environment_sets_the_policy() -> None:
     policy = policy_from_environment({
         "ENGAGE_SUPPRESSION_POLICY_VERSION": "3", "ENGAGE_SOFT_BOUNCE_LIMIT": "5",
